@@ -1,0 +1,132 @@
+"""Settings from the environment, a `.env` file or a TOML file: the only place env vars are read.
+
+Precedence, highest first: real environment variables, the TOML file named by
+`BULLETIN_BOT_CONFIG` (or `bulletin-bot.toml` in the working directory), then `.env` in the
+working directory, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
+DEFAULT_TELEGRAM_FILE_API = "https://api.telegram.org/file/bot"
+
+# env var -> Settings field
+ENV_FIELDS: dict[str, str] = {
+    "BULLETIN_BOT_CORPUS": "corpus",
+    "BULLETIN_BOT_INDEX": "index",
+    "BULLETIN_BOT_MODEL": "model",
+    "BULLETIN_BOT_CACHE": "cache",
+    "BULLETIN_BOT_ADMINS": "admins",
+    "TELEGRAM_BOT_TOKEN": "telegram_token",
+    "TELEGRAM_API_BASE_URL": "telegram_api_base_url",
+    "TELEGRAM_API_FILE_URL": "telegram_api_file_url",
+    "BULLETIN_BOT_WEBHOOK_URL": "webhook_url",
+    "BULLETIN_BOT_WEBHOOK_LISTEN": "webhook_listen",
+    "BULLETIN_BOT_WEBHOOK_PORT": "webhook_port",
+    "BULLETIN_BOT_WEB_ADMIN_TOKEN": "web_admin_token",
+    "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
+    "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    model: str = "default"  # "default", a built-in alias, a sentence-transformers name or a local path
+    cache: Path = field(default_factory=lambda: Path(os.path.expanduser("~/.cache/bulletin_bot")))
+    admins: frozenset[int] = frozenset()
+    telegram_token: str = ""
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
+    telegram_api_file_url: str = DEFAULT_TELEGRAM_FILE_API
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    web_admin_token: str = ""
+    max_upload_mb: float = 20.0
+    questions_per_minute: int = 20
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def _parse_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _parse_toml(path: Path) -> dict[str, str]:
+    """TOML keys may be the env var names or the Settings field names."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read settings: {exc}") from exc
+    by_field = {v: k for k, v in ENV_FIELDS.items()}
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        env_key = key if key in ENV_FIELDS else by_field.get(key)
+        if env_key is None:
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        values[env_key] = str(value)
+    return values
+
+
+def _convert(name: str, env_key: str, raw: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    raw = raw.strip()
+    try:
+        if name == "admins":
+            return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+        if kind == "Path":
+            return Path(os.path.expanduser(raw))
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{env_key}={raw!r} is not valid: {exc}") from exc
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, cwd: Path | None = None, **overrides: object) -> Settings:
+    """Build Settings from files and the environment; keyword overrides (CLI flags) win."""
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    merged: dict[str, str] = {}
+    merged.update(_parse_dotenv(cwd / ".env"))
+    toml_path = Path(env["BULLETIN_BOT_CONFIG"]) if env.get("BULLETIN_BOT_CONFIG") else cwd / "bulletin-bot.toml"
+    if env.get("BULLETIN_BOT_CONFIG") and not toml_path.is_file():
+        raise ConfigError(f"BULLETIN_BOT_CONFIG={toml_path}: no such file")
+    if toml_path.is_file():
+        merged.update(_parse_toml(toml_path))
+    merged.update({k: v for k, v in env.items() if k in ENV_FIELDS})
+    values: dict[str, object] = {}
+    for env_key, raw in merged.items():
+        if env_key in ENV_FIELDS and raw != "":
+            values[ENV_FIELDS[env_key]] = _convert(ENV_FIELDS[env_key], env_key, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values)

@@ -1,0 +1,218 @@
+"""Plain data shared by every layer: issues, articles, chunks, hits and answers.
+
+Nothing here imports anything heavier than the standard library, so front ends and
+tests can use these types without loading models or indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of an issue, body already repaired (page breaks joined)."""
+
+    section: str  # section name without brackets, e.g. "经验交流"
+    title: str
+    paragraphs: tuple[str, ...]
+    index: int  # 1-based position of the article in its issue
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One parsed bulletin file."""
+
+    file: str  # path the issue was read from (as given)
+    series: str  # e.g. "建设学习型党组织、学习型领导班子 工作简报"
+    number: int  # 第455期 -> 455
+    date: str  # ISO date, "2023-12-10"
+    office: str  # issuing office, "" when the file names none
+    sections: tuple[str, ...]  # section names in order of first appearance
+    articles: tuple[Article, ...]
+    footer: tuple[str, ...] = ()  # 送：/发： lines and what follows them
+    encoding: str = "utf-8"  # how the bytes were decoded ("utf-8", "utf-8-sig", "gb18030", "docx", "pdf")
+
+
+class ParseError(Exception):
+    """A file that could not be read as a bulletin. `str()` names the file and why."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(file, reason)
+        self.file = file
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable span of one article; `start`/`end` index into `Article.text`."""
+
+    chunk_id: int
+    article_id: int  # row of the article in the index's article table
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a quote comes from, enough for a reader to check it."""
+
+    series: str
+    issue: int
+    date: str
+    section: str
+    title: str
+    file: str
+    article_index: int  # 1-based position in the issue
+
+    def label(self) -> str:
+        """第455期 · 2023-12-10 · 【经验交流】 泗洪县：…"""
+        return f"第{self.issue}期 · {self.date} · 【{self.section}】 {self.title}"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One cited result: verbatim sentences of an article, with where they sit in it."""
+
+    citation: Citation
+    quote: str  # verbatim text, with "…" where sentences were skipped or cut
+    spans: tuple[tuple[int, int], ...]  # (start, end) of each quoted piece in the article text
+    score: float
+    article_id: int
+
+
+@dataclass(frozen=True)
+class QueryFilters:
+    """Restrictions understood from the question text."""
+
+    issue: int | None = None
+    date_from: str | None = None  # inclusive ISO date
+    date_to: str | None = None  # inclusive ISO date
+    section: str | None = None
+
+    def any(self) -> bool:
+        return any((self.issue, self.date_from, self.date_to, self.section))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every front end shows: quotes with citations, or a plain "not found"."""
+
+    query: str
+    found: bool
+    results: tuple[Quote, ...]
+    filters: QueryFilters = field(default_factory=QueryFilters)
+    reason: str = ""  # why nothing was found, for the "not found" hint
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    """An indexed issue as listed to users (no article bodies)."""
+
+    series: str
+    number: int
+    date: str
+    office: str
+    sections: tuple[str, ...]
+    article_count: int
+    file: str
+
+
+@dataclass(frozen=True)
+class ArticleRef:
+    """A line of an issue's contents; `article_id` opens the article."""
+
+    article_id: int
+    index: int
+    section: str
+    title: str
+
+
+@dataclass(frozen=True)
+class IssueView:
+    summary: IssueSummary
+    articles: tuple[ArticleRef, ...]
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """A whole article with its issue's masthead, for 全文 / article pages."""
+
+    article_id: int
+    citation: Citation
+    issue: IssueSummary
+    paragraphs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A corpus file left out of the index, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a long job, for progress bars and edited status messages."""
+
+    stage: str  # "scan", "parse", "embed", "write", "switch", "done"
+    done: int
+    total: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `index` run did."""
+
+    built: bool
+    version: str
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    issues: int
+    articles: int
+    chunks: int
+    embedded: int  # chunks sent to the model this run
+    reused: int  # chunks whose vectors came from the cache
+    seconds: float
+    problems: tuple[FileProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """The index currently served."""
+
+    version: str
+    built_at: str
+    model: str
+    dimension: int
+    issues: int
+    articles: int
+    chunks: int
+    path: str
+    problems: tuple[FileProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """Outcome of adding an uploaded file to the corpus."""
+
+    ok: bool
+    message: str  # human readable, names the file
+    path: str = ""  # where it was saved (empty when refused)
+    issue: IssueSummary | None = None
