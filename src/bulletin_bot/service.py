@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .config import Settings
+from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing
 from .models import (
     AddResult,
     Answer,
@@ -26,18 +27,8 @@ from .models import (
 )
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class ServiceError(Exception):
-    """Something a user or admin can act on; the message says what."""
-
-
-class IndexMissing(ServiceError):
-    """No usable index yet: run `bulletin-bot index`."""
-
-
-class IndexBusy(ServiceError):
-    """Another build holds the index lock."""
+ServiceError = BulletinError  # the base of every error a front end should show to the user
+__all__ = ["BulletinService", "ServiceError", "IndexMissing", "IndexInvalid", "IndexBusy", "ProgressCallback"]
 
 
 class BulletinService:

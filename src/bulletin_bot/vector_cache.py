@@ -1,0 +1,66 @@
+"""Embedding cache: vectors keyed by model id and a hash of the embedded text.
+
+SQLite in WAL mode, committed batch by batch, so a build killed half way keeps every vector
+it already paid for and the next build reuses them. Search tokens for BM25 are cached the
+same way, keyed by tokenizer version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def text_key(namespace: str, text: str) -> bytes:
+    return hashlib.blake2b(f"{namespace}\0{text}".encode("utf-8"), digest_size=16).digest()
+
+
+class VectorCache:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, toks TEXT NOT NULL)")
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _get_many(self, table: str, col: str, keys: Sequence[bytes]) -> dict[bytes, object]:
+        found: dict[bytes, object] = {}
+        for i in range(0, len(keys), 500):
+            batch = list(keys[i : i + 500])
+            marks = ",".join("?" * len(batch))
+            for key, value in self.db.execute(f"SELECT key, {col} FROM {table} WHERE key IN ({marks})", batch):
+                found[bytes(key)] = value
+        return found
+
+    def get_vectors(self, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        raw = self._get_many("vectors", "vec", keys)
+        out = {}
+        for key, blob in raw.items():
+            vec = np.frombuffer(blob, dtype=np.float32)
+            if vec.shape[0] == dim:
+                out[key] = vec
+        return out
+
+    def put_vectors(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        rows = [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors)]
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+
+    def get_tokens(self, keys: Sequence[bytes]) -> dict[bytes, list[str]]:
+        return {k: json.loads(v) for k, v in self._get_many("tokens", "toks", keys).items()}
+
+    def put_tokens(self, keys: Sequence[bytes], tokens: Sequence[list[str]]) -> None:
+        rows = [(k, json.dumps(t, ensure_ascii=False)) for k, t in zip(keys, tokens)]
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
