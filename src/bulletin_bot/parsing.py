@@ -1,0 +1,501 @@
+"""Text -> Issue: masthead, contents, sections, articles, footer, page-break repair.
+
+A bulletin file, whatever it was exported from, reads as non-empty lines:
+
+    <series>                       or   <series>（第N期）
+    第 N 期                              <office>   YYYY年M月D日
+    <office>
+    YYYY 年 M 月 D 日
+    【section】  - title  - title …     (contents; absent in some exports)
+    【section】
+    title
+    paragraph …
+    送：… / 发：… / <office>           (footer, never part of an article)
+
+Only a line that is exactly `【…】` opens a section; a title may start with a bracketed tag.
+A paragraph cut by a page end (no closing punctuation, continued after the break) is joined
+back to its continuation with no space added.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import Article, FileProblem, Issue, ParseError
+from .readers import extract_text
+
+SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+
+_WS = re.compile(r"\s+")
+_NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
+_ISSUE_NO = re.compile(rf"第\s*({_NUM})\s*期")
+_DATE = re.compile(
+    r"((?:[12]\s*\d\s*\d\s*\d)|[〇零一二三四五六七八九]{4})\s*年\s*"
+    r"([0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+    r"([0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*日"
+)
+_ISO_DATE = re.compile(r"(20\d\d|19\d\d)\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})")
+_SECTION = re.compile(r"^【([^【】]+)】$")
+_ENTRY = re.compile(r"^[-－–•·●▪]\s*(.+)$")
+_FOOTER = re.compile(r"^(?:抄\s*送|报\s*送|分\s*送|送|发|报|印\s*发|抄\s*报)\s*[：:]")
+_CONTENTS_HEADING = re.compile(r"^(?:本期)?(?:目\s*录|要\s*目|导\s*读)$")
+# A numbered sub-heading stays a paragraph of its article and is never joined to the next line.
+_HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+[、.．]|第[一二三四五六七八九十]+[，、是])"
+)
+# Characters a paragraph may end with.
+_TERMINAL = set("。！？!?…；;：:")
+_CLOSERS = set("”’」』）)》〉】\"'")
+# A line starting with one of these continues the line before it (a page end cut the sentence).
+_CONTINUES = set("，。、；：？！,.;:?!）)》〉」』”’%％…")
+_SOFT_END = set("，、,—-（(《“‘「『〈")
+
+_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+# Titles found without a contents list: a title is short and does not end like a sentence.
+MAX_TITLE_CHARS = 60
+
+
+def _cn_number(text: str) -> int:
+    """'455', '４５５', '四百五十五', '四五五', '十二' -> int."""
+    text = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if text.isdigit():
+        return int(text)
+    if all(ch in _CN_DIGITS for ch in text):  # digit by digit: 二〇二三
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+    return total + current
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace become one space; ends trimmed."""
+    return _WS.sub(" ", text).strip()
+
+
+def _squeeze(text: str) -> str:
+    return _WS.sub("", text)
+
+
+@dataclass
+class _Line:
+    text: str
+    number: int  # 1-based line number in the decoded text
+
+
+def _lines(text: str) -> list[_Line]:
+    out = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip()
+        if line:
+            out.append(_Line(line, number))
+    return out
+
+
+# ---------------------------------------------------------------- masthead
+
+
+@dataclass
+class _Masthead:
+    series: str
+    number: int
+    date: str
+    office: str
+    end: int  # index of the first line after the masthead
+
+
+def _find_date(text: str) -> tuple[str, tuple[int, int]] | None:
+    for pattern in (_DATE, _ISO_DATE):
+        match = pattern.search(text)
+        if not match:
+            continue
+        try:
+            year, month, day = (_cn_number(_squeeze(g)) for g in match.groups())
+            value = _dt.date(year, month, day)
+        except ValueError:
+            continue
+        return value.isoformat(), match.span()
+    return None
+
+
+def _masthead(lines: list[_Line], file: str) -> _Masthead:
+    head_limit = 12
+    for i, line in enumerate(lines[:head_limit]):
+        if _SECTION.match(line.text):
+            head_limit = i
+            break
+    number_at = None
+    for i, line in enumerate(lines[:head_limit]):
+        match = _ISSUE_NO.search(line.text)
+        if match:
+            number_at, number_match = i, match
+            break
+    if number_at is None:
+        raise ParseError(file, "no issue number (第N期) in the masthead at the top of the file")
+    number = _cn_number(number_match.group(1))
+    line_text = lines[number_at].text
+    before = line_text[: number_match.start()].rstrip(" （(")
+    after = line_text[number_match.end() :].lstrip(" ）)")
+    series_parts = [line.text for line in lines[:number_at]]
+    if before:
+        series_parts.append(before)
+    series = collapse(" ".join(series_parts))
+
+    # Date and office follow the number (same line or the next few lines); some mastheads put them first.
+    candidates: list[tuple[int, str]] = []
+    if after:
+        candidates.append((number_at, after))
+    candidates += [(j, lines[j].text) for j in range(number_at + 1, min(number_at + 4, head_limit))]
+    date = None
+    office_parts: list[str] = []
+    end = number_at + 1
+    for j, text in candidates:
+        found = _find_date(text)
+        if found:
+            date, (start, stop) = found[0], found[1]
+            rest = collapse(text[:start] + " " + text[stop:])
+            if rest:
+                office_parts.append(rest)
+            end = j + 1
+            break
+        if _SECTION.match(text) or len(text) > 40:
+            break
+        office_parts.append(text)
+    if date is None:
+        for line in lines[:number_at]:
+            found = _find_date(line.text)
+            if found:
+                date = found[0]
+                series = collapse(series.replace(line.text, ""))
+                office_parts = []
+                break
+    if date is None:
+        raise ParseError(file, f"no date (YYYY年M月D日) in the masthead of 第{number}期")
+    return _Masthead(series, number, date, collapse(" ".join(office_parts)), end)
+
+
+# ---------------------------------------------------------------- contents and body
+
+
+def _section_name(text: str) -> str | None:
+    match = _SECTION.match(text)
+    return collapse(match.group(1)) if match else None
+
+
+def _contents(lines: list[_Line], start: int) -> tuple[list[tuple[str, str]], int]:
+    """(section, title) entries of the contents list at `start`, and where the body begins."""
+    i = start
+    if i < len(lines) and _CONTENTS_HEADING.match(_squeeze(lines[i].text)):
+        i += 1
+    entries: list[tuple[str, str]] = []
+    section = ""
+    body_start = start
+    while i < len(lines):
+        text = lines[i].text
+        name = _section_name(text)
+        if name is not None:
+            nxt = lines[i + 1].text if i + 1 < len(lines) else ""
+            if not _ENTRY.match(nxt):
+                break
+            section = name
+            i += 1
+            continue
+        match = _ENTRY.match(text)
+        if not match:
+            break
+        entries.append((section, collapse(match.group(1))))
+        i += 1
+        body_start = i
+    return (entries, body_start) if entries else ([], start)
+
+
+def _footer_start(lines: list[_Line], start: int) -> int:
+    """Index of the first footer line (送：/发：… and what follows), or len(lines)."""
+    last = None
+    for i in range(len(lines) - 1, max(start, len(lines) - 12) - 1, -1):
+        if _FOOTER.match(lines[i].text):
+            last = i
+            break
+    if last is None:
+        return len(lines)
+    first = last
+    while first - 1 >= start and _FOOTER.match(lines[first - 1].text):
+        first -= 1
+    if any(len(line.text) > 80 for line in lines[last + 1 :]):
+        return len(lines)
+    return first
+
+
+def _ends_sentence(text: str) -> bool:
+    text = text.rstrip()
+    while text and text[-1] in _CLOSERS:
+        if text[-1] in "”’」』\"'" and len(text) > 1 and text[-2] not in _TERMINAL:
+            return True  # a closing quote ends a quoted title or a full quotation
+        text = text[:-1]
+    return bool(text) and text[-1] in _TERMINAL
+
+
+def _title_like(text: str) -> bool:
+    return len(text) <= MAX_TITLE_CHARS and not _ends_sentence(text) and text[-1] not in _SOFT_END
+
+
+def _similar(a: str, b: str) -> float:
+    a, b = _squeeze(a), _squeeze(b)
+    if a == b:
+        return 1.0
+    if not a or not b or len(a) > 2 * len(b) + 10 or len(b) > 2 * len(a) + 10:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _split_with_titles(block: list[_Line], titles: list[str]) -> list[tuple[str, list[_Line]]] | None:
+    """Cut a section's lines at the titles the contents list announces; None when they are not all found."""
+    if not block:
+        return None
+    starts = [0]
+    pos = 1
+    for title in titles[1:]:
+        found = None
+        for j in range(pos, len(block)):
+            text = block[j].text
+            if len(text) > 2 * len(title) + 10:
+                continue
+            if _similar(text, title) >= 0.6:
+                found = j
+                break
+        if found is None:
+            return None
+        starts.append(found)
+        pos = found + 1
+    out = []
+    for k, begin in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(block)
+        out.append((collapse(block[begin].text), block[begin + 1 : stop]))
+    return out
+
+
+def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
+    """Cut a section's lines into articles when no contents list names the titles.
+
+    The first line is a title. Later, a short line that does not end like a sentence, following
+    a line that does, opens a new article unless it is a sub-heading of the current one: numbered
+    (一、…), quoted in the current title (…（X等）, "A：… B：…"), or part of a digest whose first
+    paragraph was such a quoted sub-heading.
+    """
+    if not block:
+        return []
+    articles: list[tuple[str, list[_Line]]] = []
+    title = collapse(block[0].text)
+    body: list[_Line] = []
+    digest = False
+    for line in block[1:]:
+        text = line.text
+        prev = body[-1].text if body else None
+        if (
+            prev is not None
+            and _ends_sentence(prev)
+            and _title_like(text)
+            and not _HEADING.match(text)
+            and not digest
+            and _squeeze(text) not in _squeeze(title)
+        ):
+            articles.append((title, body))
+            title, body, digest = collapse(text), [], False
+            continue
+        if not body and _title_like(text) and _squeeze(text) in _squeeze(title):
+            digest = True
+        body.append(line)
+    articles.append((title, body))
+    return articles
+
+
+def _fragment(text: str) -> bool:
+    """A paragraph without closing punctuation that is too long or too sentence-like for a sub-heading."""
+    return len(text) > MAX_TITLE_CHARS or "，" in text
+
+
+def _repair(lines: list[_Line]) -> tuple[str, ...]:
+    """Join paragraphs a page end cut in two; keep real paragraph ends and headings apart."""
+    paragraphs: list[str] = []
+    joinable = False
+    for line in lines:
+        text = line.text
+        if paragraphs and (text[0] in _CONTINUES or joinable) and not _HEADING.match(text):
+            paragraphs[-1] += text
+        else:
+            paragraphs.append(text)
+        last = paragraphs[-1]
+        joinable = not _ends_sentence(last) and (last[-1] in _SOFT_END or not _HEADING.match(last) and _fragment(last))
+    return tuple(paragraphs)
+
+
+def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
+    """Parse the decoded text of one bulletin."""
+    lines = _lines(text)
+    if not lines:
+        raise ParseError(file, "empty file: no text")
+    head = _masthead(lines, file)
+    entries, body_start = _contents(lines, head.end)
+    footer_at = _footer_start(lines, body_start)
+    body = lines[body_start:footer_at]
+    footer = tuple(line.text for line in lines[footer_at:])
+
+    blocks: list[tuple[str, list[_Line]]] = []
+    for line in body:
+        name = _section_name(line.text)
+        if name is not None:
+            blocks.append((name, []))
+        elif blocks:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append(("", [line]))
+
+    expected: dict[str, deque[list[str]]] = defaultdict(deque)
+    if entries:
+        grouped: list[tuple[str, list[str]]] = []
+        for section, title in entries:
+            if grouped and grouped[-1][0] == section:
+                grouped[-1][1].append(title)
+            else:
+                grouped.append((section, [title]))
+        for section, titles in grouped:
+            expected[section].append(titles)
+
+    articles: list[Article] = []
+    sections: list[str] = []
+    for name, block in blocks:
+        if not block:
+            continue
+        split = None
+        if expected.get(name):
+            split = _split_with_titles(block, expected[name].popleft())
+        if split is None:
+            split = _split_by_shape(block)
+        for title, paragraph_lines in split:
+            if name not in sections:
+                sections.append(name)
+            articles.append(Article(name, title, _repair(paragraph_lines), len(articles) + 1))
+    if not articles:
+        raise ParseError(file, f"no articles found in 第{head.number}期 (expected 【section】 lines followed by titles)")
+    return Issue(
+        file=file,
+        series=head.series,
+        number=head.number,
+        date=head.date,
+        office=head.office,
+        sections=tuple(sections),
+        articles=tuple(articles),
+        footer=footer,
+        encoding=encoding,
+    )
+
+
+# ---------------------------------------------------------------- files
+
+
+def parse_bytes(data: bytes, file: str) -> Issue:
+    """Parse one bulletin from its bytes; the name's suffix (and the content) decide the format."""
+    suffix = Path(file).suffix.lower()
+    if suffix and suffix not in SUPPORTED_SUFFIXES:
+        raise ParseError(file, f"unsupported file type {suffix!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+    text, encoding = extract_text(data, file)
+    return parse_text(text, file, encoding)
+
+
+def read_issue(path: Path, max_bytes: int | None = None) -> Issue:
+    """Read and parse one bulletin file; raises ParseError naming the file and the reason."""
+    path = Path(path)
+    file = str(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise ParseError(file, f"unsupported file type {path.suffix or '(none)'!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ParseError(file, f"too large: {size} bytes, the limit is {max_bytes}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(file, f"cannot read: {exc.strerror or exc}") from None
+    return parse_bytes(data, file)
+
+
+def corpus_files(paths: Iterable[Path]) -> list[Path]:
+    """Supported files under the given files and folders (recursively), sorted, hidden ones skipped."""
+    found: set[Path] = set()
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for child in path.rglob("*"):
+                rel = child.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.add(child)
+        elif path.name.startswith("."):
+            continue
+        else:
+            found.add(path)
+    return sorted(found)
+
+
+def duplicate_key(issue: Issue) -> tuple[str, int]:
+    """Two files with the same key hold the same issue: the series (spaces ignored) and 第N期."""
+    return (_squeeze(issue.series), issue.number)
+
+
+def scan(paths: Iterable[Path], max_bytes: int | None = None) -> tuple[list[Issue], list[FileProblem]]:
+    """Parse every supported file; unreadable files and duplicates become FileProblems."""
+    issues: list[Issue] = []
+    problems: list[FileProblem] = []
+    seen: dict[tuple[str, int], str] = {}
+    for path in corpus_files(paths):
+        try:
+            issue = read_issue(path, max_bytes=max_bytes)
+        except ParseError as exc:
+            problems.append(FileProblem(exc.file, exc.reason))
+            continue
+        key = duplicate_key(issue)
+        if key in seen:
+            problems.append(FileProblem(issue.file, f"duplicate of {seen[key]} (same series and 第{issue.number}期)"))
+            continue
+        seen[key] = issue.file
+        issues.append(issue)
+    return issues, problems
+
+
+# ---------------------------------------------------------------- views
+
+
+def issue_to_json(issue: Issue) -> dict:
+    return {
+        "file": issue.file,
+        "series": issue.series,
+        "issue": issue.number,
+        "date": issue.date,
+        "office": issue.office,
+        "sections": list(issue.sections),
+        "articles": [{"section": a.section, "title": a.title, "text": a.text} for a in issue.articles],
+    }
+
+
+def format_outline(issue: Issue) -> str:
+    """Masthead line, then per section the article titles with paragraph and character counts."""
+    out = [f"{issue.series} 第{issue.number}期 {issue.date}" + (f" {issue.office}" if issue.office else "")]
+    section = None
+    for article in issue.articles:
+        if article.section != section:
+            section = article.section
+            out.append(f"【{section}】" if section else "(no section)")
+        out.append(f"  {article.index}. {article.title}  ({len(article.paragraphs)} paragraphs, {len(article.text)} chars)")
+    return "\n".join(out)

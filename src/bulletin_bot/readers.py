@@ -1,0 +1,159 @@
+"""Bytes -> text: detect the encoding of a plain-text export, or pull the text out of .docx / .pdf.
+
+Every reader returns `(text, encoding)` where `text` uses "\\n" line ends and keeps one
+paragraph (or one visual line, for PDFs) per line; `parsing` does the rest, so the three
+formats share one structure and repair logic. Readers raise `ParseError` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from .models import ParseError
+
+# Control characters that never occur in a text export (tab, LF, CR, FF are fine).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def sniff(data: bytes) -> str | None:
+    """The container format the bytes announce ("docx", "pdf"), or None for plain text."""
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return "docx"
+    return None
+
+
+def extract_text(data: bytes, file: str) -> tuple[str, str]:
+    """Text of a .txt, .docx or .pdf file, decided by content first, then by the file name."""
+    kind = sniff(data)
+    lower = file.lower()
+    if kind is None and lower.endswith(".pdf"):
+        raise ParseError(file, "unreadable PDF: the file does not start with %PDF")
+    if kind is None and lower.endswith(".docx"):
+        raise ParseError(file, "unreadable Word file: a .docx must be a zip archive")
+    if kind == "pdf":
+        return pdf_text(data, file), "pdf"
+    if kind == "docx":
+        return docx_text(data, file), "docx"
+    return decode_text(data, file)
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF; form feeds (page breaks) become blank lines."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+
+
+def decode_text(data: bytes, file: str) -> tuple[str, str]:
+    """Decode a plain-text export: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
+    if not data.strip():
+        raise ParseError(file, "empty file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        text, encoding = _strict(data[3:], "utf-8", file), "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, encoding = _strict(data, "utf-16", file), "utf-16"
+    else:
+        if b"\x00" in data:
+            raise ParseError(file, "binary data, not a text export (contains NUL bytes)")
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data" and _valid_prefix(data, exc.start, "utf-8"):
+                raise ParseError(file, f"truncated UTF-8: the file ends mid-character at byte {exc.start}") from None
+            text, encoding = _strict(data, "gb18030", file), "gb18030"
+    _check_textual(text, file)
+    return normalise_newlines(text), encoding
+
+
+def _valid_prefix(data: bytes, end: int, codec: str) -> bool:
+    try:
+        data[:end].decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _strict(data: bytes, codec: str, file: str) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as exc:
+        if exc.end >= len(data) and exc.start >= len(data) - 4 and _valid_prefix(data, exc.start, codec):
+            name = "GB18030" if codec == "gb18030" else codec.upper()
+            raise ParseError(file, f"truncated {name}: the file ends mid-character at byte {exc.start}") from None
+        raise ParseError(
+            file, f"binary data or unknown encoding: not UTF-8 or GB18030 (bad byte at offset {exc.start})"
+        ) from None
+
+
+def _check_textual(text: str, file: str) -> None:
+    """Reject decodings that succeeded by accident (binary junk is often valid GB18030)."""
+    sample = text[:20000]
+    controls = len(_CONTROL.findall(sample))
+    if controls > max(2, len(sample) // 1000):
+        raise ParseError(file, f"binary data, not a text export ({controls} control characters)")
+    if sample.strip() and not _CJK.search(sample) and not sample.isascii():
+        raise ParseError(file, "binary data or unknown encoding: no Chinese text found")
+
+
+def docx_text(data: bytes, file: str) -> str:
+    """Paragraphs of a Word file in document order, tables row by row (one cell per line)."""
+    try:
+        import docx  # python-docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise ParseError(file, "reading .docx needs python-docx: pip install python-docx") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ParseError(file, f"unreadable Word file: {exc}") from None
+    except Exception as exc:  # python-docx raises assorted errors on damaged packages
+        raise ParseError(file, f"unreadable Word file: {type(exc).__name__}: {exc}") from None
+    lines: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            lines.append(Paragraph(child, document).text)
+        elif tag == "tbl":
+            for row in Table(child, document).rows:
+                seen: set[int] = set()
+                for cell in row.cells:
+                    if id(cell._tc) in seen:  # merged cells repeat
+                        continue
+                    seen.add(id(cell._tc))
+                    lines.extend(p.text for p in cell.paragraphs)
+    text = "\n\n".join(line.replace("\v", "\n") for line in lines)
+    if not text.strip():
+        raise ParseError(file, "empty Word file: no text in its paragraphs")
+    return normalise_newlines(text)
+
+
+def pdf_text(data: bytes, file: str) -> str:
+    """Text of every page with pypdf, pages separated by blank lines (a page end is a paragraph gap)."""
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise ParseError(file, "reading .pdf needs pypdf: pip install pypdf") from exc
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")
+            except Exception:
+                raise ParseError(file, "unreadable PDF: encrypted with a password") from None
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except ParseError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise ParseError(file, f"unreadable PDF: {exc}") from None
+    except Exception as exc:  # pypdf raises assorted errors on damaged files
+        raise ParseError(file, f"unreadable PDF: {type(exc).__name__}: {exc}") from None
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise ParseError(file, "unreadable PDF: no text layer (scanned image? run OCR first)")
+    return normalise_newlines(text)
