@@ -1,0 +1,707 @@
+"""The web app: ask page, article and issue pages, a JSON API and an admin page.
+
+A thin adapter over `BulletinService`: every answer, article and issue comes from the service;
+this module turns requests into service calls and results into HTML (Jinja2, autoescaped) or
+JSON. Nothing here reads the corpus or the index, and no request path is used as a file path
+(static files go through Starlette's `StaticFiles`, uploads through `service.add_file`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .config import Settings
+from .models import Answer, ArticleView, IssueSummary, IssueView, Progress, Quote
+from .service import BulletinService, IndexBusy, IndexMissing, ServiceError
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "web_templates"
+STATIC = HERE / "web_static"
+
+MAX_QUESTION = 500  # characters; longer questions are cut, not refused
+MAX_TOP_K = 20
+MAX_SPANS = 50
+SESSION_COOKIE = "bulletin_bot_admin"
+SESSION_SECONDS = 12 * 3600
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the CSRF field around the uploaded file
+UPLOAD_SUFFIXES = (".txt", ".docx", ".pdf")
+LOGIN_FAILURES_PER_MINUTE = 10
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+NOT_FOUND_HINT = "可以换个说法、用更具体的关键词，或在问题里写明期数（如“第455期”）、栏目（如“经验交流”）或日期。"
+
+
+# --- JSON shapes -------------------------------------------------------------------------------
+
+
+def _answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The object `bulletin-bot ask --json` prints (private copy until answers.answer_to_json lands)."""
+    return {
+        "query": answer.query,
+        "found": answer.found,
+        "results": [
+            {
+                "issue": q.citation.issue,
+                "date": q.citation.date,
+                "section": q.citation.section,
+                "title": q.citation.title,
+                "quote": q.quote,
+                "score": round(float(q.score), 4),
+                "file": q.citation.file,
+                "article_id": q.article_id,
+                "series": q.citation.series,
+                "spans": [[start, end] for start, end in q.spans],
+            }
+            for q in answer.results
+        ],
+    }
+
+
+def _summary_json(summary: IssueSummary) -> dict[str, Any]:
+    data = asdict(summary)
+    data["sections"] = list(summary.sections)
+    data["file"] = Path(summary.file).name  # the server's folders are nobody's business
+    return data
+
+
+def _issue_json(view: IssueView) -> dict[str, Any]:
+    data = _summary_json(view.summary)
+    data["articles"] = [asdict(ref) for ref in view.articles]
+    return data
+
+
+# --- highlighting ------------------------------------------------------------------------------
+
+Segment = tuple[str, bool]  # (text, highlighted)
+SENTENCE_END = "。！？；!?;"
+
+
+def parse_spans(raw: str | None, length: int) -> list[tuple[int, int]]:
+    """`"10-40,52-80"` -> sorted, merged spans clamped to the text; malformed parts are ignored."""
+    spans: list[tuple[int, int]] = []
+    for part in (raw or "").split(",")[:MAX_SPANS]:
+        start, sep, end = part.strip().partition("-")
+        if not sep or not start.isdigit() or not end.isdigit():
+            continue
+        a, b = min(int(start), length), min(int(end), length)
+        if a < b:
+            spans.append((a, b))
+    return _merge(spans)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def _segments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Segment]:
+    """`text[start:end]` cut into plain and highlighted pieces."""
+    out: list[Segment] = []
+    pos = start
+    for a, b in spans:
+        a, b = max(a, start), min(b, end)
+        if a >= b:
+            continue
+        if a > pos:
+            out.append((text[pos:a], False))
+        out.append((text[a:b], True))
+        pos = b
+    if pos < end:
+        out.append((text[pos:end], False))
+    return out
+
+
+def article_paragraphs(view: ArticleView, spans: list[tuple[int, int]]) -> list[list[Segment]]:
+    """The article's paragraphs, each cut into segments; spans index into `view.text`."""
+    out = []
+    offset = 0
+    for paragraph in view.paragraphs:
+        out.append(_segments(view.text, offset, offset + len(paragraph), spans))
+        offset += len(paragraph) + 1  # the "\n" joining paragraphs
+    return out
+
+
+def _window_start(text: str, start: int, context: int) -> int:
+    floor = max(0, start - context)
+    newline = text.rfind("\n", floor, start)
+    if newline >= 0:
+        return newline + 1
+    if floor == 0:
+        return 0
+    for i in range(floor, start):  # begin at a sentence start when one is in reach
+        if text[i] in SENTENCE_END:
+            return i + 1
+    return floor
+
+
+def _window_end(text: str, end: int, context: int) -> int:
+    ceiling = min(len(text), end + context)
+    newline = text.find("\n", end, ceiling)
+    if newline >= 0:
+        return newline
+    if ceiling == len(text):
+        return ceiling
+    for i in range(ceiling - 1, end - 1, -1):
+        if text[i] in SENTENCE_END:
+            return i + 1
+    return ceiling
+
+
+def passage(text: str, spans: list[tuple[int, int]], context: int = 60) -> list[dict[str, Any]]:
+    """The quoted spans with a little of the text around them, as windows of segments.
+
+    Each window says whether text was left out before (`cut_before`) or after (`cut_after`) it.
+    """
+    windows: list[list[int]] = []
+    for a, b in spans:
+        lo, hi = _window_start(text, a, context), _window_end(text, b, context)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
+    return [
+        {
+            "segments": _segments(text, lo, hi, spans),
+            "cut_before": lo > 0,
+            "cut_after": hi < len(text),
+        }
+        for lo, hi in windows
+    ]
+
+
+def _hl_param(spans: Iterable[tuple[int, int]]) -> str:
+    return ",".join(f"{a}-{b}" for a, b in spans)
+
+
+# --- admin sessions ----------------------------------------------------------------------------
+
+
+class AdminAuth:
+    """The admin token, and signed session cookies and CSRF values derived from it.
+
+    A session is `issued.nonce.mac`, signed with the token, so changing the token ends every
+    session and nothing needs storing. The CSRF value is a second MAC over the same session.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode("utf-8")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._token)
+
+    def _mac(self, purpose: str, value: str) -> str:
+        return hmac.new(self._token, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def check_token(self, candidate: str) -> bool:
+        return self.enabled and hmac.compare_digest(candidate.encode("utf-8"), self._token)
+
+    def new_session(self) -> str:
+        value = f"{int(time.time())}.{secrets.token_urlsafe(16)}"
+        return f"{value}.{self._mac('session', value)}"
+
+    def session_value(self, cookie: str | None) -> str | None:
+        """The session's signed part when the cookie is genuine and fresh, else None."""
+        if not self.enabled or not cookie or cookie.count(".") != 2:
+            return None
+        value, _, mac = cookie.rpartition(".")
+        if not hmac.compare_digest(mac.encode(), self._mac("session", value).encode()):
+            return None
+        issued = value.partition(".")[0]
+        if not issued.isdigit() or time.time() - int(issued) > SESSION_SECONDS:
+            return None
+        return value
+
+    def csrf_for(self, session: str) -> str:
+        return self._mac("csrf", session)
+
+    def check_csrf(self, session: str, candidate: str | None) -> bool:
+        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.csrf_for(session).encode())
+
+
+class LoginThrottle:
+    """At most a few wrong tokens per client per minute."""
+
+    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str) -> bool:
+        with self._lock:
+            return len(self._recent(client, time.monotonic())) >= self.limit
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._recent(client, now).append(now)
+
+
+# --- re-index job ------------------------------------------------------------------------------
+
+
+class ReindexJob:
+    """Runs `service.reindex` in one background thread at a time and keeps its progress."""
+
+    def __init__(self, service: BulletinService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._state: dict[str, Any] = {"running": False, "progress": None, "report": None, "error": "",
+                                       "started_at": "", "finished_at": ""}
+
+    def start(self) -> bool:
+        """Start a build; False when one is already running."""
+        with self._lock:
+            if self._state["running"]:
+                return False
+            self._state.update(running=True, progress=None, report=None, error="",
+                               started_at=_now(), finished_at="")
+            self._thread = threading.Thread(target=self._run, name="bulletin-bot-reindex", daemon=True)
+            self._thread.start()
+            return True
+
+    def _progress(self, step: Progress) -> None:
+        with self._lock:
+            self._state["progress"] = asdict(step)
+
+    def _run(self) -> None:
+        report = None
+        error = ""
+        try:
+            report = self._service.reindex(self._progress)
+        except IndexBusy as exc:
+            error = f"另一个索引任务正在进行：{exc}"
+        except ServiceError as exc:
+            error = str(exc)
+        except Exception as exc:  # the admin must hear about it, and the job must end
+            log.exception("re-index failed")
+            error = f"重建失败：{type(exc).__name__}: {exc}"
+        with self._lock:
+            self._state.update(running=False, finished_at=_now(), error=error,
+                               report=_report_json(report) if report is not None else None)
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._state)
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    data = asdict(report)
+    data["problems"] = [asdict(p) for p in report.problems]
+    return data
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every corpus and user string is escaped unless a template says otherwise
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env
+
+
+def create_app(service: BulletinService, settings: Settings) -> FastAPI:
+    """The web app over one service; `settings.web_admin_token` enables /admin."""
+    app = FastAPI(title="bulletin_bot", docs_url=None, redoc_url=None, openapi_url=None)
+    env = _environment()
+    auth = AdminAuth(settings.web_admin_token)
+    throttle = LoginThrottle()
+    job = ReindexJob(service)
+    app.state.service = service
+    app.state.reindex = job
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("title", "")
+        html = env.get_template(name).render(base=request.scope.get("root_path", ""), **context)
+        return HTMLResponse(html, status_code=status_code)
+
+    def is_api(request: Request) -> bool:
+        path = request.url.path
+        return path.startswith("/api/") or path in ("/healthz", "/admin/status") or _bearer(request) is not None
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.url.path.startswith("/admin"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "请求有误"
+        if is_api(request):
+            return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+        response = render(request, "error.html", exc.status_code, title="出错了", message=message)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        if is_api(request):
+            return JSONResponse({"error": "参数有误", "detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return render(request, "error.html", 400, title="参数有误", message="链接里的参数有误，请检查后再试。")
+
+    @app.exception_handler(IndexMissing)
+    async def index_missing(request: Request, exc: IndexMissing) -> Response:
+        message = f"还没有可用的索引：{exc}" if str(exc) else "还没有可用的索引，请先建立索引（bulletin-bot index）。"
+        if is_api(request):
+            return JSONResponse({"error": message}, status_code=503)
+        return render(request, "error.html", 503, title="索引未就绪", message=message)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if is_api(request):
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return render(request, "error.html", 400, title="出错了", message=str(exc))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def result_view(quote: Quote) -> dict[str, Any]:
+        """A result as the ask page shows it: the quote in its context, spans highlighted."""
+        view = service.article(quote.article_id)
+        spans = []
+        if view is not None:
+            spans = _merge((a, b) for a, b in quote.spans if 0 <= a < b <= len(view.text))
+        if view is not None and spans:
+            windows = passage(view.text, spans)
+        else:
+            windows = [{"segments": [(quote.quote, True)], "cut_before": False, "cut_after": False}]
+        return {
+            "citation": quote.citation,
+            "label": quote.citation.label(),
+            "quote": quote.quote,
+            "windows": windows,
+            "href": f"/articles/{quote.article_id}" + (f"?hl={_hl_param(spans)}#hl" if spans else ""),
+            "score": quote.score,
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=1000),
+                 top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
+        """The question box, and with ?q= the answer rendered on the server."""
+        question = q.strip()[:MAX_QUESTION]
+        answer = service.ask(question, top_k=top_k, offset=offset) if question else None
+        results = [result_view(quote) for quote in answer.results] if answer else []
+        more = None
+        if answer is not None and answer.found and len(answer.results) >= top_k:
+            more = {"q": question, "offset": offset + top_k, "top_k": top_k}
+        return render(
+            request, "ask.html", title=question or "提问",
+            question=question, answer=answer, results=results, offset=offset, more=more,
+            hint=NOT_FOUND_HINT, page_data={"query": question},
+        )
+
+    @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
+    def article_page(request: Request, article_id: int, hl: str = "") -> HTMLResponse:
+        """One article with its issue masthead; ?hl=start-end,… marks the quoted passage."""
+        view = service.article(article_id)
+        if view is None:
+            raise HTTPException(404, f"没有编号为 {article_id} 的文章。")
+        spans = parse_spans(hl, len(view.text))
+        return render(
+            request, "article.html", title=view.citation.title, view=view,
+            paragraphs=article_paragraphs(view, spans), highlighted=bool(spans),
+        )
+
+    @app.get("/issues", response_class=HTMLResponse)
+    def issues_page(request: Request) -> HTMLResponse:
+        return render(request, "issues.html", title="全部期刊", issues=service.issues())
+
+    @app.get("/issues/{number:int}", response_class=HTMLResponse)
+    def issue_page(request: Request, number: int) -> HTMLResponse:
+        views = service.issue(number)
+        if not views:
+            raise HTTPException(404, f"没有第{number}期。")
+        return render(request, "issue.html", title=f"第{number}期", number=number, views=views)
+
+    # --- JSON API --------------------------------------------------------------------------
+
+    @app.get("/api/ask")
+    def api_ask(q: str = Query(..., min_length=1, max_length=MAX_QUESTION),
+                top_k: int = Query(5, ge=1, le=MAX_TOP_K),
+                offset: int = Query(0, ge=0, le=1000)) -> dict[str, Any]:
+        """The same object as `bulletin-bot ask --json`."""
+        question = q.strip()
+        if not question:
+            raise HTTPException(422, "问题不能为空")
+        return answer_to_json(service.ask(question, top_k=top_k, offset=offset))
+
+    @app.get("/api/issues")
+    def api_issues() -> list[dict[str, Any]]:
+        return [_summary_json(s) for s in service.issues()]
+
+    @app.get("/api/issues/{number:int}")
+    def api_issue(number: int) -> list[dict[str, Any]]:
+        views = service.issue(number)
+        if not views:
+            raise HTTPException(404, f"没有第{number}期。")
+        return [_issue_json(v) for v in views]
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        try:
+            stats = service.stats()
+        except IndexMissing as exc:
+            return JSONResponse({"ok": False, "error": str(exc) or "no index"}, status_code=503)
+        return JSONResponse({
+            "ok": True, "version": stats.version, "built_at": stats.built_at, "model": stats.model,
+            "issues": stats.issues, "articles": stats.articles, "chunks": stats.chunks,
+            "problems": len(stats.problems), "reindexing": job.snapshot()["running"],
+        })
+
+    # --- admin -----------------------------------------------------------------------------
+
+    def session_of(request: Request) -> str | None:
+        return auth.session_value(request.cookies.get(SESSION_COOKIE))
+
+    def require_admin(request: Request) -> tuple[str, str | None]:
+        """("bearer", None) or ("cookie", session); raises 403 when disabled, 401 otherwise."""
+        if not auth.enabled:
+            raise HTTPException(403, "管理功能未启用：未设置 BULLETIN_BOT_WEB_ADMIN_TOKEN。")
+        bearer = _bearer(request)
+        if bearer is not None:
+            if auth.check_token(bearer):
+                return "bearer", None
+            raise HTTPException(401, "令牌不正确。", headers={"WWW-Authenticate": "Bearer"})
+        session = session_of(request)
+        if session is None:
+            raise HTTPException(401, "请先登录管理页面。", headers={"WWW-Authenticate": "Bearer"})
+        return "cookie", session
+
+    def require_csrf(mode: str, session: str | None, form_value: Any) -> None:
+        if mode == "cookie" and not auth.check_csrf(session or "", form_value if isinstance(form_value, str) else None):
+            raise HTTPException(403, "表单已过期或来源不明（CSRF 校验失败），请刷新管理页面后重试。")
+
+    def stats_or_none() -> Any:
+        try:
+            return service.stats()
+        except IndexMissing:
+            return None
+
+    def admin_panel(request: Request, session: str | None, status_code: int = 200,
+                    message: str = "", ok: bool = True) -> HTMLResponse:
+        stats = stats_or_none()
+        return render(
+            request, "admin.html", status_code, title="管理", state="panel", stats=stats,
+            csrf=auth.csrf_for(session) if session else "", message=message, ok=ok,
+            job=job.snapshot(), max_upload_mb=settings.max_upload_mb,
+            page_data={"status_url": request.scope.get("root_path", "") + "/admin/status",
+                       "running": job.snapshot()["running"]},
+        )
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin_page(request: Request) -> HTMLResponse:
+        if not auth.enabled:
+            return render(request, "admin.html", 403, title="管理", state="disabled")
+        session = session_of(request)
+        if session is None and not (_bearer(request) and auth.check_token(_bearer(request) or "")):
+            return render(request, "admin.html", 401, title="管理登录", state="login", error="")
+        return admin_panel(request, session)
+
+    @app.post("/admin/login", response_class=HTMLResponse)
+    async def admin_login(request: Request) -> Response:
+        if not auth.enabled:
+            return render(request, "admin.html", 403, title="管理", state="disabled")
+        client = request.client.host if request.client else "?"
+        if throttle.blocked(client):
+            return render(request, "admin.html", 429, title="管理登录", state="login",
+                          error="尝试次数过多，请一分钟后再试。")
+        form = await _small_form(request)
+        token = form.get("token")
+        if not isinstance(token, str) or not auth.check_token(token):
+            throttle.failed(client)
+            return render(request, "admin.html", 401, title="管理登录", state="login", error="令牌不正确。")
+        response = RedirectResponse("/admin", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, auth.new_session(), max_age=SESSION_SECONDS, path="/admin",
+            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        )
+        return response
+
+    @app.post("/admin/logout")
+    async def admin_logout(request: Request) -> Response:
+        mode, session = require_admin(request)
+        form = await _small_form(request)
+        require_csrf(mode, session, form.get("csrf"))
+        response = RedirectResponse("/admin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
+        return response
+
+    @app.post("/admin/upload")
+    async def admin_upload(request: Request) -> Response:
+        """Check and save one .txt/.docx/.pdf issue into the corpus (re-index separately)."""
+        mode, session = require_admin(request)  # before reading a byte of the body
+        limit = settings.max_upload_bytes
+        too_big = f"文件超过上传上限 {settings.max_upload_mb:g} MB。"
+        try:
+            body = await _read_body(request, limit + MULTIPART_OVERHEAD)
+        except _TooLarge:
+            raise HTTPException(413, too_big) from None
+        form = await _form_from(request, body, max_files=1, max_fields=4)
+        require_csrf(mode, session, form.get("csrf"))
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise HTTPException(400, "请选择要上传的文件（.txt、.docx 或 .pdf）。")
+        data = await upload.read()
+        if len(data) > limit:
+            raise HTTPException(413, too_big)
+        if not data:
+            raise HTTPException(400, f"{upload.filename}：文件是空的。")
+        if not upload.filename.lower().endswith(UPLOAD_SUFFIXES):
+            raise HTTPException(400, f"{upload.filename}：只接受 .txt、.docx 或 .pdf 文件。")
+        result = await run_in_threadpool(service.add_file, upload.filename, data)
+        if mode == "bearer":
+            return JSONResponse({
+                "ok": result.ok, "message": result.message, "file": Path(result.path).name if result.path else "",
+                "issue": _summary_json(result.issue) if result.issue else None,
+            }, status_code=200 if result.ok else 422)
+        message = result.message + ("（文件已保存，点“重建索引”后可以检索。）" if result.ok else "")
+        return admin_panel(request, session, 200 if result.ok else 422, message=message, ok=result.ok)
+
+    @app.post("/admin/reindex")
+    async def admin_reindex(request: Request) -> Response:
+        mode, session = require_admin(request)
+        form = await _small_form(request)
+        require_csrf(mode, session, form.get("csrf"))
+        started = job.start()
+        if mode == "bearer":
+            return JSONResponse({"started": started, "status": job.snapshot()}, status_code=202 if started else 409)
+        message = "已开始重建索引。" if started else "已有一个重建任务在进行，请等它完成。"
+        return admin_panel(request, session, 202 if started else 409, message=message, ok=started)
+
+    @app.get("/admin/status")
+    def admin_status(request: Request) -> dict[str, Any]:
+        require_admin(request)
+        stats = stats_or_none()
+        return {"job": job.snapshot(), "stats": _stats_json(stats) if stats else None}
+
+    return app
+
+
+def _stats_json(stats: Any) -> dict[str, Any]:
+    data = asdict(stats)
+    data["problems"] = [asdict(p) for p in stats.problems]
+    data.pop("path", None)
+    return data
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it passes `limit` bytes (never buffered past it)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form_from(request: Request, body: bytes, max_files: int, max_fields: int) -> Any:
+    """Parse an already read (and size-checked) body as a form."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        return await Request(request.scope, receive).form(max_files=max_files, max_fields=max_fields)
+    except Exception as exc:  # malformed multipart is the client's problem, not a 500
+        raise HTTPException(400, f"表单无法解析：{exc}") from None
+
+
+async def _small_form(request: Request) -> Any:
+    try:
+        body = await _read_body(request, 16 * 1024)
+    except _TooLarge:
+        raise HTTPException(413, "表单太大。") from None
+    return await _form_from(request, body, max_files=0, max_fields=8)
+
+
+answer_to_json = _answer_to_json
+
+
+def run_web(settings: Settings, service: BulletinService, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the web app with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(service, settings), host=host, port=port, log_level="info")
