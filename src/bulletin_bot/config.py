@@ -42,7 +42,9 @@ class ConfigError(ValueError):
 class Settings:
     corpus: Path = Path("corpus")
     index: Path = Path("index")
-    model: str = "default"  # "default", a built-in alias, a sentence-transformers name or a local path
+    # "" = the model the index was built with (the built-in default for a new index); else
+    # "default", "static-zh", "e5", "minilm", a sentence-transformers name or a local path
+    model: str = ""
     cache: Path = field(default_factory=lambda: Path(os.path.expanduser("~/.cache/bulletin_bot")))
     admins: frozenset[int] = frozenset()
     telegram_token: str = ""

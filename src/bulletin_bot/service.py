@@ -6,23 +6,36 @@ them touches the index, the parser or the model directly.
 Thread-safety: `ask`/`article`/`issue`/`issues`/`latest`/`stats` may be called from several
 threads while `reindex` runs in another; the new index is swapped in only when complete.
 `reindex` is blocking (adapters run it in a worker thread) and raises `IndexBusy` when another
-build holds the index lock.
+build holds the index lock. A version switched in by another process (`bulletin-bot index`
+while the bot runs) is noticed on the next call: the `current` link is checked each time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import Settings
 from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing
 from .models import (
     AddResult,
     Answer,
+    ArticleRef,
     ArticleView,
+    Citation,
     IndexReport,
     IndexStatus,
     IssueSummary,
     IssueView,
+    FileProblem,
+    ParseError,
     Progress,
 )
 
@@ -30,41 +43,244 @@ ProgressCallback = Callable[[Progress], None]
 ServiceError = BulletinError  # the base of every error a front end should show to the user
 __all__ = ["BulletinService", "ServiceError", "IndexMissing", "IndexInvalid", "IndexBusy", "ProgressCallback"]
 
+log = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 500
+
+
+def safe_filename(name: str) -> str:
+    """A plain file name from an uploaded one: no folders, no control or shell characters."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^\w\u3400-\u9fff.\-（）()·]+", "_", name).strip("._ ")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = stem[:80] or "upload"
+    return f"{stem}.{suffix.lower()}" if suffix else stem
+
 
 class BulletinService:
     def __init__(self, settings: Settings, embedder: object | None = None) -> None:
         """`embedder` overrides the model named in settings (tests pass a small one)."""
-        raise NotImplementedError
+        from .store import IndexPaths
 
-    def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
-        """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
-        raise NotImplementedError
+        self.settings = settings
+        self.paths = IndexPaths(settings.index)
+        self._embedder = embedder
+        self._index = None
+        self._target: Path | None = None
+        self._load_lock = threading.RLock()
+        self._build_lock = threading.Lock()
+        self.warnings: list[str] = []
 
-    def article(self, article_id: int) -> ArticleView | None:
-        raise NotImplementedError
+    # ------------------------------------------------------------ loading
 
-    def issue(self, number: int) -> list[IssueView]:
-        """Every indexed issue with that number (several series may share one), contents only."""
-        raise NotImplementedError
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(message)
 
-    def issues(self) -> list[IssueSummary]:
-        """All indexed issues, newest first."""
-        raise NotImplementedError
+    def _model_name(self, manifest: dict | None) -> str:
+        if self.settings.model:
+            return self.settings.model
+        if manifest and manifest.get("model_name"):
+            return manifest["model_name"]
+        return "default"
 
-    def latest(self) -> IssueView | None:
-        raise NotImplementedError
+    def embedder(self, manifest: dict | None = None):
+        """The embedding model (loaded once), checked against the index it will search."""
+        with self._load_lock:
+            if self._embedder is None:
+                from .embedding import load_embedder
 
-    def stats(self) -> IndexStatus:
-        raise NotImplementedError
+                self._embedder = load_embedder(self._model_name(manifest), self.settings.cache)
+        emb = self._embedder
+        if manifest and manifest.get("model_id") != emb.model_id:
+            raise IndexInvalid(
+                f"the index in {self.paths.root} was built with model {manifest.get('model_name')!r} "
+                f"({manifest.get('model_id')}), but this process uses {emb.model_id}: re-index with "
+                f"`bulletin-bot index`, or set BULLETIN_BOT_MODEL={manifest.get('model_name')}"
+            )
+        return emb
 
-    def add_file(self, filename: str, data: bytes) -> AddResult:
-        """Check and save an uploaded issue into the corpus (does not re-index)."""
-        raise NotImplementedError
+    def _current(self):
+        """The loaded index, reloaded when `current` was switched since the last call."""
+        from .store import load_current
 
-    def reindex(self, progress: ProgressCallback | None = None) -> IndexReport:
-        """Build the index from the corpus incrementally and swap it in when complete."""
-        raise NotImplementedError
+        target = self.paths.current_target()
+        if self._index is not None and target == self._target:
+            return self._index
+        with self._load_lock:
+            target = self.paths.current_target()
+            if self._index is not None and target == self._target:
+                return self._index
+            try:
+                loaded = load_current(self.paths, warn=self._warn)
+            except (IndexInvalid, IndexMissing):
+                if self._index is not None:  # keep serving what we have
+                    self._warn(f"new index version at {target} not usable; still serving {self._index.version}")
+                    self._target = target
+                    return self._index
+                raise
+            old = self._index
+            self._index, self._target = loaded, target
+            if old is not None:
+                log.info("index switched from %s to %s", old.version, loaded.version)
+            return loaded
 
     def refresh(self) -> bool:
         """Load the index again if another process switched it on disk; True when it did."""
-        raise NotImplementedError
+        before = self._index
+        self._current()
+        return self._index is not before
+
+    # ------------------------------------------------------------ questions
+
+    def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
+        """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
+        from .answers import build_answer
+        from .retrieval import retrieve
+
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        if not question:
+            return Answer(question, False, (), reason="问题是空的")
+        index = self._current()
+        emb = self.embedder(index.manifest)
+        result = retrieve(index, emb, question)
+        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset))
+
+    # ------------------------------------------------------------ reading
+
+    @staticmethod
+    def _summary(row: tuple) -> IssueSummary:
+        _id, series, number, date, office, sections, file, _enc, count = row
+        return IssueSummary(series, number, date, office, tuple(json.loads(sections)), count, file)
+
+    def article(self, article_id: int) -> ArticleView | None:
+        index = self._current()
+        row = index.article_row(int(article_id))
+        if row is None:
+            return None
+        _id, issue_id, idx, section, title, text = row
+        issue = self._summary(index.issue_row(issue_id))
+        citation = Citation(issue.series, issue.number, issue.date, section, title, issue.file, idx)
+        return ArticleView(int(article_id), citation, issue, tuple(text.split("\n")))
+
+    def _issue_view(self, index, issue_row: tuple) -> IssueView:
+        rows = index.query("SELECT id, idx, section, title FROM articles WHERE issue=? ORDER BY id", (issue_row[0],))
+        return IssueView(self._summary(issue_row), tuple(ArticleRef(*r) for r in rows))
+
+    _ISSUE_COLS = "id, series, number, date, office, sections, file, encoding, article_count"
+
+    def issue(self, number: int) -> list[IssueView]:
+        """Every indexed issue with that number (several series may share one), contents only."""
+        index = self._current()
+        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues WHERE number=? ORDER BY date DESC", (int(number),))
+        return [self._issue_view(index, r) for r in rows]
+
+    def issues(self) -> list[IssueSummary]:
+        """All indexed issues, newest first."""
+        index = self._current()
+        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues ORDER BY date DESC, number DESC")
+        return [self._summary(r) for r in rows]
+
+    def latest(self) -> IssueView | None:
+        index = self._current()
+        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues ORDER BY date DESC, number DESC LIMIT 1")
+        return self._issue_view(index, rows[0]) if rows else None
+
+    def stats(self) -> IndexStatus:
+        index = self._current()
+        m = index.manifest
+        c = m["counts"]
+        return IndexStatus(
+            version=m["version"], built_at=m["built_at"], model=f"{m['model_name']} ({m['model_id']})",
+            dimension=int(m["dimension"]), issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
+            path=str(index.path), problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
+        )
+
+    # ------------------------------------------------------------ admin
+
+    def add_file(self, filename: str, data: bytes) -> AddResult:
+        """Check and save an uploaded issue into the corpus (does not re-index)."""
+        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, parse_bytes
+
+        name = safe_filename(filename)
+        if not name.lower().endswith(SUPPORTED_SUFFIXES):
+            return AddResult(False, f"{name}: 只接受 {' / '.join(SUPPORTED_SUFFIXES)} 文件")
+        if len(data) > self.settings.max_upload_bytes:
+            return AddResult(False, f"{name}: 文件 {len(data) / 1e6:.1f} MB，超过 {self.settings.max_upload_mb:g} MB 的上限")
+        try:
+            issue = parse_bytes(data, name)
+        except ParseError as exc:
+            return AddResult(False, f"{name}: 无法读取：{exc.reason}")
+        corpus = self.settings.corpus
+        corpus.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(data).hexdigest()
+        key = duplicate_key(issue)
+        known: dict[str, dict] = {}
+        try:
+            known = self._current().manifest.get("files", {})
+        except BulletinError:
+            pass
+        for rel, rec in known.items():
+            if rec.get("sha256") == digest and (corpus / rel).exists():
+                return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
+            if rec.get("status") == "indexed" and (rec.get("series"), rec.get("number")) == key and (corpus / rel).exists():
+                return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（第{issue.number}期），未保存")
+        for path in corpus_files([corpus]):  # files added since the last index
+            rel = path.relative_to(corpus).as_posix()
+            if rel in known:
+                continue
+            other = path.read_bytes()
+            if hashlib.sha256(other).hexdigest() == digest:
+                return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
+            try:
+                if duplicate_key(parse_bytes(other, rel)) == key:
+                    return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（第{issue.number}期），未保存")
+            except ParseError:
+                continue
+        target = self._unique_path(corpus, name)
+        tmp = corpus / f".upload-{os.getpid()}-{threading.get_ident()}.part"
+        tmp.write_bytes(data)
+        try:
+            os.link(tmp, target)  # fails rather than overwrite, unlike rename
+        finally:
+            tmp.unlink(missing_ok=True)
+        summary = IssueSummary(issue.series, issue.number, issue.date, issue.office, issue.sections,
+                               len(issue.articles), target.name)
+        return AddResult(True, f"已保存 {target.name}：第{issue.number}期 · {issue.date} · {len(issue.articles)} 篇文章",
+                         str(target), summary)
+
+    @staticmethod
+    def _unique_path(folder: Path, name: str) -> Path:
+        target = folder / name
+        stem, suffix = target.stem, target.suffix
+        n = 1
+        while target.exists():
+            target = folder / f"{stem}-{n}{suffix}"
+            n += 1
+        return target
+
+    def reindex(self, progress: ProgressCallback | None = None, wait: float = 0.0) -> IndexReport:
+        """Build the index from the corpus incrementally and swap it in when complete."""
+        from .indexer import BuildOptions, build_index
+        from .store import read_manifest
+
+        if not self._build_lock.acquire(blocking=False):
+            raise IndexBusy("a re-index is already running in this process")
+        try:
+            manifest = None
+            target = self.paths.current_target()
+            if target is not None:
+                try:
+                    manifest = read_manifest(target)
+                except BulletinError:
+                    manifest = None
+            model_name = self._model_name(manifest)
+            emb = self.embedder(None)
+            options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
+                                   model_name=model_name, wait=wait)
+            report = build_index(options, emb, progress)
+        finally:
+            self._build_lock.release()
+        self._current()
+        return report

@@ -1,0 +1,357 @@
+"""The `bulletin-bot` command: every subcommand is a thin adapter over the core.
+
+Library code raises; this module is the one place that prints errors and picks exit codes.
+Heavy modules are imported inside each command so `ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EPILOG = """\
+settings: every option falls back to an environment variable, then to bulletin-bot.toml or .env
+in the working directory: BULLETIN_BOT_CORPUS, BULLETIN_BOT_INDEX, BULLETIN_BOT_MODEL,
+BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN, ...
+(see README.md).
+
+examples:
+  bulletin-bot index --corpus corpus --index index
+  bulletin-bot ask 泗洪县理论宣讲做法
+  echo 红书房建了多少个 | bulletin-bot ask --json
+  bulletin-bot parse corpus/455.txt
+"""
+
+
+class CliError(Exception):
+    """Printed as one line `bulletin-bot: error: ...`, exit status 1."""
+
+
+def _settings(args: argparse.Namespace):
+    from .config import ConfigError, load_settings
+
+    overrides = {}
+    for name in ("corpus", "index", "model"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = Path(value) if name != "model" else value
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _service(args: argparse.Namespace):
+    from .service import BulletinService
+
+    return BulletinService(_settings(args))
+
+
+# ------------------------------------------------------------------ index
+
+
+class _Bar:
+    """A tqdm progress bar per stage of a build, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar = None
+        self.stage = None
+
+    def __call__(self, p) -> None:
+        if self.quiet:
+            return
+        from tqdm import tqdm
+
+        labels = {"scan": "scan", "parse": "parse", "tokens": "tokenise", "embed": "embed",
+                  "write": "write", "switch": "switch", "done": "done"}
+        if p.stage != self.stage:
+            self.close()
+            self.stage = p.stage
+            if p.stage in ("parse", "tokens", "embed") and p.total:
+                self.bar = tqdm(total=p.total, desc=f"{labels[p.stage]:>8}", unit="chunk" if p.stage != "parse" else "file",
+                                file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+            elif p.stage in ("write", "switch"):
+                print(f"{labels[p.stage]:>8}: {p.message}", file=sys.stderr)
+        if self.bar is not None:
+            self.bar.n = p.done
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .service import BulletinService
+
+    settings = _settings(args)
+    service = BulletinService(settings)
+    if args.status:
+        return _print_status(service, args.json)
+    bar = _Bar(args.quiet)
+    try:
+        report = service.reindex(progress=bar, wait=args.wait)
+    finally:
+        bar.close()
+    for problem in report.problems:
+        print(f"skipped {problem.file}: {problem.reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
+    else:
+        up_to_date = not (report.added or report.changed or report.removed or report.embedded)
+        print(
+            f"index {report.version} in {settings.index}: {report.issues} issues, {report.articles} articles, "
+            f"{report.chunks} chunks\n"
+            f"files: {report.added} added, {report.changed} changed, {report.removed} removed, "
+            f"{report.unchanged} unchanged, {len(report.problems)} skipped\n"
+            f"vectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
+            + ("\n(already up to date: nothing to do)" if up_to_date and report.reused == 0 else "")
+        )
+    return 0 if report.built else 1
+
+
+def _print_status(service, as_json: bool) -> int:
+    status = service.stats()
+    if as_json:
+        print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems]}, ensure_ascii=False))
+        return 0
+    print(f"version:  {status.version}\nbuilt:    {status.built_at}\nmodel:    {status.model}, {status.dimension} dims\n"
+          f"contents: {status.issues} issues, {status.articles} articles, {status.chunks} chunks\npath:     {status.path}")
+    if status.problems:
+        print(f"files that failed last time ({len(status.problems)}):")
+        for p in status.problems:
+            print(f"  {p.file}: {p.reason}")
+    else:
+        print("files that failed last time: none")
+    return 0
+
+
+# ------------------------------------------------------------------ ask
+
+
+def format_answer(answer) -> str:
+    if not answer.found:
+        hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
+        return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
+    blocks = []
+    for n, q in enumerate(answer.results, 1):
+        blocks.append(f"{n}. {q.citation.label()}\n   > {q.quote}")
+    return "\n\n".join(blocks)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answers import answer_to_json
+
+    service = _service(args)
+    questions = [args.question] if args.question else (line.strip() for line in sys.stdin)
+    for question in questions:
+        if not question:
+            continue
+        answer = service.ask(question, top_k=args.top_k)
+        if args.json:
+            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer), flush=True)
+            if not args.question:
+                print(flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------ eval
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, format_table, load_questions
+
+    service = _service(args)
+    questions = []
+    for path in args.questions:
+        questions.extend(load_questions(Path(path)))
+    tallies = evaluate(questions, lambda q: service.ask(q, top_k=10))
+    if args.json:
+        print(json.dumps({k: t.row() for k, t in tallies.items()}, ensure_ascii=False))
+    else:
+        print(format_table(tallies))
+    if args.verbose:
+        for miss in tallies["all"].misses:
+            print(f"miss: {miss}", file=sys.stderr)
+    return 0
+
+
+# ------------------------------------------------------------------ parse
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from .parsing import format_outline, issue_to_json, scan
+
+    issues, problems = scan([Path(p) for p in args.paths])
+    for issue in issues:
+        if args.json:
+            print(json.dumps(issue_to_json(issue), ensure_ascii=False))
+        else:
+            print(format_outline(issue))
+            print()
+    for problem in problems:
+        print(f"bulletin-bot: {problem.file}: {problem.reason}", file=sys.stderr)
+    if not args.json:
+        print(f"{len(issues)} issue(s) parsed, {len(problems)} file(s) with problems", file=sys.stderr)
+    return 0 if issues else 1
+
+
+# ------------------------------------------------------------------ model
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.action == "build":
+        from .static_model import build_static_model
+
+        bar = _Bar(quiet=False)
+        try:
+            path = build_static_model(settings.cache, progress=bar)
+        finally:
+            bar.close()
+        print(f"static-zh model ready in {path}")
+        return 0
+    from .embedding import load_embedder
+
+    embedder = load_embedder(args.name or settings.model or "default", settings.cache)
+    print(f"{embedder.model_id}: {embedder.dimension} dimensions")
+    return 0
+
+
+# ------------------------------------------------------------------ front ends
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .bot import run_bot
+    from .service import BulletinService
+
+    settings = _settings(args)
+    run_bot(settings, BulletinService(settings))
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from .service import BulletinService
+    from .web import run_web
+
+    settings = _settings(args)
+    run_web(settings, BulletinService(settings), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bulletin-bot",
+        description="Answer questions over Chinese work bulletins (工作简报) with verbatim quotes and citations.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def index_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--index", metavar="DIR", help="index folder (env BULLETIN_BOT_INDEX; default: index)")
+
+    def model_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", metavar="NAME",
+                       help="embedding model: default, static-zh, e5, minilm, a sentence-transformers name or "
+                            "local path (env BULLETIN_BOT_MODEL; default: the model the index was built with)")
+
+    p = add("index", cmd_index, "build or update the index from the corpus folder (incremental, atomic)")
+    p.add_argument("--corpus", metavar="DIR", help="folder of bulletin files (env BULLETIN_BOT_CORPUS; default: corpus)")
+    index_opt(p)
+    model_opt(p)
+    p.add_argument("--status", action="store_true", help="show the current index version, model, counts and failed files")
+    p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another running build instead of exiting")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    p = add("ask", cmd_ask, "answer a question (or each line of standard input) with quotes and citations")
+    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit to read one per line from stdin")
+    index_opt(p)
+    model_opt(p)
+    p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object per question: {"query","found","results":[{"issue","date","section",'
+                        '"title","quote","score","file",...}]}')
+
+    p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")
+    p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")
+    index_opt(p)
+    model_opt(p)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
+
+    p = add("parse", cmd_parse, "parse bulletin files or folders and show their structure")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files (.txt, .docx, .pdf) or folders")
+    p.add_argument("--json", action="store_true",
+                   help='one JSON object per issue: {"file","series","issue","date","office","sections","articles"}')
+
+    p = add("model", cmd_model, "build the default static model, or show what a model name loads")
+    p.add_argument("action", choices=["build", "show"], help="build: distil static-zh into the cache; show: load and describe")
+    p.add_argument("name", nargs="?", help="model to show (default: the configured one)")
+
+    p = add("serve", cmd_serve, "run the Telegram bot (settings: TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, ...)")
+    p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")
+    index_opt(p)
+
+    p = add("web", cmd_web, "serve the web app (ask, read, admin) for browsers")
+    p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")
+    index_opt(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+
+    p = add("bench", cmd_bench, "measure speed and memory (see docs/BENCHMARKS.md); options after --")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="options for the benchmark (try: bench --help)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from .embedding import EmbedderError
+    from .errors import BulletinError
+
+    try:
+        return args.func(args)
+    except (CliError, BulletinError, EmbedderError) as exc:
+        print(f"bulletin-bot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bulletin-bot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""Corpus folder -> a new index version, incrementally.
+
+Only new or changed files (by content hash) are parsed; unchanged ones are read back from the
+current version. Every chunk's vector comes from the cache when the same model has embedded
+the same text before, so an unchanged corpus embeds nothing, and a build killed half way
+resumes where it stopped. The new version is switched in only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .chunking import ChunkerSettings, chunk_spans
+from .errors import BulletinError
+from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress
+from .parsing import corpus_files, duplicate_key, parse_bytes
+from .store import (
+    CHUNK_DTYPE,
+    FORMAT_VERSION,
+    IndexPaths,
+    VersionData,
+    build_lock,
+    clean_up,
+    new_version_name,
+    read_manifest,
+    switch_current,
+    write_version,
+)
+from .text import TOKENIZER_VERSION, search_tokens
+from .vector_cache import VectorCache, text_key
+
+ProgressCallback = Callable[[Progress], None]
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+EMBED_BATCH = 128
+DUPLICATE = "duplicate of "
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    corpus: Path
+    index: Path
+    model_name: str
+    chunker: ChunkerSettings = ChunkerSettings()
+    max_bytes: int = DEFAULT_MAX_BYTES
+    strict: bool = False
+    wait: float = 0.0
+
+
+def chunk_embed_text(title: str, body: str) -> str:
+    """What is embedded and tokenised for a chunk: the title gives every chunk its topic."""
+    return f"{title}\n{body}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _previous(paths: IndexPaths) -> tuple[dict, Path | None]:
+    """Manifest and folder of the current version, if it is one we can reuse."""
+    target = paths.current_target()
+    if target is None:
+        return {}, None
+    try:
+        manifest = read_manifest(target)
+    except BulletinError:
+        return {}, None
+    if manifest.get("format_version") != FORMAT_VERSION or not (target / "docs.sqlite").is_file():
+        return {}, None
+    return manifest, target
+
+
+def _issues_from_db(db_path: Path, files: set[str]) -> dict[str, Issue]:
+    """Issues already parsed into a previous version, by corpus-relative file name."""
+    out: dict[str, Issue] = {}
+    if not files:
+        return out
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return out
+    try:
+        issue_rows = db.execute("SELECT id, series, number, date, office, sections, file, encoding FROM issues").fetchall()
+        wanted = {r[0]: r for r in issue_rows if r[6] in files}
+        arts: dict[int, list[Article]] = {i: [] for i in wanted}
+        for issue_id, idx, section, title, text in db.execute(
+            "SELECT issue, idx, section, title, text FROM articles ORDER BY id"
+        ):
+            if issue_id in arts:
+                arts[issue_id].append(Article(section, title, tuple(text.split("\n")), idx))
+        for issue_id, r in wanted.items():
+            out[r[6]] = Issue(
+                file=r[6], series=r[1], number=r[2], date=r[3], office=r[4],
+                sections=tuple(json.loads(r[5])), articles=tuple(arts[issue_id]), encoding=r[7],
+            )
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
+    return out
+
+
+def _emit(progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = "") -> None:
+    if progress:
+        progress(Progress(stage, done, total, message))
+
+
+def build_index(options: BuildOptions, embedder, progress: ProgressCallback | None = None) -> IndexReport:
+    """Bring the index in `options.index` up to date with `options.corpus`."""
+    started = time.monotonic()
+    paths = IndexPaths(options.index)
+    if not options.corpus.is_dir():
+        raise BulletinError(f"corpus folder {options.corpus} does not exist")
+    with build_lock(paths, wait=options.wait):
+        clean_up(paths)
+        old_manifest, old_dir = _previous(paths)
+        old_files: dict[str, dict] = old_manifest.get("files", {})
+
+        # 1. scan: hash every file, parse only what is new or changed
+        files = corpus_files([options.corpus])
+        _emit(progress, "scan", 0, len(files), f"{len(files)} files")
+        records: dict[str, dict] = {}
+        parsed: dict[str, Issue] = {}
+        problems: dict[str, str] = {}
+        reuse: set[str] = set()
+        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        for n, path in enumerate(files, 1):
+            rel = path.relative_to(options.corpus).as_posix()
+            size = path.stat().st_size
+            if size > options.max_bytes:
+                problems[rel] = f"file is {size / 1e6:.1f} MB, over the {options.max_bytes / 1e6:.0f} MB limit"
+                records[rel] = {"sha256": "", "size": size}
+                continue
+            data = path.read_bytes()
+            digest = _sha256(data)
+            records[rel] = {"sha256": digest, "size": size}
+            old = old_files.get(rel)
+            if old is None:
+                counts["added"] += 1
+            elif old.get("sha256") == digest:
+                counts["unchanged"] += 1
+                if old.get("status") == "indexed":
+                    reuse.add(rel)
+                    continue
+                if old.get("status") == "problem" and not old.get("reason", "").startswith(DUPLICATE):
+                    problems[rel] = old["reason"]
+                    continue
+            else:
+                counts["changed"] += 1
+            try:
+                issue = parse_bytes(data, rel)
+            except ParseError as exc:
+                problems[rel] = exc.reason
+            else:
+                parsed[rel] = issue
+            _emit(progress, "parse", n, len(files), rel)
+        if old_dir is not None:
+            parsed.update(_issues_from_db(old_dir / "docs.sqlite", reuse))
+        missing_reused = reuse - parsed.keys()
+        for rel in missing_reused:  # the old table lost them: parse again
+            try:
+                parsed[rel] = parse_bytes((options.corpus / rel).read_bytes(), rel)
+            except ParseError as exc:
+                problems[rel] = exc.reason
+        removed = sorted(set(old_files) - set(records))
+
+        # 2. duplicates: the first file (in name order) holding a series + issue number wins
+        owners: dict[tuple[str, int], str] = {}
+        issues: list[Issue] = []
+        for rel in sorted(parsed):
+            issue = parsed[rel]
+            key = duplicate_key(issue)
+            if key in owners:
+                problems[rel] = f"{DUPLICATE}{owners[key]} (same series and 第{issue.number}期)"
+                continue
+            owners[key] = rel
+            issues.append(issue)
+        if options.strict and problems:
+            first = sorted(problems.items())[0]
+            raise BulletinError(
+                f"--strict: {len(problems)} bad file(s), nothing changed; first: {first[0]}: {first[1]}"
+            )
+
+        changed_anything = counts["added"] or counts["changed"] or removed
+        same_build = (
+            old_manifest.get("model_id") == embedder.model_id
+            and old_manifest.get("chunker") == options.chunker.as_dict()
+            and old_manifest.get("tokenizer") == TOKENIZER_VERSION
+        )
+        if old_dir is not None and same_build and not changed_anything:
+            _emit(progress, "done", 1, 1, "index is up to date")
+            c = old_manifest["counts"]
+            return IndexReport(
+                built=True, version=old_manifest["version"], added=0, changed=0, removed=0,
+                unchanged=counts["unchanged"], issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
+                embedded=0, reused=0, seconds=time.monotonic() - started,
+                problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+            )
+        if not issues:
+            raise BulletinError(
+                f"no issue in {options.corpus} could be indexed"
+                + (f" ({len(problems)} file(s) refused; see above)" if problems else " (the folder has no .txt/.docx/.pdf)")
+            )
+
+        # 3. rows and chunks
+        issues.sort(key=lambda i: (i.date, i.series, i.number, i.file))
+        issue_rows, article_rows, chunk_rows, texts = [], [], [], []
+        sections: dict[str, None] = {}
+        for issue in issues:
+            issue_id = len(issue_rows)
+            issue_rows.append({
+                "series": issue.series, "number": issue.number, "date": issue.date, "office": issue.office,
+                "sections": list(issue.sections), "file": issue.file, "encoding": issue.encoding,
+                "article_count": len(issue.articles),
+            })
+            for art in issue.articles:
+                sections.setdefault(art.section, None)
+                article_id = len(article_rows)
+                body = art.text
+                article_rows.append({"issue": issue_id, "index": art.index, "section": art.section,
+                                     "title": art.title, "text": body})
+                for start, end in chunk_spans(body, options.chunker):
+                    chunk_rows.append((article_id, start, end))
+                    texts.append(chunk_embed_text(art.title, body[start:end]))
+        chunks = np.array(chunk_rows, dtype=CHUNK_DTYPE)
+
+        cache = VectorCache(paths.cache)
+        try:
+            # 4. BM25 tokens (cached: jieba is the slow part of a rebuild)
+            tok_keys = [text_key(TOKENIZER_VERSION, t) for t in texts]
+            tokens_by_key = cache.get_tokens(tok_keys)
+            todo = [i for i, k in enumerate(tok_keys) if k not in tokens_by_key]
+            for start in range(0, len(todo), 1000):
+                batch = todo[start : start + 1000]
+                toks = [search_tokens(texts[i]) for i in batch]
+                cache.put_tokens([tok_keys[i] for i in batch], toks)
+                tokens_by_key.update({tok_keys[i]: t for i, t in zip(batch, toks)})
+                _emit(progress, "tokens", start + len(batch), len(todo))
+            bm25 = BM25Index.build([tokens_by_key[k] for k in tok_keys])
+
+            # 5. vectors: cached ones reused, the rest embedded batch by batch and cached at once
+            vec_keys = [text_key(embedder.model_id, t) for t in texts]
+            vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+            cached = cache.get_vectors(vec_keys, embedder.dimension)
+            missing: list[int] = []
+            for i, k in enumerate(vec_keys):
+                vec = cached.get(k)
+                if vec is None:
+                    missing.append(i)
+                else:
+                    vectors[i] = vec
+            # distinct texts only: repeated boilerplate is embedded once
+            first_of: dict[bytes, int] = {}
+            to_embed = [i for i in missing if first_of.setdefault(vec_keys[i], i) == i]
+            _emit(progress, "embed", 0, len(to_embed), f"{len(texts) - len(missing)} cached")
+            for start in range(0, len(to_embed), EMBED_BATCH):
+                batch = to_embed[start : start + EMBED_BATCH]
+                out = np.asarray(embedder.embed_passages([texts[i] for i in batch]), dtype=np.float32)
+                cache.put_vectors([vec_keys[i] for i in batch], out)
+                vectors[batch] = out
+                _emit(progress, "embed", start + len(batch), len(to_embed))
+            for i in missing:
+                vectors[i] = vectors[first_of[vec_keys[i]]]
+        finally:
+            cache.close()
+
+        # 6. write beside the current version, then switch
+        file_records = {}
+        for rel, rec in records.items():
+            if rel in problems:
+                file_records[rel] = {**rec, "status": "problem", "reason": problems[rel]}
+            elif rel in parsed:
+                iss = parsed[rel]
+                file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number}
+        version = new_version_name()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "version": version,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model_name": options.model_name,
+            "model_id": embedder.model_id,
+            "dimension": int(embedder.dimension),
+            "chunker": options.chunker.as_dict(),
+            "tokenizer": TOKENIZER_VERSION,
+            "corpus": str(options.corpus),
+            "counts": {"issues": len(issue_rows), "articles": len(article_rows), "chunks": len(chunk_rows)},
+            "sections": list(sections),
+            "files": file_records,
+            "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items())],
+        }
+        _emit(progress, "write", 0, 1, version)
+        data = VersionData(manifest, issue_rows, article_rows, chunks, vectors, bm25)
+        version_dir = write_version(paths, data)
+        _emit(progress, "switch", 0, 1, version)
+        switch_current(paths, version_dir)
+        clean_up(paths)
+        _emit(progress, "done", 1, 1, version)
+        return IndexReport(
+            built=True, version=version, added=counts["added"], changed=counts["changed"], removed=len(removed),
+            unchanged=counts["unchanged"], issues=len(issue_rows), articles=len(article_rows),
+            chunks=len(chunk_rows), embedded=len(to_embed), reused=len(texts) - len(missing),
+            seconds=time.monotonic() - started,
+            problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+        )

@@ -1,0 +1,365 @@
+"""The index folder: immutable versions, an atomic `current` switch, validation on load, one writer.
+
+Layout of `index/`:
+
+    current            symlink -> versions/<version>   (switched with one atomic rename)
+    versions/<v>/      manifest.json, docs.sqlite, vectors.npy, dense.faiss, chunks.npy,
+                       articles.npy, issues.npy, bm25_*.npy, bm25_vocab.json
+    versions/.tmp-<v>/ a build in progress (removed by the next build if it was killed)
+    cache/vectors.sqlite   embedding and token cache shared by all versions
+    .lock              held (flock) by the one running build; the kernel drops it if the build dies
+
+A version folder is never changed after it is renamed into place, so readers never see a
+half-written index; old versions are removed only after two newer ones exist.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .errors import IndexBusy, IndexInvalid, IndexMissing
+
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 2
+# Exact search while it is fast enough; HNSW beyond (see docs/BENCHMARKS.md for recall).
+EXACT_SEARCH_LIMIT = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+ISSUE_DTYPE = np.dtype([("number", "<i4"), ("date", "<i4")])
+ARTICLE_DTYPE = np.dtype([("issue", "<i4"), ("index", "<i2"), ("section", "<i2")])
+CHUNK_DTYPE = np.dtype([("article", "<i4"), ("start", "<i4"), ("end", "<i4")])
+
+
+def date_int(iso: str) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+@dataclass(frozen=True)
+class IndexPaths:
+    root: Path
+
+    @property
+    def versions(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def current(self) -> Path:
+        return self.root / "current"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache" / "vectors.sqlite"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    def current_target(self) -> Path | None:
+        """The version folder `current` points to, or None (no index yet)."""
+        try:
+            target = os.readlink(self.current)
+        except (FileNotFoundError, OSError):
+            return None
+        path = Path(target)
+        return path if path.is_absolute() else (self.root / path)
+
+    def all_versions(self) -> list[Path]:
+        """Complete version folders, newest first."""
+        if not self.versions.is_dir():
+            return []
+        found = [p for p in self.versions.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def new_version_name() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
+
+
+# ---------------------------------------------------------------- writing
+
+
+@contextmanager
+def build_lock(paths: IndexPaths, wait: float = 0.0) -> Iterator[None]:
+    """Hold the single-writer lock; raise IndexBusy if another build has it after `wait` s."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = ""
+                    try:
+                        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                    except OSError:
+                        pass
+                    who = f" (process {holder})" if holder else ""
+                    raise IndexBusy(
+                        f"another index build is running on {paths.root}{who}; "
+                        "wait for it to finish (or use --wait SECONDS)"
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing drops the flock; a killed process drops it too
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class VersionData:
+    """Everything a version holds, ready to be written."""
+
+    manifest: dict
+    issues: list[dict]  # series, number, date, office, sections, file, encoding
+    articles: list[dict]  # issue (row), index, section, title, text
+    chunks: np.ndarray  # CHUNK_DTYPE
+    vectors: np.ndarray  # float32 (n_chunks, dim), normalised
+    bm25: BM25Index
+
+
+def _write_docs(path: Path, data: VersionData) -> None:
+    db = sqlite3.connect(str(path))
+    db.executescript(
+        """
+        CREATE TABLE issues (id INTEGER PRIMARY KEY, series TEXT, number INTEGER, date TEXT,
+                             office TEXT, sections TEXT, file TEXT, encoding TEXT, article_count INTEGER);
+        CREATE TABLE articles (id INTEGER PRIMARY KEY, issue INTEGER, idx INTEGER, section TEXT,
+                               title TEXT, text TEXT);
+        """
+    )
+    db.executemany(
+        "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?)",
+        (
+            (i, r["series"], r["number"], r["date"], r["office"], json.dumps(r["sections"], ensure_ascii=False),
+             r["file"], r["encoding"], r["article_count"])
+            for i, r in enumerate(data.issues)
+        ),
+    )
+    db.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?)",
+        ((i, r["issue"], r["index"], r["section"], r["title"], r["text"]) for i, r in enumerate(data.articles)),
+    )
+    db.commit()
+    db.close()
+
+
+def _build_faiss(vectors: np.ndarray):
+    import faiss
+
+    dim = vectors.shape[1]
+    if vectors.shape[0] <= EXACT_SEARCH_LIMIT:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if vectors.shape[0]:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_version(paths: IndexPaths, data: VersionData, on_step=None) -> Path:
+    """Write a complete version beside the current one; return its folder (not yet current)."""
+    import faiss
+
+    name = data.manifest["version"]
+    paths.versions.mkdir(parents=True, exist_ok=True)
+    tmp = paths.versions / f".tmp-{name}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    sections = data.manifest["sections"]
+    section_ids = {s: i for i, s in enumerate(sections)}
+    issue_arr = np.array([(r["number"], date_int(r["date"])) for r in data.issues], dtype=ISSUE_DTYPE)
+    article_arr = np.array(
+        [(r["issue"], r["index"], section_ids[r["section"]]) for r in data.articles], dtype=ARTICLE_DTYPE
+    )
+    np.save(tmp / "issues.npy", issue_arr, allow_pickle=False)
+    np.save(tmp / "articles.npy", article_arr, allow_pickle=False)
+    np.save(tmp / "chunks.npy", data.chunks, allow_pickle=False)
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(data.vectors, dtype=np.float32), allow_pickle=False)
+    if on_step:
+        on_step("docs")
+    _write_docs(tmp / "docs.sqlite", data)
+    data.bm25.save(tmp)
+    if on_step:
+        on_step("faiss")
+    index = _build_faiss(data.vectors)
+    faiss.write_index(index, str(tmp / "dense.faiss"))
+    data.manifest["faiss"] = type(index).__name__
+    # the manifest goes last: a folder without one is never loaded
+    (tmp / "manifest.json").write_text(json.dumps(data.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    final = paths.versions / name
+    os.rename(tmp, final)
+    _fsync_dir(paths.versions)
+    return final
+
+
+def switch_current(paths: IndexPaths, version_dir: Path) -> None:
+    """Point `current` at `version_dir` with one atomic rename."""
+    link_tmp = paths.root / f".current-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(version_dir, paths.root), link_tmp)
+    os.replace(link_tmp, paths.current)
+    _fsync_dir(paths.root)
+
+
+def clean_up(paths: IndexPaths) -> None:
+    """Remove half-written folders of killed builds and versions older than the last few.
+
+    Call only while holding the build lock.
+    """
+    if not paths.versions.is_dir():
+        return
+    for p in paths.versions.iterdir():
+        if p.name.startswith(".tmp-"):
+            shutil.rmtree(p, ignore_errors=True)
+    current = paths.current_target()
+    current_real = current.resolve() if current else None
+    others = [p for p in paths.all_versions() if p.resolve() != current_real]
+    for p in others[KEEP_VERSIONS - 1 :]:
+        shutil.rmtree(p, ignore_errors=True)
+    for p in paths.root.glob(".current-*"):
+        p.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_manifest(version_dir: Path) -> dict:
+    try:
+        return json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexInvalid(f"{version_dir}: no manifest.json (incomplete build)") from None
+    except (OSError, ValueError) as exc:
+        raise IndexInvalid(f"{version_dir}/manifest.json: unreadable ({exc})") from None
+
+
+class LoadedIndex:
+    """One version, loaded and validated; read-only and safe to share between threads."""
+
+    def __init__(self, version_dir: Path) -> None:
+        import faiss
+
+        self.path = version_dir
+        self.manifest = read_manifest(version_dir)
+        fmt = self.manifest.get("format_version")
+        if fmt != FORMAT_VERSION:
+            raise IndexInvalid(
+                f"{version_dir}: index format {fmt}, this program reads format {FORMAT_VERSION}; "
+                "re-index with `bulletin-bot index`"
+            )
+        counts = self.manifest["counts"]
+        try:
+            self.issues = np.load(version_dir / "issues.npy", allow_pickle=False)
+            self.articles = np.load(version_dir / "articles.npy", allow_pickle=False)
+            self.chunks = np.load(version_dir / "chunks.npy", allow_pickle=False)
+            self.vectors = np.load(version_dir / "vectors.npy", mmap_mode="r", allow_pickle=False)
+            self.bm25 = BM25Index.load(version_dir)
+            self.faiss = faiss.read_index(str(version_dir / "dense.faiss"))
+        except Exception as exc:  # numpy, json and faiss raise many kinds for a damaged file
+            raise IndexInvalid(f"{version_dir}: damaged index file ({type(exc).__name__}: {exc})") from None
+        n_chunks = int(counts["chunks"])
+        checks = {
+            "issues table": (len(self.issues), int(counts["issues"])),
+            "articles table": (len(self.articles), int(counts["articles"])),
+            "chunks table": (len(self.chunks), n_chunks),
+            "vectors": (self.vectors.shape[0], n_chunks),
+            "FAISS index": (int(self.faiss.ntotal), n_chunks),
+            "BM25 index": (self.bm25.n_docs, n_chunks),
+        }
+        for what, (have, want) in checks.items():
+            if have != want:
+                raise IndexInvalid(f"{version_dir}: {what} holds {have} rows, manifest says {want}")
+        if n_chunks and self.vectors.shape[1] != int(self.manifest["dimension"]):
+            raise IndexInvalid(f"{version_dir}: vectors have dimension {self.vectors.shape[1]}")
+        if hasattr(self.faiss, "hnsw"):
+            self.faiss.hnsw.efSearch = HNSW_EF_SEARCH
+        self._db_lock = threading.Lock()
+        try:
+            uri = f"file:{version_dir / 'docs.sqlite'}?mode=ro&immutable=1"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            (n_art,) = self._db.execute("SELECT count(*) FROM articles").fetchone()
+        except sqlite3.Error as exc:
+            raise IndexInvalid(f"{version_dir}/docs.sqlite: {exc}") from None
+        if n_art != int(counts["articles"]):
+            raise IndexInvalid(f"{version_dir}/docs.sqlite: {n_art} articles, manifest says {counts['articles']}")
+        self.sections: list[str] = list(self.manifest["sections"])
+        self.chunk_article = np.asarray(self.chunks["article"])
+        self.article_issue = np.asarray(self.articles["issue"])
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._db_lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def article_row(self, article_id: int) -> tuple | None:
+        rows = self.query("SELECT id, issue, idx, section, title, text FROM articles WHERE id=?", (article_id,))
+        return rows[0] if rows else None
+
+    def issue_row(self, issue_id: int) -> tuple | None:
+        rows = self.query(
+            "SELECT id, series, number, date, office, sections, file, encoding, article_count FROM issues WHERE id=?",
+            (issue_id,),
+        )
+        return rows[0] if rows else None
+
+
+def load_current(paths: IndexPaths, warn=None) -> LoadedIndex:
+    """Load the version `current` points to; if it fails validation, the newest good one."""
+    target = paths.current_target()
+    if target is None:
+        raise IndexMissing(f"no index in {paths.root}: build one with `bulletin-bot index --index {paths.root}`")
+    candidates = [target] + [p for p in paths.all_versions() if p.resolve() != target.resolve()]
+    first_error: IndexInvalid | None = None
+    for candidate in candidates:
+        try:
+            loaded = LoadedIndex(candidate)
+        except IndexInvalid as exc:
+            first_error = first_error or exc
+            if warn:
+                warn(f"index version refused: {exc}")
+            continue
+        if candidate is not target and warn:
+            warn(f"using previous good index version {candidate.name}")
+        return loaded
+    assert first_error is not None
+    raise IndexInvalid(f"{first_error}; no earlier good version either: re-index with `bulletin-bot index`")
