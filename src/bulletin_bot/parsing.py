@@ -54,6 +54,8 @@ _TERMINAL = set("。！？!?…；;：:")
 _CLOSERS = set("”’」』）)》〉】\"'")
 # A line starting with one of these continues the line before it (a page end cut the sentence).
 _CONTINUES = set("，。、；：？！,.;:?!）)》〉」』”’%％…")
+_NOTE = re.compile(r"^[（(].*[）)]$")  # "（2022年10月12日…通过）" is a note, not a headline
+_SENTENCE_MARKS = re.compile(r"[，。；！？]")
 _SOFT_END = set("，、,—-（(《“‘「『〈")
 
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -248,7 +250,10 @@ def _ends_sentence(text: str) -> bool:
 
 
 def _title_like(text: str) -> bool:
-    return len(text) <= MAX_TITLE_CHARS and not _ends_sentence(text) and text[-1] not in _SOFT_END
+    """Short, or headline-shaped (no sentence punctuation inside), and not ending like a sentence."""
+    if _ends_sentence(text) or text[-1] in _SOFT_END or _NOTE.match(text):
+        return False
+    return len(text) <= MAX_TITLE_CHARS or (len(text) <= 2 * MAX_TITLE_CHARS and not _SENTENCE_MARKS.search(text))
 
 
 def _similar(a: str, b: str) -> float:
@@ -260,30 +265,84 @@ def _similar(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+def _match_title(block: list[_Line], j: int, title: str) -> tuple[float, int]:
+    """How well the line(s) at `j` spell `title`: (similarity, lines used). A page end may cut a title."""
+    best = (0.0, 1)
+    target = _squeeze(title)
+    joined = ""
+    for k in range(1, 4):
+        if j + k > len(block):
+            break
+        piece = _squeeze(block[j + k - 1].text)
+        if k > 1 and not target.startswith(joined):
+            break
+        joined += piece
+        if len(joined) > 2 * len(target) + 10:
+            break
+        score = _similar(joined, target)
+        if score > best[0]:
+            best = (score, k)
+    return best
+
+
 def _split_with_titles(block: list[_Line], titles: list[str]) -> list[tuple[str, list[_Line]]] | None:
     """Cut a section's lines at the titles the contents list announces; None when they are not all found."""
     if not block:
         return None
-    starts = [0]
-    pos = 1
-    for title in titles[1:]:
-        found = None
-        for j in range(pos, len(block)):
-            text = block[j].text
-            if len(text) > 2 * len(title) + 10:
-                continue
-            if _similar(text, title) >= 0.6:
-                found = j
-                break
+    starts: list[tuple[int, int]] = []
+    pos = 0
+    for n, title in enumerate(titles):
+        # The best match after the previous title; the first title opens the section.
+        found, best = None, 0.6
+        for j in range(pos, len(block) if n else min(pos + 1, len(block))):
+            score, used = _match_title(block, j, title)
+            if score >= best + (1e-9 if found else 0):
+                found, best = (j, used), score
+                if score == 1.0:
+                    break
         if found is None:
-            return None
+            if n == 0:
+                found = (0, 1)
+            else:
+                return None
         starts.append(found)
-        pos = found + 1
+        pos = found[0] + found[1]
     out = []
-    for k, begin in enumerate(starts):
-        stop = starts[k + 1] if k + 1 < len(starts) else len(block)
-        out.append((collapse(block[begin].text), block[begin + 1 : stop]))
+    for k, (begin, used) in enumerate(starts):
+        stop = starts[k + 1][0] if k + 1 < len(starts) else len(block)
+        title = collapse("".join(line.text for line in block[begin : begin + used]))
+        out.append((title, block[begin + used : stop]))
     return out
+
+
+def _title_span(block: list[_Line], k: int) -> int:
+    """Lines the title at `k` takes: two when a page end cut it (the rest is title-shaped too)."""
+    if k + 2 < len(block):
+        text, nxt = block[k].text, block[k + 1].text
+        if _title_like(nxt) and _cut_here(text, nxt) and not _HEADING.match(nxt) and _title_like(text + nxt):
+            return 2
+    return 1
+
+
+_NAMED_ITEM = re.compile(r"[（(]([^（()）]+?)(?:等)?[）)]?$")
+
+
+def _opens_digest(title: str, first: str, nxt: str) -> bool:
+    """Is the article a digest of headlined items? Its first line is a headline the title names
+    ("国内联播快讯（X等）" then "X…"), or the title is a bare column name ("联播快讯") over a headline.
+    The digest's later headlines are its sub-headings, not new articles."""
+    if not _title_like(first) or _cut_here(first, nxt) or _HEADING.match(first):
+        return False
+    head, line = _squeeze(title), _squeeze(first)
+    if line == head:
+        return False  # the title printed twice
+    if line in head:
+        return True
+    named = _NAMED_ITEM.search(head)
+    if named and len(named.group(1)) >= 4:
+        item = named.group(1)
+        return line.startswith(item) or item.startswith(line) or _similar(item, line[: len(item)]) >= 0.8
+    return len(head) <= 6
 
 
 def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
@@ -297,12 +356,17 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
     if not block:
         return []
     articles: list[tuple[str, list[_Line]]] = []
-    title = collapse(block[0].text)
+    used = _title_span(block, 0)
+    title = collapse("".join(line.text for line in block[:used]))
     body: list[_Line] = []
     digest = False
-    for line in block[1:]:
-        text = line.text
+    skip = used
+    for k in range(1, len(block)):
+        if k < skip:
+            continue
+        text = block[k].text
         prev = body[-1].text if body else None
+        nxt = block[k + 1].text if k + 1 < len(block) else ""
         if (
             prev is not None
             and _ends_sentence(prev)
@@ -310,35 +374,95 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
             and not _HEADING.match(text)
             and not digest
             and _squeeze(text) not in _squeeze(title)
+            and (not _cut_here(text, nxt) or _title_span(block, k) > 1)
         ):
             articles.append((title, body))
-            title, body, digest = collapse(text), [], False
+            used = _title_span(block, k)
+            skip = k + used
+            title, body, digest = collapse("".join(line.text for line in block[k : k + used])), [], False
             continue
-        if not body and _title_like(text) and _squeeze(text) in _squeeze(title):
+        line = block[k]
+        if not body and _opens_digest(title, text, nxt):
             digest = True
         body.append(line)
     articles.append((title, body))
     return articles
 
 
-def _fragment(text: str) -> bool:
-    """A paragraph without closing punctuation that is too long or too sentence-like for a sub-heading."""
-    return len(text) > MAX_TITLE_CHARS or "，" in text
+def _word_spans(left: str, right: str) -> bool:
+    """True when a dictionary word runs across the end of `left` into `right` ("负" + "责同志")."""
+    segment = _segmenter()
+    if segment is None or not left or not right:
+        return False
+    head, tail = left[-6:], right[:6]
+    pos = 0
+    for word in segment(head + tail):
+        if pos < len(head) < pos + len(word):
+            return True
+        pos += len(word)
+    return False
+
+
+_SEGMENT: list = []
+
+
+def _segmenter():
+    """jieba's exact-mode cutter without HMM (dictionary words only), or None without jieba."""
+    if not _SEGMENT:
+        try:
+            import logging
+
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            _SEGMENT.append(lambda text: tokenizer.lcut(text, HMM=False))
+        except ImportError:  # pragma: no cover - jieba is a declared dependency
+            _SEGMENT.append(None)
+    return _SEGMENT[0]
+
+
+# Characters a heading or title does not end with but a cut sentence often does.
+_DANGLING = set("的了和与及在是对把被从向将以为并或等其之而且也都就又")
+
+
+def _cut_here(text: str, nxt: str) -> bool:
+    """Does the line `text` (no closing punctuation) stop where a page ended, `nxt` carrying on?"""
+    if not nxt or _ends_sentence(text) or _HEADING.match(nxt):
+        return False
+    if nxt[0] in _CONTINUES or text[-1] in _SOFT_END:
+        return True
+    if _HEADING.match(text):
+        return False
+    squeezed = _squeeze(text)
+    return (
+        len(text) > MAX_TITLE_CHARS
+        or len(squeezed) <= 3
+        or "，" in text
+        or text[-1] in _DANGLING
+        or _word_spans(squeezed, _squeeze(nxt))
+    )
 
 
 def _repair(lines: list[_Line]) -> tuple[str, ...]:
     """Join paragraphs a page end cut in two; keep real paragraph ends and headings apart."""
     paragraphs: list[str] = []
-    joinable = False
-    for line in lines:
+    for k, line in enumerate(lines):
         text = line.text
-        if paragraphs and (text[0] in _CONTINUES or joinable) and not _HEADING.match(text):
+        if paragraphs and _cut_here(paragraphs[-1], text):
             paragraphs[-1] += text
         else:
             paragraphs.append(text)
-        last = paragraphs[-1]
-        joinable = not _ends_sentence(last) and (last[-1] in _SOFT_END or not _HEADING.match(last) and _fragment(last))
     return tuple(paragraphs)
+
+
+def _opens_section(name: str, body: list[_Line], k: int, known: set[str]) -> bool:
+    """A `【…】` line opens a section unless it is a title's bracketed tag cut off by a page end:
+    with a contents list, sections are the ones it names; without, a section is followed by a title."""
+    if known:
+        return name in known
+    nxt = body[k + 1].text if k + 1 < len(body) else ""
+    return not (nxt and _ends_sentence(nxt) and len(nxt) > MAX_TITLE_CHARS)
 
 
 def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
@@ -352,9 +476,12 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
     body = lines[body_start:footer_at]
     footer = tuple(line.text for line in lines[footer_at:])
 
+    known = {section for section, _ in entries}
     blocks: list[tuple[str, list[_Line]]] = []
-    for line in body:
+    for k, line in enumerate(body):
         name = _section_name(line.text)
+        if name is not None and not _opens_section(name, body, k, known):
+            name = None
         if name is not None:
             blocks.append((name, []))
         elif blocks:
