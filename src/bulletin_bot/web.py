@@ -29,8 +29,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .answers import answer_to_json
 from .config import Settings
-from .models import Answer, ArticleView, IssueSummary, IssueView, Progress, Quote
+from .models import ArticleView, IssueSummary, IssueView, Progress, Quote
 from .service import BulletinService, IndexBusy, IndexMissing, ServiceError
 
 log = logging.getLogger(__name__)
@@ -62,29 +63,6 @@ NOT_FOUND_HINT = "可以换个说法、用更具体的关键词，或在问题�
 
 
 # --- JSON shapes -------------------------------------------------------------------------------
-
-
-def _answer_to_json(answer: Answer) -> dict[str, Any]:
-    """The object `bulletin-bot ask --json` prints (private copy until answers.answer_to_json lands)."""
-    return {
-        "query": answer.query,
-        "found": answer.found,
-        "results": [
-            {
-                "issue": q.citation.issue,
-                "date": q.citation.date,
-                "section": q.citation.section,
-                "title": q.citation.title,
-                "quote": q.quote,
-                "score": round(float(q.score), 4),
-                "file": q.citation.file,
-                "article_id": q.article_id,
-                "series": q.citation.series,
-                "spans": [[start, end] for start, end in q.spans],
-            }
-            for q in answer.results
-        ],
-    }
 
 
 def _summary_json(summary: IssueSummary) -> dict[str, Any]:
@@ -129,8 +107,22 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in merged]
 
 
+def trim_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans inside the text, without the blank space at their edges, sorted and merged."""
+    out = []
+    for a, b in spans:
+        a, b = max(0, a), min(len(text), b)
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return _merge(out)
+
+
 def _segments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Segment]:
-    """`text[start:end]` cut into plain and highlighted pieces."""
+    """`text[start:end]` cut into plain and highlighted pieces; line breaks are never highlighted."""
     out: list[Segment] = []
     pos = start
     for a, b in spans:
@@ -139,7 +131,11 @@ def _segments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
             continue
         if a > pos:
             out.append((text[pos:a], False))
-        out.append((text[a:b], True))
+        for i, line in enumerate(text[a:b].split("\n")):
+            if i:
+                out.append(("\n", False))
+            if line:
+                out.append((line, True))
         pos = b
     if pos < end:
         out.append((text[pos:end], False))
@@ -182,10 +178,11 @@ def _window_end(text: str, end: int, context: int) -> int:
     return ceiling
 
 
-def passage(text: str, spans: list[tuple[int, int]], context: int = 60) -> list[dict[str, Any]]:
+def passage(text: str, spans: list[tuple[int, int]], context: int = 50) -> list[dict[str, Any]]:
     """The quoted spans with a little of the text around them, as windows of segments.
 
-    Each window says whether text was left out before (`cut_before`) or after (`cut_after`) it.
+    Each window is one stretch of text; `cut_before`/`cut_after` say whether its paragraph goes on
+    beyond it (shown as "…").
     """
     windows: list[list[int]] = []
     for a, b in spans:
@@ -197,8 +194,8 @@ def passage(text: str, spans: list[tuple[int, int]], context: int = 60) -> list[
     return [
         {
             "segments": _segments(text, lo, hi, spans),
-            "cut_before": lo > 0,
-            "cut_after": hi < len(text),
+            "cut_before": lo > 0 and text[lo - 1] != "\n",
+            "cut_after": hi < len(text) and text[hi] != "\n",
         }
         for lo, hi in windows
     ]
@@ -425,7 +422,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         view = service.article(quote.article_id)
         spans = []
         if view is not None:
-            spans = _merge((a, b) for a, b in quote.spans if 0 <= a < b <= len(view.text))
+            spans = trim_spans(view.text, ((a, b) for a, b in quote.spans if 0 <= a < b <= len(view.text)))
         if view is not None and spans:
             windows = passage(view.text, spans)
         else:
@@ -461,7 +458,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         view = service.article(article_id)
         if view is None:
             raise HTTPException(404, f"没有编号为 {article_id} 的文章。")
-        spans = parse_spans(hl, len(view.text))
+        spans = trim_spans(view.text, parse_spans(hl, len(view.text)))
         return render(
             request, "article.html", title=view.citation.title, view=view,
             paragraphs=article_paragraphs(view, spans), highlighted=bool(spans),
@@ -696,8 +693,6 @@ async def _small_form(request: Request) -> Any:
         raise HTTPException(413, "表单太大。") from None
     return await _form_from(request, body, max_files=0, max_fields=8)
 
-
-answer_to_json = _answer_to_json
 
 
 def run_web(settings: Settings, service: BulletinService, host: str = "127.0.0.1", port: int = 8080) -> None:
