@@ -102,6 +102,8 @@ def render_quote(text: str, spans: list[tuple[int, int]]) -> str:
                 parts.append(ELLIPSIS)
         elif gap.strip():
             parts.append(ELLIPSIS)
+        else:
+            parts.append(gap)  # adjacent sentences: keep the text between them (a line break) verbatim
         parts.append(text[s:e])
         prev_end = e
     if spans and spans[-1][1] not in sentence_ends:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .models import QueryFilters
 from .store import LoadedIndex, date_int
-from .text import query_terms, search_tokens, term_in, term_weight
+from .text import is_question_word, query_terms, search_tokens, term_credit, term_weight
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ def coverage(terms: list[str], text: str) -> float:
     total = sum(term_weight(t) for t in terms)
     if total <= 0:
         return 0.0
-    return sum(term_weight(t) for t in terms if term_in(t, text)) / total
+    return sum(term_weight(t) * term_credit(t, text) for t in terms) / total
 
 
 def retrieve(
@@ -174,7 +174,7 @@ def retrieve(
 ) -> Retrieval:
     filters, rest = parse_filters(question, index.sections, settings.report_lag_days)
     text = rest or question
-    tokens = search_tokens(text)
+    tokens = [t for t in search_tokens(text) if not is_question_word(t)]
     mask = filter_mask(index, filters)
     n = len(index.chunks)
     allowed = np.flatnonzero(mask) if mask is not None else None

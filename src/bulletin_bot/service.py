@@ -59,11 +59,14 @@ def safe_filename(name: str) -> str:
 
 
 class BulletinService:
-    def __init__(self, settings: Settings, embedder: object | None = None) -> None:
-        """`embedder` overrides the model named in settings (tests pass a small one)."""
+    def __init__(self, settings: Settings, embedder: object | None = None, retrieval: object | None = None) -> None:
+        """`embedder` overrides the model named in settings (tests pass a small one);
+        `retrieval` (RetrievalSettings) overrides fusion weights and the abstention threshold."""
+        from .retrieval import RetrievalSettings
         from .store import IndexPaths
 
         self.settings = settings
+        self.retrieval = retrieval or RetrievalSettings()
         self.paths = IndexPaths(settings.index)
         self._embedder = embedder
         self._index = None
@@ -144,7 +147,7 @@ class BulletinService:
             return Answer(question, False, (), reason="问题是空的")
         index = self._current()
         emb = self.embedder(index.manifest)
-        result = retrieve(index, emb, question)
+        result = retrieve(index, emb, question, self.retrieval)
         return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset))
 
     # ------------------------------------------------------------ reading

@@ -74,13 +74,21 @@ def search_tokens(text: str, drop_stopwords: bool = True) -> list[str]:
     return out
 
 
+# question words jieba glues into one token (哪几个, 哪一年, 为什么要): they ask, they do not describe
+_QUESTION_WORD = re.compile(r"^哪|什么|怎么|怎样|多少|为何|如何|几[个年次天种条位]$")
+
+
+def is_question_word(token: str) -> bool:
+    return bool(_QUESTION_WORD.search(token))
+
+
 def query_terms(text: str) -> list[str]:
     """Distinct content words of a question, in order (plain cut, no sub-words)."""
     stop = stopwords()
     seen: dict[str, None] = {}
     for raw in jieba_tokenizer().lcut(text):
         tok = normalise_token(raw)
-        if tok and _WORD.search(tok) and tok not in stop:
+        if tok and _WORD.search(tok) and tok not in stop and not is_question_word(tok):
             seen.setdefault(tok, None)
     return list(seen)
 
@@ -129,9 +137,18 @@ def term_weight(term: str) -> float:
     return 6.0
 
 
-def term_in(term: str, text: str) -> bool:
-    """Whether `text` contains `term`, forgiving a particle jieba glued on (建了 ~ 建设…)."""
+def term_credit(term: str, text: str) -> float:
+    """How far `text` contains `term`: 1 when whole, part credit for a long word's pieces.
+
+    Forgives a particle jieba glued on (建了 ~ 建设…); a word of 3+ characters absent as a
+    whole earns credit for its character pairs present (文艺节目 ~ 文艺送理), capped at 0.7.
+    """
     if term in text:
-        return True
+        return 1.0
     core = term.strip(_PARTICLES)
-    return bool(core) and core != term and core in text
+    if core and core != term and core in text:
+        return 1.0
+    if len(term) >= 3:
+        pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+        return 0.7 * sum(p in text for p in pairs) / len(pairs)
+    return 0.0

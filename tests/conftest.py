@@ -1,0 +1,45 @@
+"""Shared fixtures: a built index of the shipped sample issue, with a small fast embedder.
+
+Every test's state lives in tmp folders; nothing reads the user's cache or index.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bulletin_bot.config import Settings
+from bulletin_bot.embedding import HashEmbedder
+from bulletin_bot.service import BulletinService
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = ROOT / "corpus" / "455.txt"
+
+
+def needs_shared() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the shared data at {SHARED} (absent in a bare clone)")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    """No test sees the developer's settings files, env vars or model cache."""
+    for var in ("BULLETIN_BOT_CORPUS", "BULLETIN_BOT_INDEX", "BULLETIN_BOT_MODEL", "BULLETIN_BOT_CONFIG",
+                "TELEGRAM_BOT_TOKEN", "BULLETIN_BOT_ADMINS", "BULLETIN_BOT_WEB_ADMIN_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def sample_service(tmp_path_factory) -> BulletinService:
+    """A service over a copy of corpus/ (the real issue 455), indexed with HashEmbedder."""
+    base = tmp_path_factory.mktemp("sample")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE, corpus / SAMPLE.name)
+    settings = Settings(corpus=corpus, index=base / "index", cache=base / "cache", model="hash")
+    service = BulletinService(settings, embedder=HashEmbedder())
+    service.reindex()
+    return service
