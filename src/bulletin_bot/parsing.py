@@ -55,6 +55,7 @@ _CLOSERS = set("”’」』）)》〉】\"'")
 # A line starting with one of these continues the line before it (a page end cut the sentence).
 _CONTINUES = set("，。、；：？！,.;:?!）)》〉」』”’%％…")
 _NOTE = re.compile(r"^[（(].*[）)]$")  # "（2022年10月12日…通过）" is a note, not a headline
+_NON_WORD = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]")
 _SENTENCE_MARKS = re.compile(r"[，。；！？]")
 _SOFT_END = set("，、,—-（(《“‘「『〈")
 
@@ -249,9 +250,18 @@ def _ends_sentence(text: str) -> bool:
     return bool(text) and text[-1] in _TERMINAL
 
 
+def _ends_with_stop(text: str) -> bool:
+    """Ends with a full stop, maybe inside closing quotes or brackets (…。” …！）)."""
+    text = text.rstrip()
+    while text and text[-1] in _CLOSERS:
+        text = text[:-1]
+    return bool(text) and text[-1] in _TERMINAL
+
+
 def _title_like(text: str) -> bool:
-    """Short, or headline-shaped (no sentence punctuation inside), and not ending like a sentence."""
-    if _ends_sentence(text) or text[-1] in _SOFT_END or _NOTE.match(text):
+    """Short, or headline-shaped (no sentence punctuation inside), and not ending like a sentence.
+    A headline may end with a quoted word (擦亮“千年敦煌”); a paragraph may not end with a comma."""
+    if _ends_with_stop(text) or text[-1] in _SOFT_END or _NOTE.match(text):
         return False
     return len(text) <= MAX_TITLE_CHARS or (len(text) <= 2 * MAX_TITLE_CHARS and not _SENTENCE_MARKS.search(text))
 
@@ -315,12 +325,47 @@ def _split_with_titles(block: list[_Line], titles: list[str]) -> list[tuple[str,
     return out
 
 
+def _following(block: list[_Line], k: int, chars: int = 300) -> str:
+    """The text of the lines after `k`, about `chars` long."""
+    out = ""
+    for line in block[k + 1 :]:
+        out += line.text
+        if len(out) >= chars:
+            break
+    return out
+
+
+def _names_part(title: str, text: str) -> bool:
+    """Is `text` one of the parts a title lists ("【代表风采】A：… B：…" names "A：…")?"""
+    head, part = collapse(title), collapse(text)
+    at = head.find(part)
+    if at < 0 or part == head:
+        return False
+    before = head[at - 1] if at else " "
+    after = head[at + len(part)] if at + len(part) < len(head) else " "
+    return before in " 】]（(" and after in " ）)"
+
+
 def _title_span(block: list[_Line], k: int) -> int:
     """Lines the title at `k` takes: two when a page end cut it (the rest is title-shaped too)."""
-    if k + 2 < len(block):
-        text, nxt = block[k].text, block[k + 1].text
-        if _title_like(nxt) and _cut_here(text, nxt) and not _HEADING.match(nxt) and _title_like(text + nxt):
-            return 2
+    if k + 1 >= len(block):
+        return 1
+    text, nxt = block[k].text, block[k + 1].text
+    if not _title_like(nxt) or _HEADING.match(nxt) or not _title_like(text + nxt) or _squeeze(nxt) == _squeeze(text):
+        return 1
+    if _cut_here(text, nxt, _following(block, k)) or _open_brackets(text):
+        return 2
+    # Two headlines in a row, then a paragraph that restates the second: one title cut in two
+    # (not a digest's first item, not the first words of a paragraph cut by a page end).
+    third = block[k + 2].text if k + 2 < len(block) else ""
+    if (
+        third
+        and not _title_like(third)
+        and not _cut_here(nxt, third, _following(block, k + 1))
+        and not _opens_digest(text, nxt, third)
+        and _coverage(nxt, _following(block, k + 1)) >= 0.5
+    ):
+        return 2
     return 1
 
 
@@ -369,12 +414,12 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
         nxt = block[k + 1].text if k + 1 < len(block) else ""
         if (
             prev is not None
-            and _ends_sentence(prev)
+            and (_ends_sentence(prev) or _HEADING.match(prev))
             and _title_like(text)
             and not _HEADING.match(text)
             and not digest
-            and _squeeze(text) not in _squeeze(title)
-            and (not _cut_here(text, nxt) or _title_span(block, k) > 1)
+            and not _names_part(title, text)
+            and (not _cut_here(text, nxt, _following(block, k)) or _title_span(block, k) > 1)
         ):
             articles.append((title, body))
             used = _title_span(block, k)
@@ -426,8 +471,37 @@ def _segmenter():
 _DANGLING = set("的了和与及在是对把被从向将以为并或等其之而且也都就又")
 
 
-def _cut_here(text: str, nxt: str) -> bool:
-    """Does the line `text` (no closing punctuation) stop where a page ended, `nxt` carrying on?"""
+def _bigrams(text: str) -> set[str]:
+    text = _NON_WORD.sub("", text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _coverage(text: str, after: str) -> float:
+    """Share of the character pairs of `text` found in the first 400 characters of `after`."""
+    grams = _bigrams(text)
+    if not grams:
+        return 0.0
+    following = _squeeze(after)[:400]
+    return sum(gram in following for gram in grams) / len(grams)
+
+
+def _restated(text: str, after: str) -> bool:
+    """Does the text that follows repeat most of `text`? A lead paragraph restates its headline;
+    the rest of a cut sentence does not repeat the sentence's beginning."""
+    grams = _bigrams(text)
+    if len(grams) < 4:
+        return False
+    following = _squeeze(after)[:400]
+    return sum(gram in following for gram in grams) >= 0.6 * len(grams)
+
+
+def _open_brackets(text: str) -> bool:
+    return any(text.count(a) > text.count(b) for a, b in ("（）", "《》", "“”", "【】", "()"))
+
+
+def _cut_here(text: str, nxt: str, after: str = "") -> bool:
+    """Does the line `text` (no closing punctuation) stop where a page ended, `nxt` carrying on?
+    `after` is more of the text that follows (the next lines), to tell a headline from a cut sentence."""
     if not nxt or _ends_sentence(text) or _HEADING.match(nxt):
         return False
     if nxt[0] in _CONTINUES or text[-1] in _SOFT_END:
@@ -435,13 +509,23 @@ def _cut_here(text: str, nxt: str) -> bool:
     if _HEADING.match(text):
         return False
     squeezed = _squeeze(text)
-    return (
-        len(text) > MAX_TITLE_CHARS
-        or len(squeezed) <= 3
-        or "，" in text
-        or text[-1] in _DANGLING
-        or _word_spans(squeezed, _squeeze(nxt))
-    )
+    if len(squeezed) <= 3 or _word_spans(squeezed, _squeeze(nxt)):
+        return True
+    weak = len(text) > MAX_TITLE_CHARS or _top_level_comma(text) or text[-1] in _DANGLING or _open_brackets(text)
+    return weak and not _restated(text, after or nxt)
+
+
+def _top_level_comma(text: str) -> bool:
+    """A comma outside quotes and brackets: sentences have them, headlines rarely do."""
+    depth = 0
+    for ch in text:
+        if ch in "“《（(「『":
+            depth += 1
+        elif ch in "”》）)」』":
+            depth = max(0, depth - 1)
+        elif ch in "，," and depth == 0:
+            return True
+    return False
 
 
 def _repair(lines: list[_Line]) -> tuple[str, ...]:
