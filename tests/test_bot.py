@@ -35,6 +35,7 @@ from bulletin_bot.models import (
     IndexReport,
     IndexStatus,
     IssueSummary,
+    Progress,
     Quote,
 )
 from bulletin_bot.service import ServiceError
@@ -550,6 +551,38 @@ def fake_bot(tmp_path: Path, service: FakeService, **overrides):
         app = build_application(make_settings(tmp_path, server, **overrides), service)
         with running(app):
             yield server
+
+
+class SlowReindexService(FakeService):
+    """A re-index that waits for the test to let it finish, reporting progress on the way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def reindex(self, progress=None) -> IndexReport:
+        progress(Progress("embed", 1, 4, "455.txt"))
+        self.gate.wait(20)
+        progress(Progress("done", 4, 4))
+        return super().reindex(progress)
+
+
+def test_answers_flow_while_reindex_runs_and_progress_edits_one_message(tmp_path):
+    service = SlowReindexService()
+    with fake_bot(tmp_path, service) as standin:
+        admin = Session(standin, ADMIN)
+        status = admin.say("/reindex")[0]
+        assert status["text"].startswith("⏳")
+        reader = Session(standin, READER)
+        assert "第455期" in check_message(reader.ask("宣讲")[0]["html"])  # not blocked by the build
+        assert fmt.reindex_running_text() == admin.say("/reindex")[0]["text"]
+        key = (ADMIN.id, status["message_id"])
+        standin.wait_for(lambda: "计算向量 1/4" in standin.messages[key]["text"], what="a progress edit")
+        service.gate.set()
+        standin.wait_for(lambda: standin.messages[key]["text"].startswith("✅"), what="the report")
+        standin.idle()
+        assert service.reindexed == 1
+        assert [m["text"][:1] for m in standin.bot_messages(ADMIN.id)] == ["✅", "索"]
 
 
 def test_long_answer_is_split_at_passage_boundaries(tmp_path):

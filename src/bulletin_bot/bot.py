@@ -10,6 +10,7 @@ call into it runs in a worker thread; a re-index runs in the background while an
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import re
 import secrets
@@ -335,6 +336,10 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if stored is None:
         await query.answer("这个问题已过期，请重新提问。", show_alert=True)
         return
+    wait = _state(context).rate.wait_seconds(query.from_user.id)
+    if wait:
+        await query.answer(fmt.rate_limited_text(wait), show_alert=True)
+        return
     await query.answer()
     question, offset = stored
     if query.message and isinstance(query.message, Message):
@@ -484,7 +489,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         if update.callback_query:
-            await update.callback_query.answer(re.sub(r"<[^>]+>", "", text)[:200], show_alert=True)
+            plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+            await update.callback_query.answer(plain[:200], show_alert=True)
         elif update.effective_message:
             await update.effective_message.reply_text(text)
     except TelegramError as exc:
@@ -510,7 +516,8 @@ def _start_reindex(
     state = _state(context)
     app = context.application
     if state.reindex_running:
-        state.reindex_pending_chat = chat_id
+        if not announce:  # a new file arrived mid-build: one more round picks it up
+            state.reindex_pending_chat = chat_id
         if message is not None:
             text = fmt.reindex_running_text() if announce else fmt.reindex_queued_text()
             task = app.create_task(message.reply_text(text))
@@ -579,6 +586,8 @@ async def _refresh_loop(state: BotState) -> None:
         try:
             if await asyncio.to_thread(state.service.refresh):
                 logger.info("loaded the index switched on disk")
+        except IndexMissing:
+            logger.debug("still no index to refresh")
         except Exception:
             logger.exception("could not refresh the index")
 
@@ -658,6 +667,12 @@ def run_bot(settings: Settings, service: BulletinService) -> None:
     check_token(settings.telegram_token)
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    protect_token(settings.telegram_token.strip())
+    try:  # load the index and model now, so the first question is not the slow one
+        status = service.stats()
+        logger.info("serving index %s: %d issues, %d articles", status.version, status.issues, status.articles)
+    except IndexMissing as exc:
+        logger.warning("no index yet (%s): questions get a notice until an admin sends /reindex", exc)
     if settings.webhook_url:
         app = build_application(settings, service, webhook=True)
         asyncio.run(serve_webhook(app, settings))
