@@ -62,6 +62,12 @@ HOSTILE_ISSUE = (
     .replace("136场", "<img src=x onerror=alert(1)>场")
 )
 
+# Another series that also has a 第455期.
+OTHER_SERIES_455 = (
+    NEW_ISSUE.replace("建设学习型党组织、学习型领导班子 工作简报", "理论学习中心组 工作简报")
+    .replace("第 456 期", "第 455 期")
+)
+
 
 def make_service(root: Path, token: str = TOKEN, **overrides) -> tuple[Settings, BulletinService]:
     """A service over a temp copy of corpus/, indexed with the hash embedder."""
@@ -80,6 +86,7 @@ def reader(tmp_path_factory):
     root = tmp_path_factory.mktemp("web-reader")
     settings, service = make_service(root / "svc")
     (settings.corpus / "457.txt").write_text(HOSTILE_ISSUE, encoding="utf-8")
+    (settings.corpus / "other-455.txt").write_text(OTHER_SERIES_455, encoding="utf-8")
     service.reindex()
     with TestClient(create_app(service, settings)) as client:
         client.service = service
@@ -207,7 +214,7 @@ def test_user_and_corpus_text_is_escaped(reader):
 
 
 def test_article_page_highlight_parameter_is_checked(reader):
-    (view,) = reader.service.issue(455)
+    (view,) = [v for v in reader.service.issue(455) if Path(v.summary.file).name == "455.txt"]
     ref = view.articles[1]
     article = reader.service.article(ref.article_id)
     page = reader.get(f"/articles/{ref.article_id}", params={"hl": "0-6,junk,5-10,999999-1000000,7-3"})
@@ -230,7 +237,10 @@ def test_issue_pages_and_api(reader):
 
     issues = reader.get("/api/issues").json()
     assert [i["number"] for i in issues][:2] == [457, 455]
-    (issue,) = reader.get("/api/issues/455").json()
+    both = reader.get("/api/issues/455").json()
+    assert {i["series"] for i in both} == {"建设学习型党组织、学习型领导班子 工作简报", "理论学习中心组 工作简报"}
+    assert page.text.count('class="masthead"') == 2 and "理论学习中心组 工作简报" in page.text
+    (issue,) = [i for i in both if i["series"].startswith("建设")]
     assert issue["date"] == "2023-12-10" and issue["file"] == "455.txt"
     assert [a["section"] for a in issue["articles"]] == ["上情下达", "经验交流", "学习动态"]
     assert reader.get("/api/issues/999").status_code == 404
