@@ -153,7 +153,49 @@ def pdf_text(data: bytes, file: str) -> str:
         raise ParseError(file, f"unreadable PDF: {exc}") from None
     except Exception as exc:  # pypdf raises assorted errors on damaged files
         raise ParseError(file, f"unreadable PDF: {type(exc).__name__}: {exc}") from None
-    text = "\n\n".join(pages)
-    if not text.strip():
+    if not any(page.strip() for page in pages):
         raise ParseError(file, "unreadable PDF: no text layer (scanned image? run OCR first)")
-    return normalise_newlines(text)
+    return reflow_pdf_lines(pages)
+
+
+_STOPS = set("。！？!?；;：:")
+_PAGE_NUMBER = re.compile(r"^[-－—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?[-－—–\s]*(?:/\s*\d+\s*页?)?$")
+
+
+def _width(line: str) -> float:
+    """Printed width in ems: CJK characters and punctuation one em, Latin letters and digits half."""
+    return sum(1.0 if ord(ch) >= 0x2E80 or 0x2010 <= ord(ch) <= 0x206F else 0.5 for ch in line)
+
+
+def reflow_pdf_lines(pages: list[str]) -> str:
+    """One paragraph per line. A PDF's text layer has one line per printed line: a line as wide as
+    the text column was wrapped and continues on the next line (even across a page end). When the
+    document indents its paragraphs, an indented line starts a new one. Page numbers are dropped."""
+    raw: list[tuple[str, bool]] = []  # (line, indented)
+    for page in pages:
+        for line in normalise_newlines(page).split("\n"):
+            text = line.strip()
+            if text and not _PAGE_NUMBER.match(text):
+                raw.append((text, line[:1] in (" ", "\u3000", "\t")))
+    if not raw:
+        return ""
+    widths = sorted(_width(text) for text, _ in raw)
+    column = widths[int(0.95 * (len(widths) - 1))]  # the full text column, ignoring a few overlong lines
+    indents = sum(indented for _, indented in raw) >= 0.05 * len(raw)
+    out: list[str] = []
+    for k, (text, indented) in enumerate(raw):
+        if k and out:
+            prev = raw[k - 1][0]
+            full = _width(prev) >= column - 3
+            if indents:
+                heading = prev[-1] in _STOPS and _width(text) < column - 3 and text[-1] not in _STOPS
+                joined = full and not indented and not heading
+            else:
+                # Without indents a full line ending a sentence may also end its paragraph: keep it
+                # apart rather than risk gluing a paragraph to the title after it.
+                joined = full and prev[-1] not in _STOPS
+            if joined:
+                out[-1] += text
+                continue
+        out.append(text)
+    return "\n\n".join(out)
