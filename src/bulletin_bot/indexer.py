@@ -136,8 +136,12 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             rel = path.relative_to(options.corpus).as_posix()
             size = path.stat().st_size
             if size > options.max_bytes:
-                problems[rel] = f"file is {size / 1e6:.1f} MB, over the {options.max_bytes / 1e6:.0f} MB limit"
+                mb = 1024 * 1024
+                problems[rel] = f"file is {size / mb:.1f} MB, over the {options.max_bytes / mb:g} MB limit"
                 records[rel] = {"sha256": "", "size": size}
+                old = old_files.get(rel)  # counted like any file, so a new one is not "up to date"
+                same = old is not None and old.get("sha256") == "" and old.get("size") == size
+                counts["added" if old is None else "unchanged" if same else "changed"] += 1
                 continue
             data = path.read_bytes()
             digest = _sha256(data)
