@@ -267,7 +267,10 @@ class LoginThrottle:
 
     def blocked(self, client: str) -> bool:
         with self._lock:
-            return len(self._recent(client, time.monotonic())) >= self.limit
+            count = len(self._recent(client, time.monotonic()))
+            if not count:
+                del self._failures[client]  # forget clients with nothing recent
+            return count >= self.limit
 
     def failed(self, client: str) -> None:
         with self._lock:
