@@ -22,7 +22,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "src"))
 
 from bulletin_bot.config import load_settings  # noqa: E402
-from bulletin_bot.evaluation import evaluate, format_table, load_questions  # noqa: E402
+from bulletin_bot.evaluation import evaluate, format_table, load_questions, load_truth  # noqa: E402
 from bulletin_bot.retrieval import RetrievalSettings  # noqa: E402
 from bulletin_bot.service import BulletinService  # noqa: E402
 
@@ -58,6 +58,7 @@ def main() -> int:
     work = Path(args.work)
     corpus = eval_corpus(work / "corpus")
     questions = load_questions(SHARED / "eval/dev_questions.jsonl") + load_questions(ROOT / "eval/negatives.jsonl")
+    truth = load_truth(SHARED / "corpus/xwlb/truth.jsonl")
     base = load_settings()
     for model in args.models:
         settings = replace(base, corpus=corpus, index=work / f"index-{model.replace('/', '_')}", model=model)
@@ -83,7 +84,7 @@ def main() -> int:
                 times.append(time.perf_counter() - t)
                 return a
 
-            tallies = evaluate(questions, ask)
+            tallies = evaluate(questions, ask, truth)
             times.sort()
             p50 = times[len(times) // 2] * 1000
             p95 = times[int(len(times) * 0.95)] * 1000

@@ -16,14 +16,21 @@ from .text import sentence_spans
 
 ELLIPSIS = "…"
 _CLAUSE_END = re.compile(r"[，、：,:]")
+_TERMINAL = set("。！？；!?;…”’」』）)")
 
 
 @dataclass(frozen=True)
 class QuoteSettings:
     max_sentences: int = 3
-    max_chars: int = 260  # whole quote
+    max_chars: int = 300  # whole quote
+    min_chars: int = 120  # a shorter passage is grown by the sentences after it
     long_sentence: int = 180  # longer sentences are cut to the clauses that match
-    companion_ratio: float = 0.5  # a 2nd/3rd sentence must score this share of the best
+    second_gain: float = 0.25  # a second, separate passage must add this share of the question's weight
+
+
+# questions that ask for a number: the sentence with the figure is the answer
+_ASKS_NUMBER = re.compile(r"多少|几[个年次天种条位名家所项座]|多[高长深远大重久宽]|哪一?年|哪天|何时|什么时候|第几")
+_HAS_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个年次天种条位名家所项座米吨元人]")
 
 
 def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
@@ -34,59 +41,102 @@ def _trim_long(text: str, start: int, end: int, weights: dict[str, float], limit
     """Cut a long sentence to the window of whole clauses that carries the most matches."""
     if end - start <= limit:
         return start, end
-    cuts = [start] + [m.end() for m in _CLAUSE_END.finditer(text, start, end)] + [end]
-    cuts = sorted(set(cuts))
+    cuts = sorted({start, end, *(m.end() for m in _CLAUSE_END.finditer(text, start, end))})
     best = (start, min(end, start + limit))
     best_score = -1.0
     for i in range(len(cuts) - 1):
         for j in range(i + 1, len(cuts)):
             if cuts[j] - cuts[i] > limit:
                 break
-            score = _sentence_score(text[cuts[i] : cuts[j]], weights)
+            score = _sentence_score(text[cuts[i] : cuts[j]], weights) - (cuts[j] - cuts[i]) / 1000.0
             if score > best_score:
                 best, best_score = (cuts[i], cuts[j]), score
     return best
 
 
-def select_spans(
-    text: str, weights: dict[str, float], focus: list[tuple[int, int]], settings: QuoteSettings = QuoteSettings()
-) -> list[tuple[int, int]]:
-    """The best sentences of `text` for the question terms in `weights`, in reading order.
+def _extend(text: str, units: list[tuple[int, int]], window: tuple[int, int], settings: QuoteSettings) -> tuple[int, int]:
+    """Grow a short window or one ending on a heading by the sentences after it.
 
-    `focus` are the spans of the article's best-ranked chunks: their sentences win ties, and
-    when no sentence shares a word with the question the quote is taken from them.
+    Answers tend to follow the sentence that names the topic, and a heading (一、… with no
+    full stop) says nothing by itself.
+    """
+    i, j = window
+    while (
+        j + 1 < len(units)
+        and j + 1 - i < settings.max_sentences
+        and units[j + 1][1] - units[i][0] <= settings.max_chars
+        and (units[j][1] - units[i][0] < settings.min_chars or text[units[j][1] - 1] not in _TERMINAL)
+    ):
+        j += 1
+    return i, j
+
+
+def _windows(units: list[tuple[int, int]], settings: QuoteSettings) -> list[tuple[int, int]]:
+    """Runs of 1..max_sentences consecutive units that fit the length budget, as (first, last)."""
+    out = []
+    for i in range(len(units)):
+        for j in range(i, min(i + settings.max_sentences, len(units))):
+            if j > i and units[j][1] - units[i][0] > settings.max_chars:
+                break
+            out.append((i, j))
+    return out
+
+
+def select_spans(
+    text: str, weights: dict[str, float], focus: list[tuple[int, int]], settings: QuoteSettings = QuoteSettings(),
+    asks_number: bool = False,
+) -> list[tuple[int, int]]:
+    """The passage of `text` that best answers a question with word weights `weights`.
+
+    The best run of up to three consecutive sentences, scored by the question words it holds
+    (each counted once), a little for lying in the retrieved chunk (`focus`), and for holding a
+    figure when the question asks for one; then, if the question's other words sit elsewhere,
+    a second run that adds them. Returned in reading order.
     """
     sentences = sentence_spans(text)
     if not sentences:
         return []
-    scored = []
-    for pos, (s, e) in enumerate(sentences):
-        lexical = _sentence_score(text[s:e], weights)
-        in_focus = any(s < fe and e > fs for fs, fe in focus[:1])
-        # prefer matches in the retrieved chunk, and shorter sentences among equals
-        scored.append((lexical * (1.15 if in_focus else 1.0) - (e - s) / 10000.0, pos))
-    scored.sort(reverse=True)
-    top_score, top_pos = scored[0]
-    if top_score <= 0:
-        fs, fe = focus[0] if focus else sentences[0]
-        chosen = [i for i, (s, e) in enumerate(sentences) if s < fe and e > fs][:2] or [0]
-    else:
-        chosen = [top_pos]
-        for score, pos in scored[1:]:
-            if len(chosen) >= settings.max_sentences or score < settings.companion_ratio * top_score or score <= 0:
-                break
-            chosen.append(pos)
+    units = [_trim_long(text, s, e, weights, settings.long_sentence) for s, e in sentences]
+    total = sum(weights.values()) or 1.0
+
+    def gain(i: int, j: int, covered: set[str]) -> tuple[float, set[str]]:
+        piece = text[units[i][0] : units[j][1]]
+        found = {t for t in weights if t in piece and t not in covered}
+        score = sum(weights[t] for t in found)
+        if focus and any(units[i][0] < fe and units[j][1] > fs for fs, fe in focus[:1]):
+            score += 0.05 * total
+        if asks_number and _HAS_NUMBER.search(piece):
+            score += 0.15 * total
+        score -= (units[j][1] - units[i][0]) / 400.0 * 0.02 * total  # shorter wins among equals
+        return score, found
+
+    windows = _windows(units, settings)
+    scored = [(*gain(i, j, set()), (i, j)) for i, j in windows]
+    best_score, best_found, best = max(scored, key=lambda x: (x[0], -x[2][0]))
+    if best_score <= 0.05 * total and focus:
+        # nothing lexical to go on: quote the start of the best chunk
+        fs, fe = focus[0]
+        inside = [k for k, (s, e) in enumerate(units) if s < fe and e > fs] or [0]
+        i = inside[0]
+        j = i
+        while j + 1 < len(units) and j + 1 - i < 2 and units[j + 1][1] - units[i][0] <= settings.max_chars:
+            j += 1
+        best = (i, j)
+    best = _extend(text, units, best, settings)
+    chosen = [best]
+    used = units[best[1]][1] - units[best[0]][0]
+    covered = set(best_found)
+    second = [
+        (gain(i, j, covered)[0], (i, j))
+        for i, j in windows
+        if (j < best[0] - 1 or i > best[1] + 1) and used + units[j][1] - units[i][0] <= settings.max_chars + 40
+    ]
+    if second:
+        score, win = max(second)
+        if score >= settings.second_gain * total:
+            chosen.append(_extend(text, units, win, settings))
     chosen.sort()
-    spans: list[tuple[int, int]] = []
-    total = 0
-    for pos in chosen:
-        s, e = sentences[pos]
-        s, e = _trim_long(text, s, e, weights, settings.long_sentence)
-        if spans and total + (e - s) > settings.max_chars:
-            continue
-        spans.append((s, e))
-        total += e - s
-    return spans
+    return [(units[i][0], units[j][1]) for i, j in chosen]
 
 
 def render_quote(text: str, spans: list[tuple[int, int]]) -> str:
@@ -111,6 +161,11 @@ def render_quote(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
+def _title_aware(weights: dict[str, float], title: str) -> dict[str, float]:
+    """Words of the title say which article, not which sentence: count them less in quotes."""
+    return {t: (w * 0.3 if t in title else w) for t, w in weights.items()}
+
+
 def build_answer(
     question: str,
     index: LoadedIndex,
@@ -129,7 +184,7 @@ def build_answer(
         article_id, issue_id, idx, section, title, text = row
         issue = index.issue_row(issue_id)
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
-        spans = select_spans(text, retrieval.weights, focus, settings)
+        spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, asks_number=bool(_ASKS_NUMBER.search(question)))
         citation = Citation(
             series=issue[1], issue=issue[2], date=issue[3], section=section, title=title, file=issue[6],
             article_index=idx,

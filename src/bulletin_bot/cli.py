@@ -168,13 +168,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, format_table, load_questions
+    from .evaluation import evaluate, format_table, load_questions, load_truth
 
     service = _service(args)
     questions = []
     for path in args.questions:
         questions.extend(load_questions(Path(path)))
-    tallies = evaluate(questions, lambda q: service.ask(q, top_k=10))
+    truth = load_truth(Path(args.truth)) if args.truth else {}
+    tallies = evaluate(questions, lambda q: service.ask(q, top_k=10), truth)
     if args.json:
         print(json.dumps({k: t.row() for k, t in tallies.items()}, ensure_ascii=False))
     else:
@@ -304,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")
     index_opt(p)
     model_opt(p)
+    p.add_argument("--truth", metavar="FILE",
+                   help="JSON lines with id, date, title of each article, to resolve question ids "
+                        "(e.g. ../shared/corpus/xwlb/truth.jsonl); without it an id's last number is the "
+                        "article's position in its issue")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
 

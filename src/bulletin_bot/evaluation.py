@@ -1,9 +1,10 @@
 """Retrieval quality on a question file: hit@1, hit@5, quote@5, MRR@10, abstention, by kind.
 
 A question line: {"q", "issue", "id", "answer", "also", "kind"}. `id` names the article that
-answers it; its last number is the article's position in its issue (`seed-455-2`,
-`xwlb-20230107-05`), and an 8-digit middle part, when present, is the issue date. `issue`
-null marks a question the corpus cannot answer: the right reply is "not found".
+answers it. With a truth file (JSON lines with `id`, `date`, `title`, like the shared
+corpus's truth.jsonl) an id is resolved to that article's date and title; otherwise its last
+number is read as the article's position in issue `issue` (`seed-455-2`). `issue` null marks a
+question the corpus cannot answer: the right reply is "not found".
 """
 
 from __future__ import annotations
@@ -42,7 +43,25 @@ def load_questions(path: Path) -> list[Question]:
     return out
 
 
-def _id_matches(article_id: str, issue: int | None, quote: Quote) -> bool:
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def load_truth(path: Path) -> dict[str, tuple[str, str]]:
+    """Article id -> (date, title without whitespace)."""
+    out = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                out[row["id"]] = (row["date"], _squash(row["title"]))
+    return out
+
+
+def _id_matches(article_id: str, issue: int | None, quote: Quote, truth: dict[str, tuple[str, str]]) -> bool:
+    if article_id in truth:
+        date, title = truth[article_id]
+        return quote.citation.date == date and _squash(quote.citation.title) == title
     parts = article_id.split("-")
     if not parts or not parts[-1].isdigit():
         return False
@@ -54,10 +73,6 @@ def _id_matches(article_id: str, issue: int | None, quote: Quote) -> bool:
     numbers = [p for p in parts[:-1] if p.isdigit()]
     wanted = int(numbers[-1]) if numbers else issue
     return quote.citation.issue == wanted
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 @dataclass
@@ -86,8 +101,11 @@ class Tally:
         }
 
 
-def evaluate(questions: Iterable[Question], ask: Callable[[str], Answer]) -> dict[str, Tally]:
+def evaluate(
+    questions: Iterable[Question], ask: Callable[[str], Answer], truth: dict[str, tuple[str, str]] | None = None
+) -> dict[str, Tally]:
     """Tallies by kind plus "all"; `ask` returns at least 10 results when it finds any."""
+    truth = truth or {}
     tallies: dict[str, Tally] = defaultdict(Tally)
     for question in questions:
         answer = ask(question.q)
@@ -101,7 +119,7 @@ def evaluate(questions: Iterable[Question], ask: Callable[[str], Answer]) -> dic
                 t.false_abstentions += 1
                 t.misses.append(f"{question.q}  (abstained)")
                 continue
-            ranks = [i for i, r in enumerate(answer.results[:10]) if any(_id_matches(a, question.issue, r) for a in question.ids)]
+            ranks = [i for i, r in enumerate(answer.results[:10]) if any(_id_matches(a, question.issue, r, truth) for a in question.ids)]
             if ranks:
                 t.rr += 1.0 / (ranks[0] + 1)
                 t.hit1 += ranks[0] == 0
