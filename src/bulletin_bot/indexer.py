@@ -176,10 +176,10 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 problems[rel] = exc.reason
         removed = sorted(set(old_files) - set(records))
 
-        # 2. duplicates: the first file (in name order) holding a series + issue number wins
+        # 2. duplicates: a file already indexed keeps its issue; among new ones, the first in name order
         owners: dict[tuple[str, int], str] = {}
         issues: list[Issue] = []
-        for rel in sorted(parsed):
+        for rel in sorted(parsed, key=lambda r: (old_files.get(r, {}).get("status") != "indexed", r)):
             issue = parsed[rel]
             key = duplicate_key(issue)
             if key in owners:
