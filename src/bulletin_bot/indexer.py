@@ -27,6 +27,7 @@ from .store import (
     CHUNK_DTYPE,
     FORMAT_VERSION,
     IndexPaths,
+    LoadedIndex,
     VersionData,
     build_lock,
     clean_up,
@@ -76,6 +77,15 @@ def _previous(paths: IndexPaths) -> tuple[dict, Path | None]:
     if manifest.get("format_version") != FORMAT_VERSION or not (target / "docs.sqlite").is_file():
         return {}, None
     return manifest, target
+
+
+def _loads(version_dir: Path) -> bool:
+    """Does the version pass the checks readers make? A damaged one must be rebuilt, not kept."""
+    try:
+        LoadedIndex(version_dir).close()
+    except BulletinError:
+        return False
+    return True
 
 
 def _issues_from_db(db_path: Path, files: set[str]) -> dict[str, Issue]:
@@ -199,7 +209,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             and old_manifest.get("chunker") == options.chunker.as_dict()
             and old_manifest.get("tokenizer") == TOKENIZER_VERSION
         )
-        if old_dir is not None and same_build and not changed_anything:
+        if old_dir is not None and same_build and not changed_anything and _loads(old_dir):
             _emit(progress, "done", 1, 1, "index is up to date")
             c = old_manifest["counts"]
             return IndexReport(
