@@ -224,3 +224,27 @@ def test_admin_refuses_a_wrong_token_then_uploads_and_reindexes(site, browser, t
     assert first.find_element(By.CSS_SELECTOR, ".citation a").text.startswith("第456期 · 2023-12-20")
     assert any(NEW_FACT in m.text for m in first.find_elements(By.TAG_NAME, "mark"))
     assert console_errors(browser) == []
+
+
+def test_everything_a_reader_needs_works_with_javascript_off(site, tmp_path):
+    base, service, _ = site
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(options=options, service=ChromeService(executable_path=str(CHROMEDRIVER)))
+    try:
+        ask(driver, base, QUESTION)
+        first = driver.find_element(By.CSS_SELECTOR, ".result")
+        assert first.find_element(By.CSS_SELECTOR, ".citation a").text.startswith("第455期")
+        assert not driver.find_element(By.ID, "recent").is_displayed(), "ask.js did not run"
+        first.find_element(By.CSS_SELECTOR, ".citation a").click()
+        mark = wait(driver).until(EC.presence_of_element_located((By.ID, "hl")))
+        assert driver.current_url.endswith("#hl")
+        top = driver.execute_script("return arguments[0].getBoundingClientRect().top", mark)
+        assert 0 <= top < driver.execute_script("return window.innerHeight"), "the #hl fragment scrolled there"
+        assert "第455期" in driver.find_element(By.CSS_SELECTOR, ".masthead").text
+    finally:
+        driver.quit()
