@@ -282,15 +282,19 @@ class LoadedIndex:
                 "re-index with `bulletin-bot index`"
             )
         counts = self.manifest["counts"]
-        try:
-            self.issues = np.load(version_dir / "issues.npy", allow_pickle=False)
-            self.articles = np.load(version_dir / "articles.npy", allow_pickle=False)
-            self.chunks = np.load(version_dir / "chunks.npy", allow_pickle=False)
-            self.vectors = np.load(version_dir / "vectors.npy", mmap_mode="r", allow_pickle=False)
-            self.bm25 = BM25Index.load(version_dir)
-            self.faiss = faiss.read_index(str(version_dir / "dense.faiss"))
-        except Exception as exc:  # numpy, json and faiss raise many kinds for a damaged file
-            raise IndexInvalid(f"{version_dir}: damaged index file ({type(exc).__name__}: {exc})") from None
+
+        def load(name: str, read):
+            try:
+                return read()
+            except Exception as exc:  # numpy, json and faiss raise many kinds for a damaged file
+                raise IndexInvalid(f"{version_dir}: damaged index file {name} ({type(exc).__name__}: {exc})") from None
+
+        self.issues = load("issues.npy", lambda: np.load(version_dir / "issues.npy", allow_pickle=False))
+        self.articles = load("articles.npy", lambda: np.load(version_dir / "articles.npy", allow_pickle=False))
+        self.chunks = load("chunks.npy", lambda: np.load(version_dir / "chunks.npy", allow_pickle=False))
+        self.vectors = load("vectors.npy", lambda: np.load(version_dir / "vectors.npy", mmap_mode="r", allow_pickle=False))
+        self.bm25 = load("bm25_*", lambda: BM25Index.load(version_dir))
+        self.faiss = load("dense.faiss", lambda: faiss.read_index(str(version_dir / "dense.faiss")))
         n_chunks = int(counts["chunks"])
         checks = {
             "issues table": (len(self.issues), int(counts["issues"])),
