@@ -7,6 +7,7 @@ so nothing here reads /work/shared, loads a model or reaches the network.
 from __future__ import annotations
 
 import html
+import io
 import re
 import shutil
 import threading
@@ -462,3 +463,30 @@ def test_before_the_first_index_pages_say_what_to_do(tmp_path):
         assert client.post("/admin/reindex", headers=auth).status_code == 202
         assert wait_for_job(client, auth)["stats"]["issues"] == 1
         assert client.get("/healthz").json()["issues"] == 1
+
+
+def test_more_results_page_on(reader):
+    page = reader.get("/", params={"q": QUESTION, "top_k": 1}).text
+    more = re.search(r'<p class="more"><a href="([^"]+)">更多结果</a>', page)
+    assert more, "one result shown, more offered"
+    second = reader.get(html.unescape(more.group(1)))
+    assert second.status_code == 200
+    assert '<ol class="results" start="2">' in second.text
+    first_quote = marks(page.split('<li class="result">')[1])
+    assert marks(second.text.split('<li class="result">')[1]) != first_quote
+
+
+def test_admin_uploads_a_docx_issue(admin_app):
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    for line in NEW_ISSUE.splitlines():
+        if line.strip():
+            document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    files = {"file": ("第456期.docx", buffer.getvalue(),
+                      "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
+    r = admin_app.post("/admin/upload", files=files, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["issue"]["number"] == 456 and r.json()["file"].endswith(".docx")
