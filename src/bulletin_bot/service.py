@@ -263,8 +263,9 @@ class BulletinService:
             n += 1
         return target
 
-    def reindex(self, progress: ProgressCallback | None = None, wait: float = 0.0) -> IndexReport:
-        """Build the index from the corpus incrementally and swap it in when complete."""
+    def reindex(self, progress: ProgressCallback | None = None, wait: float = 0.0, strict: bool = False) -> IndexReport:
+        """Build the index from the corpus incrementally and swap it in when complete;
+        `strict` refuses to build at all when any corpus file is bad."""
         from .indexer import BuildOptions, build_index
         from .store import read_manifest
 
@@ -281,7 +282,7 @@ class BulletinService:
             model_name = self._model_name(manifest)
             emb = self.embedder(None)
             options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
-                                   model_name=model_name, wait=wait)
+                                   model_name=model_name, wait=wait, strict=strict)
             report = build_index(options, emb, progress)
         finally:
             self._build_lock.release()
