@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable
@@ -134,7 +135,7 @@ def _find_date(text: str) -> tuple[str, tuple[int, int]] | None:
 
 
 def _masthead(lines: list[_Line], file: str) -> _Masthead:
-    head_limit = 12
+    head_limit = min(12, len(lines))
     for i, line in enumerate(lines[:head_limit]):
         if _SECTION.match(line.text):
             head_limit = i
@@ -266,13 +267,17 @@ def _title_like(text: str) -> bool:
     return len(text) <= MAX_TITLE_CHARS or (len(text) <= 2 * MAX_TITLE_CHARS and not _SENTENCE_MARKS.search(text))
 
 
-def _similar(a: str, b: str) -> float:
+def _similar(a: str, b: str, floor: float = 0.0) -> float:
+    """difflib ratio of the two texts, spaces ignored; 0.0 when it is surely below `floor`."""
     a, b = _squeeze(a), _squeeze(b)
     if a == b:
         return 1.0
     if not a or not b or len(a) > 2 * len(b) + 10 or len(b) > 2 * len(a) + 10:
         return 0.0
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    return matcher.ratio()
 
 
 def _match_title(block: list[_Line], j: int, title: str) -> tuple[float, int]:
@@ -289,7 +294,7 @@ def _match_title(block: list[_Line], j: int, title: str) -> tuple[float, int]:
         joined += piece
         if len(joined) > 2 * len(target) + 10:
             break
-        score = _similar(joined, target)
+        score = _similar(joined, target, floor=0.6)
         if score > best[0]:
             best = (score, k)
     return best
@@ -436,10 +441,14 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
 
 def _word_spans(left: str, right: str) -> bool:
     """True when a dictionary word runs across the end of `left` into `right` ("负" + "责同志")."""
+    return bool(left and right) and _spans(left[-6:], right[:6])
+
+
+@functools.lru_cache(maxsize=4096)
+def _spans(head: str, tail: str) -> bool:
     segment = _segmenter()
-    if segment is None or not left or not right:
+    if segment is None:
         return False
-    head, tail = left[-6:], right[:6]
     pos = 0
     for word in segment(head + tail):
         if pos < len(head) < pos + len(word):
@@ -509,10 +518,12 @@ def _cut_here(text: str, nxt: str, after: str = "") -> bool:
     if _HEADING.match(text):
         return False
     squeezed = _squeeze(text)
-    if len(squeezed) <= 3 or _word_spans(squeezed, _squeeze(nxt)):
+    if len(squeezed) <= 3:
         return True
     weak = len(text) > MAX_TITLE_CHARS or _top_level_comma(text) or text[-1] in _DANGLING or _open_brackets(text)
-    return weak and not _restated(text, after or nxt)
+    if weak and not _restated(text, after or nxt):
+        return True
+    return _word_spans(squeezed, _squeeze(nxt))
 
 
 def _top_level_comma(text: str) -> bool:

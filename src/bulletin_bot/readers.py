@@ -64,6 +64,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
             if exc.reason == "unexpected end of data" and _valid_prefix(data, exc.start, "utf-8"):
                 raise ParseError(file, f"truncated UTF-8: the file ends mid-character at byte {exc.start}") from None
             text, encoding = _strict(data, "gb18030", file), "gb18030"
+            _check_common_hanzi(text, file)
     _check_textual(text, file)
     return normalise_newlines(text), encoding
 
@@ -86,6 +87,17 @@ def _strict(data: bytes, codec: str, file: str) -> str:
         raise ParseError(
             file, f"binary data or unknown encoding: not UTF-8 or GB18030 (bad byte at offset {exc.start})"
         ) from None
+
+
+def _check_common_hanzi(text: str, file: str) -> None:
+    """Bytes that merely happen to be valid GB18030 decode to rare characters; Chinese prose is
+    almost all within GB2312's common set."""
+    sample = [ch for ch in text[:5000] if ord(ch) > 0x7F]
+    if len(sample) < 20:
+        return
+    common = len(sample) - "".join(sample).encode("gb2312", errors="replace").count(b"?")
+    if common < 0.8 * len(sample):
+        raise ParseError(file, "binary data or unknown encoding: decodes as GB18030 but not as Chinese text")
 
 
 def _check_textual(text: str, file: str) -> None:

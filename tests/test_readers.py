@@ -1,0 +1,187 @@
+"""Bytes -> text: encodings, Word and PDF copies of the seed, and files that are not bulletins."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from bulletin_bot.models import ParseError
+from bulletin_bot.parsing import parse_bytes, read_issue, scan
+from bulletin_bot.readers import decode_text, reflow_pdf_lines, sniff
+
+from fixtures import SEED, docx_bytes, pdf_bytes, seed_text
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return read_issue(SEED)
+
+
+def same_articles(issue, seed) -> None:
+    assert (issue.series, issue.number, issue.date, issue.office) == (seed.series, seed.number, seed.date, seed.office)
+    assert issue.sections == seed.sections
+    assert [(a.section, a.title, a.paragraphs) for a in issue.articles] == [
+        (a.section, a.title, a.paragraphs) for a in seed.articles
+    ]
+    assert issue.footer == seed.footer
+
+
+@pytest.mark.parametrize(
+    ("encode", "encoding"),
+    [
+        (lambda t: t.encode("utf-8"), "utf-8"),
+        (lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), "utf-8-sig"),
+        (lambda t: t.replace("\n", "\r\n").encode("utf-8"), "utf-8"),
+        (lambda t: t.encode("gb18030"), "gb18030"),
+        (lambda t: t.replace("\n", "\r\n").encode("gbk"), "gb18030"),
+        (lambda t: t.encode("utf-16"), "utf-16"),
+    ],
+    ids=["utf8", "utf8-bom", "crlf", "gb18030", "gbk-crlf", "utf16-bom"],
+)
+def test_encodings_give_the_same_issue(encode, encoding, seed):
+    issue = parse_bytes(encode(seed_text()), "455.txt")
+    assert issue.encoding == encoding
+    same_articles(issue, seed)
+
+
+def test_decode_normalises_line_ends():
+    text, encoding = decode_text("第1期\r\n正文\r旧式\n".encode("gb18030"), "x.txt")
+    assert text == "第1期\n正文\n旧式\n" and encoding == "gb18030"
+
+
+def test_docx_copy_parses_like_the_text(seed):
+    issue = parse_bytes(docx_bytes(seed_text()), "455.docx")
+    assert issue.encoding == "docx"
+    same_articles(issue, seed)
+
+
+def test_docx_tables_are_read_in_order(seed):
+    issue = parse_bytes(docx_bytes(seed_text(), masthead_table=True), "455.docx")
+    same_articles(issue, seed)
+
+
+def test_pdf_copy_parses_like_the_text(seed):
+    issue = parse_bytes(pdf_bytes(seed_text()), "455.pdf")
+    assert issue.encoding == "pdf"
+    same_articles(issue, seed)
+    assert "要求我们走在前、做示范，再到这次强调" in issue.articles[0].text
+
+
+def test_pdf_without_indents_keeps_titles_and_text(seed):
+    """Without paragraph indents only line widths tell paragraphs apart: text and titles still match."""
+    issue = parse_bytes(pdf_bytes(seed_text(), indent=False), "455.pdf")
+    assert [(a.section, a.title) for a in issue.articles] == [(a.section, a.title) for a in seed.articles]
+    assert ["".join(a.paragraphs) for a in issue.articles] == ["".join(a.paragraphs) for a in seed.articles]
+
+
+def test_read_issue_of_docx_and_pdf_files(tmp_path, seed):
+    (tmp_path / "455.docx").write_bytes(docx_bytes(seed_text()))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "455.pdf").write_bytes(pdf_bytes(seed_text()))
+    same_articles(read_issue(tmp_path / "455.docx"), seed)
+    issues, problems = scan([tmp_path])
+    assert len(issues) == 1 and len(problems) == 1
+    assert problems[0].reason.startswith("duplicate of")
+
+
+def test_content_decides_over_a_wrong_suffix(seed):
+    assert sniff(docx_bytes(seed_text())) == "docx"
+    same_articles(parse_bytes(pdf_bytes(seed_text()), "455.txt"), seed)
+
+
+def test_reflow_joins_wrapped_lines_and_drops_page_numbers():
+    column = "一" * 30
+    pages = [f"【要闻】\n标题\n {column}\n{column}\n结尾。\n- 1 -", f"{column}\n短句。\n第 2 页"]
+    assert reflow_pdf_lines(pages).split("\n\n") == ["【要闻】", "标题", f"{column}{column}结尾。", f"{column}短句。"]
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_empty_file():
+    with pytest.raises(ParseError, match=r"^e\.txt: empty file$"):
+        parse_bytes(b"", "e.txt")
+    with pytest.raises(ParseError, match="empty file"):
+        parse_bytes(b" \r\n\n  ", "e.txt")
+
+
+def test_binary_junk():
+    junk = bytes((i * 7 + 3) % 256 for i in range(4096))
+    with pytest.raises(ParseError, match=r"^j\.txt: binary data"):
+        parse_bytes(junk, "j.txt")
+    with pytest.raises(ParseError, match="binary data"):
+        parse_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200), "image.txt")
+    # high bytes only: valid GB18030 by accident, but not Chinese text
+    rare = bytes(0x81 + (i * 37) % 0x7E for i in range(4000))
+    with pytest.raises(ParseError, match="binary data or unknown encoding"):
+        parse_bytes(rare, "rare.txt")
+
+
+def test_truncated_gb18030():
+    data = seed_text().encode("gb18030")
+    cut = data[: len(data) - 1]  # ends in the middle of a two-byte character
+    with pytest.raises(ParseError, match=r"^t\.txt: truncated GB18030: the file ends mid-character at byte \d+$"):
+        parse_bytes(cut, "t.txt")
+
+
+def test_truncated_utf8():
+    data = seed_text().encode("utf-8")
+    with pytest.raises(ParseError, match="truncated UTF-8"):
+        parse_bytes(data[:-2], "t.txt")
+
+
+def test_no_issue_number():
+    text = seed_text().replace("第 455 期", "")
+    with pytest.raises(ParseError, match=r"^n\.txt: no issue number \(第N期\)"):
+        parse_bytes(text.encode("utf-8"), "n.txt")
+
+
+def test_unreadable_pdf():
+    with pytest.raises(ParseError, match=r"^bad\.pdf: unreadable PDF"):
+        parse_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8, "bad.pdf")
+    with pytest.raises(ParseError, match=r"unreadable PDF: the file does not start with %PDF"):
+        parse_bytes("第455期".encode("utf-8"), "bad.pdf")
+    truncated = pdf_bytes(seed_text())[:600]
+    with pytest.raises(ParseError, match="unreadable PDF"):
+        parse_bytes(truncated, "cut.pdf")
+
+
+def test_pdf_without_text_layer():
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf)
+    page.rect(100, 100, 200, 200, fill=1)  # a "scan": shapes, no text
+    page.save()
+    with pytest.raises(ParseError, match="no text layer"):
+        parse_bytes(buf.getvalue(), "scan.pdf")
+
+
+def test_unreadable_docx():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("hello.txt", "not a Word document")
+    with pytest.raises(ParseError, match=r"^w\.docx: unreadable Word file"):
+        parse_bytes(buf.getvalue(), "w.docx")
+    with pytest.raises(ParseError, match="unreadable Word file"):
+        parse_bytes(b"plain text", "w.docx")
+
+
+def test_folder_with_bad_files_still_parses_the_rest(tmp_path, seed):
+    (tmp_path / "455.txt").write_bytes(seed_text().encode("gb18030"))
+    (tmp_path / "a-empty.txt").write_bytes(b"")
+    (tmp_path / "b-cut.txt").write_bytes(seed_text().encode("gb18030")[:-1])
+    (tmp_path / "c-broken.pdf").write_bytes(b"%PDF-1.4 nothing else")
+    (tmp_path / "d-broken.docx").write_bytes(b"PK\x03\x04 nothing else")
+    issues, problems = scan([tmp_path])
+    assert [i.number for i in issues] == [455]
+    same_articles(issues[0], seed)
+    reasons = [(p.file.rsplit("/", 1)[-1], p.reason.split(":")[0]) for p in problems]
+    assert reasons == [
+        ("a-empty.txt", "empty file"),
+        ("b-cut.txt", "truncated GB18030"),
+        ("c-broken.pdf", "unreadable PDF"),
+        ("d-broken.docx", "unreadable Word file"),
+    ]
