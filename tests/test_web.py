@@ -456,6 +456,7 @@ def test_before_the_first_index_pages_say_what_to_do(tmp_path):
         assert client.get("/healthz").status_code == 503
         page = client.get("/", params={"q": QUESTION})
         assert page.status_code == 503 and "索引" in page.text
+        assert str(tmp_path) not in page.text and str(tmp_path) not in client.get("/healthz").text
         assert client.get("/api/ask", params={"q": QUESTION}).status_code == 503
         login(client)
         assert "还没有索引" in client.get("/admin").text

@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .answers import answer_to_json
 from .config import Settings
 from .models import ArticleView, IssueSummary, IssueView, Progress, Quote
-from .service import BulletinService, IndexBusy, IndexMissing, ServiceError
+from .service import BulletinService, IndexBusy, IndexInvalid, IndexMissing, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -350,14 +350,13 @@ class _TooLarge(Exception):
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # every corpus and user string is escaped unless a template says otherwise
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env
 
 
 def create_app(service: BulletinService, settings: Settings) -> FastAPI:
@@ -392,6 +391,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else "请求有误"
+        message = {"Not Found": "没有这个页面。", "Method Not Allowed": "不支持这种请求方式。"}.get(message, message)
         if is_api(request):
             return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
         response = render(request, "error.html", exc.status_code, title="出错了", message=message)
@@ -406,8 +406,10 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         return render(request, "error.html", 400, title="参数有误", message="链接里的参数有误，请检查后再试。")
 
     @app.exception_handler(IndexMissing)
-    async def index_missing(request: Request, exc: IndexMissing) -> Response:
-        message = f"还没有可用的索引：{exc}" if str(exc) else "还没有可用的索引，请先建立索引（bulletin-bot index）。"
+    @app.exception_handler(IndexInvalid)
+    async def index_missing(request: Request, exc: ServiceError) -> Response:
+        log.warning("web: %s", exc)  # names the server's folders: for the log, not for readers
+        message = "还没有可用的索引，请管理员先建立索引（bulletin-bot index，或管理页的“重建索引”）。"
         if is_api(request):
             return JSONResponse({"error": message}, status_code=503)
         return render(request, "error.html", 503, title="索引未就绪", message=message)
@@ -505,8 +507,9 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     def healthz() -> Response:
         try:
             stats = service.stats()
-        except IndexMissing as exc:
-            return JSONResponse({"ok": False, "error": str(exc) or "no index"}, status_code=503)
+        except (IndexMissing, IndexInvalid) as exc:
+            log.warning("healthz: %s", exc)
+            return JSONResponse({"ok": False, "error": "no index"}, status_code=503)
         return JSONResponse({
             "ok": True, "version": stats.version, "built_at": stats.built_at, "model": stats.model,
             "issues": stats.issues, "articles": stats.articles, "chunks": stats.chunks,
@@ -539,7 +542,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     def stats_or_none() -> Any:
         try:
             return service.stats()
-        except IndexMissing:
+        except (IndexMissing, IndexInvalid):
             return None
 
     def admin_panel(request: Request, session: str | None, status_code: int = 200,
