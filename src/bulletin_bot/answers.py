@@ -141,8 +141,9 @@ def select_spans(
 
 def render_quote(text: str, spans: list[tuple[int, int]]) -> str:
     """Join the spans with … where text between them (or a cut sentence's rest) was left out."""
-    sentence_starts = {s for s, _ in sentence_spans(text)}
-    sentence_ends = {e for _, e in sentence_spans(text)}
+    sentences = sentence_spans(text)
+    sentence_starts = {s for s, _ in sentences}
+    sentence_ends = {e for _, e in sentences}
     parts: list[str] = []
     prev_end = None
     for s, e in spans:
