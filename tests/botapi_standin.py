@@ -150,6 +150,8 @@ class BotAPIStandin:
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._closed = False
+        self._max_delivered = 0  # highest update_id handed to the bot
+        self._delivered_at = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -305,13 +307,22 @@ class BotAPIStandin:
             f"{count} bot message(s) in chat {chat_id}",
         )
 
+    def answered(self, query_id: str, timeout: float = 10.0) -> Call:
+        """Wait for the bot's answerCallbackQuery to the button press `query_id`."""
+        return self.wait_for(
+            lambda: next((c for c in self.calls_of("answerCallbackQuery") if c.params.get("callback_query_id") == query_id), None),
+            timeout,
+            f"answerCallbackQuery({query_id})",
+        )
+
     def idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Wait until the bot has made no call for `quiet` seconds (getUpdates aside)."""
+        """Wait until every update was fetched and the bot made no call for `quiet` seconds since."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._cond:
                 last = max((c.at for c in self.calls if c.method != "getUpdates"), default=0.0)
-                pending = bool(self._updates)
+                last = max(last, self._delivered_at)
+                pending = any(u["update_id"] > self._max_delivered for u in self._updates)
             if not pending and time.monotonic() - last >= quiet:
                 return
             time.sleep(0.05)
@@ -414,7 +425,11 @@ class BotAPIStandin:
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            return list(self._updates[: int(p.get("limit") or 100)])
+            batch = list(self._updates[: int(p.get("limit") or 100)])
+            if batch:
+                self._max_delivered = max(self._max_delivered, batch[-1]["update_id"])
+                self._delivered_at = time.monotonic()
+            return batch
 
     def _api_getFile(self, p: dict) -> dict:  # noqa: N802
         file_id = p["file_id"]

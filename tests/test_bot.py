@@ -13,8 +13,12 @@ import asyncio
 import html
 import html.parser
 import logging
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -191,7 +195,7 @@ def buttons(message: dict) -> dict[str, str]:
 
 
 @contextmanager
-def running(app):
+def running(app, standin: BotAPIStandin):
     """Run the Application's polling loop in a thread, as `run_bot` does; stop it afterwards."""
     loop = asyncio.new_event_loop()
     failure: list[BaseException] = []
@@ -209,6 +213,7 @@ def running(app):
     while not app.running and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert app.running, failure
+    standin.wait_for(lambda: standin.calls_of("getUpdates"), what="the first getUpdates")
     try:
         yield app
     finally:
@@ -273,7 +278,8 @@ class Session:
 
     def press(self, message: dict, label: str) -> list[dict]:
         before = self.seen()
-        self.standin.press(message, buttons(message)[label], self.user)
+        query_id = self.standin.press(message, buttons(message)[label], self.user)
+        self.standin.answered(query_id)
         self.standin.idle()
         return self.standin.bot_messages(self.chat.id)[before:]
 
@@ -293,12 +299,12 @@ def bot_settings(standin, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bot(bot_settings):
+def bot(standin, bot_settings):
     """The real bot over the real service: corpus/455.txt plus a long issue 458."""
     settings = bot_settings
     service = make_service(settings, ("458.txt", long_issue()), ("459.txt", many_articles_issue()))
     app = build_application(settings, service)
-    with running(app):
+    with running(app, standin):
         yield service
 
 
@@ -501,6 +507,39 @@ def test_token_never_logged(standin, bot, reader, caplog):
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
 
 
+def test_serve_command_runs_the_bot_and_keeps_the_token_out_of_logs(tmp_path):
+    """`bulletin-bot serve` as deployed: a separate process, settings from the environment, SIGTERM."""
+    with BotAPIStandin(TOKEN) as standin:
+        settings = make_settings(tmp_path, standin)
+        make_service(settings)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BULLETIN_BOT_", "TELEGRAM_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=standin.base_url,
+            TELEGRAM_API_FILE_URL=standin.file_url,
+            BULLETIN_BOT_CORPUS=str(settings.corpus),
+            BULLETIN_BOT_INDEX=str(settings.index),
+            BULLETIN_BOT_CACHE=str(settings.cache),
+            BULLETIN_BOT_MODEL="hash",
+            BULLETIN_BOT_ADMINS=str(ADMIN.id),
+            PYTHONUNBUFFERED="1",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bulletin_bot.cli", "serve"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=30, what="polling")
+            reply = Session(standin, READER).ask(QUESTION)
+            assert "第455期" in check_message(reply[0]["html"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "serving index" in err
+        assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+
+
 # ---------------------------------------------------------------- with a fake service
 
 
@@ -549,7 +588,7 @@ class FakeService:
 def fake_bot(tmp_path: Path, service: FakeService, **overrides):
     with BotAPIStandin(TOKEN) as server:
         app = build_application(make_settings(tmp_path, server, **overrides), service)
-        with running(app):
+        with running(app, server):
             yield server
 
 
