@@ -460,6 +460,13 @@ def _spans(head: str, tail: str) -> bool:
 _SEGMENT: list = []
 
 
+def warm_up() -> None:
+    """Load the word dictionary used for page-break repair now rather than on the first parse."""
+    segment = _segmenter()
+    if segment is not None:
+        segment("预热")
+
+
 def _segmenter():
     """jieba's exact-mode cutter without HMM (dictionary words only), or None without jieba."""
     if not _SEGMENT:
