@@ -441,7 +441,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "score": quote.score,
         }
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=1000),
                  top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
         """The question box, and with ?q= the answer rendered on the server."""
@@ -503,7 +503,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             raise HTTPException(404, f"没有第{number}期。")
         return [_issue_json(v) for v in views]
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
     def healthz() -> Response:
         try:
             stats = service.stats()
@@ -705,4 +705,6 @@ def run_web(settings: Settings, service: BulletinService, host: str = "127.0.0.1
     """Serve the web app with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(service, settings), host=host, port=port, log_level="info")
+    if not settings.web_admin_token:
+        log.warning("web: BULLETIN_BOT_WEB_ADMIN_TOKEN is not set, so /admin is disabled")
+    uvicorn.run(create_app(service, settings), host=host, port=port, log_level="info", server_header=False)
