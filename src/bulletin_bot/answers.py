@@ -25,7 +25,7 @@ class QuoteSettings:
     max_chars: int = 300  # whole quote
     min_chars: int = 120  # a shorter passage is grown by the sentences after it
     long_sentence: int = 180  # longer sentences are cut to the clauses that match
-    second_gain: float = 0.25  # a second, separate passage must add this share of the question's weight
+    second_gain: float = 0.1  # a second, separate passage must add this share of the question's weight
 
 
 # questions that ask for a number: the sentence with the figure is the answer

@@ -25,7 +25,7 @@ from .text import is_question_word, query_terms, search_tokens, term_credit, ter
 @dataclass(frozen=True)
 class RetrievalSettings:
     candidates: int = 200  # per retriever, before fusion
-    dense_weight: float = 0.35  # weight of the dense cosine in the fused score (the rest: BM25)
+    dense_weight: float = 0.25  # weight of the dense cosine in the fused score (the rest: BM25)
     # coverage + dense lift the best article needs; chosen on the dev questions plus our
     # negatives (see README, "Saying not found")
     min_evidence: float = 0.75
