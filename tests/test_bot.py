@@ -27,6 +27,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from bulletin_bot import telegram_format as fmt
 from bulletin_bot.bot import BotConfigError, RateLimit, build_application, check_token, protect_token, serve_webhook
@@ -795,3 +798,16 @@ def test_article_pages_fit_and_keep_all_text():
     assert shown[0].startswith("第1篇<文章>")
     assert all(f"第 {i}/{len(pages)} 页" in s for i, s in enumerate(shown, 1))
     assert all(p in "".join(shown) for p in paragraphs)
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(
+    quotes=st.lists(st.text(alphabet="理论宣讲。！？；\n<>&\"'😀ab ", min_size=1, max_size=3000), min_size=1, max_size=6),
+    query=st.text(alphabet="问<>&b/ ", min_size=1, max_size=50),
+)
+def test_any_answer_renders_to_valid_messages(quotes, query):
+    results = tuple(Quote(_citation(i + 1), q, ((0, len(q)),), 1.0, i + 1) for i, q in enumerate(quotes))
+    messages = fmt.answer_messages(Answer(query, True, results))
+    shown = "".join(check_message(m) for m in messages)
+    for q in quotes:
+        assert squash(q) in squash(shown)
