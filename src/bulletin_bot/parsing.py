@@ -483,8 +483,18 @@ def _segmenter():
     return _SEGMENT[0]
 
 
-# Characters a heading or title does not end with but a cut sentence often does.
-_DANGLING = set("的了和与及在是对把被从向将以为并或等其之而且也都就又")
+# Words a heading or title does not end with but a cut sentence often does.
+_DANGLING = frozenset("的 了 和 与 及 在 是 对 把 被 从 向 将 以 为 并 或 其 之 而 且 也 都 就 又 关于 对于 围绕 包括 按照 根据 随着 由于 为了 以及 并且 而且".split())
+
+
+def _dangles(text: str) -> bool:
+    """Does `text` end with a function word that needs something after it ("…的", "…关于")?"""
+    segment = _segmenter()
+    tail = text[-6:]
+    if segment is None:
+        return tail[-1] in _DANGLING
+    words = segment(tail)
+    return bool(words) and words[-1] in _DANGLING
 
 
 def _bigrams(text: str) -> set[str]:
@@ -522,12 +532,14 @@ def _cut_here(text: str, nxt: str, after: str = "") -> bool:
         return False
     if nxt[0] in _CONTINUES or text[-1] in _SOFT_END:
         return True
+    if (text[-1].isdigit() or text[-1] in "年月") and (nxt[0].isdigit() or nxt[0] in "%％.．"):
+        return True  # a number or date cut in two: "增长2" / "2.7%", "于1月" / "8日"
     if _HEADING.match(text):
         return False
     squeezed = _squeeze(text)
     if len(squeezed) <= 3:
         return True
-    weak = len(text) > MAX_TITLE_CHARS or _top_level_comma(text) or text[-1] in _DANGLING or _open_brackets(text)
+    weak = len(text) > MAX_TITLE_CHARS or _top_level_comma(text) or _open_brackets(text) or _dangles(squeezed)
     if weak and not _restated(text, after or nxt):
         return True
     return _word_spans(squeezed, _squeeze(nxt))
@@ -547,14 +559,27 @@ def _top_level_comma(text: str) -> bool:
 
 
 def _repair(lines: list[_Line]) -> tuple[str, ...]:
-    """Join paragraphs a page end cut in two; keep real paragraph ends and headings apart."""
+    """Join paragraphs a page end cut in two; keep real paragraph ends and headings apart.
+
+    Inside an article a short line without closing punctuation is either a sub-heading or the
+    start of a sentence a page end cut off. A sub-heading is restated by the paragraph under it;
+    the rest of a cut sentence does not repeat its beginning, so an unrestated line is joined."""
     paragraphs: list[str] = []
     for k, line in enumerate(lines):
         text = line.text
-        if paragraphs and _cut_here(paragraphs[-1], text):
-            paragraphs[-1] += text
-        else:
-            paragraphs.append(text)
+        if paragraphs:
+            last = paragraphs[-1]
+            after = "".join(other.text for other in lines[k : k + 3])
+            if _cut_here(last, text, after) or (
+                _title_like(last)
+                and not _HEADING.match(last)
+                and not _HEADING.match(text)
+                and not _NOTE.match(text)
+                and _coverage(last, after) < 0.15
+            ):
+                paragraphs[-1] = last + text
+                continue
+        paragraphs.append(text)
     return tuple(paragraphs)
 
 
