@@ -330,6 +330,16 @@ def _split_with_titles(block: list[_Line], titles: list[str]) -> list[tuple[str,
     return out
 
 
+def _next_paragraph(block: list[_Line], k: int) -> str:
+    """The lines after `k` up to the end of the next sentence-ending line (a cut paragraph whole)."""
+    out = ""
+    for line in block[k + 1 : k + 4]:
+        out += line.text
+        if _ends_sentence(line.text):
+            break
+    return out
+
+
 def _following(block: list[_Line], k: int, chars: int = 300) -> str:
     """The text of the lines after `k`, about `chars` long."""
     out = ""
@@ -358,7 +368,7 @@ def _title_span(block: list[_Line], k: int) -> int:
     text, nxt = block[k].text, block[k + 1].text
     if not _title_like(nxt) or _HEADING.match(nxt) or not _title_like(text + nxt) or _squeeze(nxt) == _squeeze(text):
         return 1
-    if _cut_here(text, nxt, _following(block, k)) or _open_brackets(text):
+    if _cut_here(text, nxt, _next_paragraph(block, k)) or _closes(text, nxt):
         return 2
     # Two headlines in a row, then a paragraph that restates the second: one title cut in two
     # (not a digest's first item, not the first words of a paragraph cut by a page end).
@@ -366,9 +376,9 @@ def _title_span(block: list[_Line], k: int) -> int:
     if (
         third
         and not _title_like(third)
-        and not _cut_here(nxt, third, _following(block, k + 1))
+        and not _cut_here(nxt, third, _next_paragraph(block, k + 1))
         and not _opens_digest(text, nxt, third)
-        and _coverage(nxt, _following(block, k + 1)) >= 0.5
+        and (_coverage(nxt, _following(block, k + 1)) >= 0.5 or len(_squeeze(text)) <= 4)
     ):
         return 2
     return 1
@@ -379,20 +389,20 @@ _NAMED_ITEM = re.compile(r"[（(]([^（()）]+?)(?:等)?[）)]?$")
 
 def _opens_digest(title: str, first: str, nxt: str) -> bool:
     """Is the article a digest of headlined items? Its first line is a headline the title names
-    ("国内联播快讯（X等）" then "X…"), or the title is a bare column name ("联播快讯") over a headline.
+    ("国内联播快讯（X等）" then "X…", or "【…】A：… B：…" then "A：…").
     The digest's later headlines are its sub-headings, not new articles."""
     if not _title_like(first) or _cut_here(first, nxt) or _HEADING.match(first):
         return False
     head, line = _squeeze(title), _squeeze(first)
     if line == head:
         return False  # the title printed twice
-    if line in head:
+    if _names_part(title, first):
         return True
     named = _NAMED_ITEM.search(head)
     if named and len(named.group(1)) >= 4:
         item = named.group(1)
         return line.startswith(item) or item.startswith(line) or _similar(item, line[: len(item)]) >= 0.8
-    return len(head) <= 6
+    return False
 
 
 def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
@@ -424,7 +434,7 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
             and not _HEADING.match(text)
             and not digest
             and not _names_part(title, text)
-            and (not _cut_here(text, nxt, _following(block, k)) or _title_span(block, k) > 1)
+            and (not _cut_here(text, nxt, _next_paragraph(block, k)) or _title_span(block, k) > 1)
         ):
             articles.append((title, body))
             used = _title_span(block, k)
@@ -521,8 +531,20 @@ def _restated(text: str, after: str) -> bool:
     return sum(gram in following for gram in grams) >= 0.6 * len(grams)
 
 
+_PAIRS = ("（）", "《》", "“”", "【】", "()")
+
+
+def _unclosed(text: str) -> int:
+    return sum(max(0, text.count(a) - text.count(b)) for a, b in _PAIRS)
+
+
 def _open_brackets(text: str) -> bool:
-    return any(text.count(a) > text.count(b) for a, b in ("（）", "《》", "“”", "【】", "()"))
+    return _unclosed(text) > 0
+
+
+def _closes(text: str, nxt: str) -> bool:
+    """Does `nxt` close a bracket or quote `text` left open ("…（第" / "N期）")?"""
+    return _unclosed(text + nxt) < _unclosed(text)
 
 
 def _cut_here(text: str, nxt: str, after: str = "") -> bool:
@@ -539,7 +561,12 @@ def _cut_here(text: str, nxt: str, after: str = "") -> bool:
     squeezed = _squeeze(text)
     if len(squeezed) <= 3:
         return True
-    weak = len(text) > MAX_TITLE_CHARS or _top_level_comma(text) or _open_brackets(text) or _dangles(squeezed)
+    weak = (
+        len(text) > 2 * MAX_TITLE_CHARS
+        or _top_level_comma(text)
+        or _closes(text, nxt)
+        or _dangles(squeezed)
+    )
     if weak and not _restated(text, after or nxt):
         return True
     return _word_spans(squeezed, _squeeze(nxt))
