@@ -97,7 +97,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         return _print_status(service, args.json)
     bar = _Bar(args.quiet)
     try:
-        report = service.reindex(progress=bar, wait=args.wait)
+        report = service.reindex(progress=bar, wait=args.wait, strict=args.strict)
     finally:
         bar.close()
     for problem in report.problems:
