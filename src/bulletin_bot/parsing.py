@@ -384,7 +384,7 @@ def _title_span(block: list[_Line], k: int) -> int:
     return 1
 
 
-_NAMED_ITEM = re.compile(r"[（(]([^（()）]+?)(?:等)?[）)]?$")
+_NAMED_ITEM = re.compile(r"[（(](.+?)等?[）)]?$")  # from the first bracket: "快讯（X等）"
 
 
 def _opens_digest(title: str, first: str, nxt: str) -> bool:
@@ -442,8 +442,11 @@ def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
             title, body, digest = collapse("".join(line.text for line in block[k : k + used])), [], False
             continue
         line = block[k]
-        if not body and _opens_digest(title, text, nxt):
-            digest = True
+        if not body:
+            used = _title_span(block, k)  # the first item's headline may be cut by a page end too
+            first = "".join(other.text for other in block[k : k + used])
+            after = block[k + used].text if k + used < len(block) else ""
+            digest = _opens_digest(title, first, after)
         body.append(line)
     articles.append((title, body))
     return articles
