@@ -262,7 +262,7 @@ def _ends_with_stop(text: str) -> bool:
 def _title_like(text: str) -> bool:
     """Short, or headline-shaped (no sentence punctuation inside), and not ending like a sentence.
     A headline may end with a quoted word (擦亮“千年敦煌”); a paragraph may not end with a comma."""
-    if _ends_with_stop(text) or text[-1] in _SOFT_END or _NOTE.match(text):
+    if _ends_with_stop(text) or text[-1] in _SOFT_END or _NOTE.match(text) or "。" in text:
         return False
     return len(text) <= MAX_TITLE_CHARS or (len(text) <= 2 * MAX_TITLE_CHARS and not _SENTENCE_MARKS.search(text))
 
@@ -362,26 +362,33 @@ def _names_part(title: str, text: str) -> bool:
 
 
 def _title_span(block: list[_Line], k: int) -> int:
-    """Lines the title at `k` takes: two when a page end cut it (the rest is title-shaped too)."""
-    if k + 1 >= len(block):
-        return 1
-    text, nxt = block[k].text, block[k + 1].text
+    """Lines the title at `k` takes: more than one when page ends cut it (the rest is title-shaped too)."""
+    used = 1
+    while used < 3 and k + used < len(block) and _title_continues(block, k, used):
+        used += 1
+    return used
+
+
+def _title_continues(block: list[_Line], k: int, used: int) -> bool:
+    """Does the title made of lines k..k+used-1 go on in the next line?"""
+    text = "".join(line.text for line in block[k : k + used])
+    at = k + used
+    nxt = block[at].text
     if not _title_like(nxt) or _HEADING.match(nxt) or not _title_like(text + nxt) or _squeeze(nxt) == _squeeze(text):
-        return 1
-    if _cut_here(text, nxt, _next_paragraph(block, k)) or _closes(text, nxt):
-        return 2
+        return False
+    if _cut_here(text, nxt, _next_paragraph(block, at - 1)) or _closes(text, nxt):
+        return True
     # Two headlines in a row, then a paragraph that restates the second: one title cut in two
     # (not a digest's first item, not the first words of a paragraph cut by a page end).
-    third = block[k + 2].text if k + 2 < len(block) else ""
-    if (
-        third
-        and not _title_like(third)
-        and not _cut_here(nxt, third, _next_paragraph(block, k + 1))
-        and not _opens_digest(text, nxt, third)
-        and (_coverage(nxt, _following(block, k + 1)) >= 0.5 or len(_squeeze(text)) <= 4)
-    ):
-        return 2
-    return 1
+    third = block[at + 1].text if at + 1 < len(block) else ""
+    if not third or _title_like(third) or _opens_digest(text, nxt, third):
+        return False
+    following = _following(block, at)
+    if len(_squeeze(nxt)) <= 3:
+        # a title's last word ("…梅里埃" / "夫妇"), if the lead repeats the phrase across the cut
+        return _squeeze(text)[-4:] + _squeeze(nxt) in _squeeze(following)
+    restated = _coverage(nxt, following) >= 0.5
+    return not _cut_here(nxt, third, _next_paragraph(block, at)) and (restated or len(_squeeze(text)) <= 4)
 
 
 _NAMED_ITEM = re.compile(r"[（(](.+?)等?[）)]?$")  # from the first bracket: "快讯（X等）"
