@@ -219,9 +219,13 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
             )
         if not issues:
-            raise BulletinError(
-                f"no issue in {options.corpus} could be indexed"
-                + (f" ({len(problems)} file(s) refused; see above)" if problems else " (the folder has no .txt/.docx/.pdf)")
+            if not problems:
+                raise BulletinError(f"no issue in {options.corpus} could be indexed (the folder has no .txt/.docx/.pdf)")
+            shown = sorted(problems.items())[:20]
+            more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+            raise BulletinError(  # the caller never gets a report, so the reasons travel in the message
+                f"no issue in {options.corpus} could be indexed; {len(problems)} file(s) refused:\n"
+                + "\n".join(f"  {f}: {r}" for f, r in shown) + more
             )
 
         # 3. rows and chunks
