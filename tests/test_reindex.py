@@ -358,6 +358,19 @@ def test_each_bad_file_is_reported_by_name_and_the_rest_indexed(base: Path) -> N
 
 
 
+def test_a_corpus_of_only_bad_files_names_each_one_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    expected = bad_files(tmp_path / "corpus")
+    (tmp_path / "corpus" / "0455-copy.txt").unlink()  # a duplicate needs a good original
+    del expected["0455-copy.txt"]
+    run = cli(tmp_path, "index", *index_args(tmp_path), "-q")
+    assert run.returncode == 1
+    assert f"bulletin-bot: error: no issue in {tmp_path / 'corpus'} could be indexed; {len(expected)} file(s) refused:" in run.stderr
+    for name, reason in expected.items():
+        assert re.search(rf"^  {re.escape(name)}: .*{re.escape(reason)}", run.stderr, re.M), name
+    assert not (tmp_path / "index" / "current").exists()
+
+
 def test_strict_makes_any_bad_file_fatal_and_keeps_the_served_index(base: Path) -> None:
     (base / "corpus" / "empty.txt").write_bytes(b"")
     write_issues(base / "corpus", [470])
