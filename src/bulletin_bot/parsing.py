@@ -488,15 +488,12 @@ def warm_up() -> None:
 
 
 def _segmenter():
-    """jieba's exact-mode cutter without HMM (dictionary words only), or None without jieba."""
+    """Dictionary-only (no HMM) word cutter on the shared jieba tokenizer, or None without jieba."""
     if not _SEGMENT:
         try:
-            import logging
+            from .text import jieba_tokenizer
 
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
+            tokenizer = jieba_tokenizer()
             _SEGMENT.append(lambda text: tokenizer.lcut(text, HMM=False))
         except ImportError:  # pragma: no cover - jieba is a declared dependency
             _SEGMENT.append(None)
