@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -510,7 +511,14 @@ def test_token_never_logged(standin, bot, reader, caplog):
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
 
 
-def test_serve_command_runs_the_bot_and_keeps_the_token_out_of_logs(tmp_path):
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_serve_command_runs_the_bot_and_keeps_the_token_out_of_logs(tmp_path, mode):
     """`bulletin-bot serve` as deployed: a separate process, settings from the environment, SIGTERM."""
     with BotAPIStandin(TOKEN) as standin:
         settings = make_settings(tmp_path, standin)
@@ -527,13 +535,27 @@ def test_serve_command_runs_the_bot_and_keeps_the_token_out_of_logs(tmp_path):
             BULLETIN_BOT_ADMINS=str(ADMIN.id),
             PYTHONUNBUFFERED="1",
         )
+        port = free_port()
+        hook = f"http://127.0.0.1:{port}/telegram"
+        if mode == "webhook":
+            env.update(BULLETIN_BOT_WEBHOOK_URL=hook, BULLETIN_BOT_WEBHOOK_LISTEN="127.0.0.1",
+                       BULLETIN_BOT_WEBHOOK_PORT=str(port))
         proc = subprocess.Popen(
             [sys.executable, "-m", "bulletin_bot.cli", "serve"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         try:
-            standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=30, what="polling")
-            reply = Session(standin, READER).ask(QUESTION)
+            reader = Session(standin, READER)
+            if mode == "polling":
+                standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=30, what="polling")
+                reply = reader.ask(QUESTION)
+            else:
+                secret = standin.wait_for(lambda: standin.calls_of("setWebhook"), timeout=30, what="setWebhook")
+                secret = secret[0].params["secret_token"]
+                standin.wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), what="webhook server")
+                update = {"update_id": 1, "message": standin.say(QUESTION, READER)}
+                httpx.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}).raise_for_status()
+                reply = standin.wait_messages(READER.id, 1)
             assert "第455期" in check_message(reply[0]["html"])
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -541,6 +563,8 @@ def test_serve_command_runs_the_bot_and_keeps_the_token_out_of_logs(tmp_path):
         assert proc.returncode == 0, err
         assert "serving index" in err
         assert TOKEN not in out + err and TOKEN.split(":")[1] not in out + err
+        if mode == "webhook":
+            assert not standin.calls_of("getUpdates")
 
 
 # ---------------------------------------------------------------- with a fake service
@@ -686,11 +710,7 @@ def test_upload_too_big_is_refused_before_download(tmp_path):
 
 
 def test_webhook_mode_receives_signed_updates(tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     service = FakeService()
     with BotAPIStandin(TOKEN) as standin:
         settings = make_settings(
