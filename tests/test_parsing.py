@@ -248,3 +248,59 @@ def test_issue_to_json_and_outline(seed):
     assert lines[1] == "【上情下达】"
     assert lines[2].startswith("  1. 省委常委会召开扩大会议") and "(5 paragraphs," in lines[2]
     assert "【学习动态】" in lines
+
+
+# ------------------------------------------------------------------ layouts beyond the shared corpus
+
+
+def test_contents_without_sections_numbered_entries_and_editor_footer():
+    text = (
+        "测试工作简报\n\n第 8 期\n\n测试办公室\n\n2024 年 2 月 3 日\n\n目录\n\n"
+        "1. 市政府召开常务会议\n\n2. 乡村振兴见闻\n\n"
+        "【 要 闻 】\n\n市政府召开常务会议\n\n会议研究了近期重点工作。\n\n"
+        "乡村振兴见闻\n\n记者近日走进乡村，看到产业兴旺的新景象。\n\n"
+        "- 2 -\n\n第 2 页 共 2 页\n\n"
+        "编辑：张三　审核：李四\n\n（共印50份）\n"
+    )
+    issue = parse_text(text, "x.txt")
+    assert issue.sections == ("要闻",)
+    assert [a.title for a in issue.articles] == ["市政府召开常务会议", "乡村振兴见闻"]
+    assert issue.articles[1].paragraphs == ("记者近日走进乡村，看到产业兴旺的新景象。",)
+    assert issue.footer == ("编辑：张三　审核：李四", "（共印50份）")
+
+
+def test_page_number_lines_are_dropped_but_cut_numbers_kept():
+    text = (
+        "测试工作简报\n\n第 8 期\n\n测试办公室\n\n2024 年 2 月 3 日\n\n【要闻】\n\n一则消息\n\n"
+        "会议要求，到2024年底完成第\n\n- 3 -\n\n19\n\n项任务。\n"
+    )
+    issue = parse_text(text, "x.txt")
+    assert issue.articles[0].paragraphs == ("会议要求，到2024年底完成第19项任务。",)
+
+
+def test_hard_wrapped_text_export_is_reflowed():
+    from bulletin_bot.readers import _width
+
+    def wrap(text: str, column: int = 35) -> str:
+        out = []
+        for line in text.split("\n"):
+            line = line.strip()
+            if len(line) > 30 and line[-1] in "。”":
+                line = "\u3000\u3000" + line  # paragraphs indented two full-width spaces
+            current = ""
+            for ch in line:
+                if _width(current + ch) > column:
+                    out.append(current)
+                    current = ""
+                current += ch
+            out.append(current)
+        return "\n".join(out)
+
+    seed = read_issue(SEED)
+    wrapped = wrap(SEED.read_text(encoding="utf-8"))
+    for variant in (wrapped, "\n".join(line for line in wrapped.split("\n") if line.strip())):
+        issue = parse_bytes(variant.encode("utf-8"), "wrapped.txt")
+        assert [a.title for a in issue.articles] == list(SEED_TITLES)
+        assert [[p.replace(" ", "") for p in a.paragraphs] for a in issue.articles] == [
+            [p.replace(" ", "") for p in a.paragraphs] for a in seed.articles
+        ]

@@ -43,8 +43,14 @@ _DATE = re.compile(
 )
 _ISO_DATE = re.compile(r"(20\d\d|19\d\d)\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{1,2})")
 _SECTION = re.compile(r"^【([^【】]+)】$")
-_ENTRY = re.compile(r"^[-－–•·●▪]\s*(.+)$")
-_FOOTER = re.compile(r"^(?:抄\s*送|报\s*送|分\s*送|送|发|报|印\s*发|抄\s*报)\s*[：:]")
+_ENTRY = re.compile(r"^(?:[-－–•·●▪]|\d{1,2}[.．、]|[（(]\d{1,2}[）)])\s*(.+)$")
+_FOOTER = re.compile(
+    r"^(?:(?:抄\s*送|报\s*送|分\s*送|送|发|报|印\s*发|抄\s*报|主\s*送|责任编辑|责\s*编|编\s*辑|审\s*核|审\s*稿|签\s*发|校\s*对|联系人|联系电话)\s*[：:]"
+    r"|[（(]共印\s*\d+\s*份[）)]$)"
+)
+# Page numbers an export may leave between paragraphs ("- 2 -", "第2页 共5页"); a bare number
+# may be the start of a sentence a page end cut, so it stays.
+_PAGE_MARK = re.compile(r"^(?:[-－—–]\s*\d{1,3}\s*[-－—–]|第\s*\d{1,3}\s*页(?:\s*[，,/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})$")
 _CONTENTS_HEADING = re.compile(r"^(?:本期)?(?:目\s*录|要\s*目|导\s*读)$")
 # A numbered sub-heading stays a paragraph of its article and is never joined to the next line.
 _HEADING = re.compile(
@@ -103,7 +109,7 @@ def _lines(text: str) -> list[_Line]:
     out = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
-        if line:
+        if line and not _PAGE_MARK.match(line):
             out.append(_Line(line, number))
     return out
 
@@ -195,7 +201,7 @@ def _masthead(lines: list[_Line], file: str) -> _Masthead:
 
 def _section_name(text: str) -> str | None:
     match = _SECTION.match(text)
-    return collapse(match.group(1)) if match else None
+    return _squeeze(match.group(1)) if match else None
 
 
 def _contents(lines: list[_Line], start: int) -> tuple[list[tuple[str, str]], int]:
@@ -410,6 +416,20 @@ def _opens_digest(title: str, first: str, nxt: str) -> bool:
         item = named.group(1)
         return line.startswith(item) or item.startswith(line) or _similar(item, line[: len(item)]) >= 0.8
     return False
+
+
+def _titles_in(block: list[_Line], pool: list[str]) -> list[str]:
+    """The leading titles of `pool` that appear in this block in order, the first one opening it."""
+    taken: list[str] = []
+    pos = 0
+    for n, title in enumerate(pool):
+        stop = min(pos + 1, len(block)) if n == 0 else len(block)
+        found = next((j for j in range(pos, stop) if _match_title(block, j, title)[0] >= 0.6), None)
+        if found is None:
+            break
+        taken.append(title)
+        pos = found + 1
+    return taken
 
 
 def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
@@ -637,7 +657,7 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
     body = lines[body_start:footer_at]
     footer = tuple(line.text for line in lines[footer_at:])
 
-    known = {section for section, _ in entries}
+    known = {section for section, _ in entries if section}
     blocks: list[tuple[str, list[_Line]]] = []
     for k, line in enumerate(body):
         name = _section_name(line.text)
@@ -661,6 +681,8 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
         for section, titles in grouped:
             expected[section].append(titles)
 
+    # Titles a contents list gives without (matching) sections are looked for in any block, in order.
+    pool = [title for section, titles in expected.items() if section not in {n for n, _ in blocks} for group in titles for title in group]
     articles: list[Article] = []
     sections: list[str] = []
     for name, block in blocks:
@@ -669,6 +691,11 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
         split = None
         if expected.get(name):
             split = _split_with_titles(block, expected[name].popleft())
+        elif pool:
+            taken = _titles_in(block, pool)
+            if taken:
+                split = _split_with_titles(block, taken)
+                del pool[: len(taken)]
         if split is None:
             split = _split_by_shape(block)
         for title, paragraph_lines in split:

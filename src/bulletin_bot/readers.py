@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections import Counter
 
 from .models import ParseError
 
@@ -66,7 +67,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
             text, encoding = _strict(data, "gb18030", file), "gb18030"
             _check_common_hanzi(text, file)
     _check_textual(text, file)
-    return normalise_newlines(text), encoding
+    return reflow_wrapped(normalise_newlines(text)), encoding
 
 
 def _valid_prefix(data: bytes, end: int, codec: str) -> bool:
@@ -183,17 +184,29 @@ def reflow_pdf_lines(pages: list[str]) -> str:
     """One paragraph per line. A PDF's text layer has one line per printed line: a line as wide as
     the text column was wrapped and continues on the next line (even across a page end). When the
     document indents its paragraphs, an indented line starts a new one. Page numbers are dropped."""
-    raw: list[tuple[str, bool]] = []  # (line, indented)
-    for page in pages:
-        for line in normalise_newlines(page).split("\n"):
-            text = line.strip()
-            if text and not _PAGE_NUMBER.match(text):
-                raw.append((text, line[:1] in (" ", "\u3000", "\t")))
+    raw = [line for page in pages for line in _raw_lines(page)]
     if not raw:
         return ""
     widths = sorted(_width(text) for text, _ in raw)
     column = widths[int(0.95 * (len(widths) - 1))]  # the full text column, ignoring a few overlong lines
-    indents = sum(indented for _, indented in raw) >= 0.05 * len(raw)
+    return "\n\n".join(_reflow(raw, column, _indented(raw)))
+
+
+def _raw_lines(text: str) -> list[tuple[str, bool]]:
+    """(line, indented) for the non-empty lines that are not page numbers."""
+    out = []
+    for line in normalise_newlines(text).split("\n"):
+        stripped = line.strip()
+        if stripped and not _PAGE_NUMBER.match(stripped):
+            out.append((stripped, line[:1] in (" ", "\u3000", "\t")))
+    return out
+
+
+def _indented(raw: list[tuple[str, bool]]) -> bool:
+    return sum(indented for _, indented in raw) >= 0.05 * len(raw)
+
+
+def _reflow(raw: list[tuple[str, bool]], column: float, indents: bool) -> list[str]:
     out: list[str] = []
     for k, (text, indented) in enumerate(raw):
         if k and out:
@@ -210,4 +223,21 @@ def reflow_pdf_lines(pages: list[str]) -> str:
                 out[-1] += text
                 continue
         out.append(text)
-    return "\n\n".join(out)
+    return out
+
+
+def reflow_wrapped(text: str) -> str:
+    """Undo hard wrapping in a text export (every line of a paragraph cut at the same width):
+    join the lines of each blank-line separated block the way PDF lines are joined. Text whose
+    lines are whole paragraphs (widths all different) is returned unchanged."""
+    raw = _raw_lines(text)
+    long = [round(_width(line)) for line, _ in raw if _width(line) >= 12]
+    if len(long) < 12:
+        return text
+    column, count = Counter(long).most_common(1)[0]
+    near = sum(1 for width in long if abs(width - column) <= 1)
+    if near < 0.4 * len(long) or sum(1 for width in long if width > column + 1) > 0.05 * len(long):
+        return text
+    indents = _indented(raw)
+    blocks = re.split(r"\n[ \t\u3000]*\n", normalise_newlines(text))
+    return "\n\n".join(p for block in blocks for p in _reflow(_raw_lines(block), column, indents))
