@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import html.parser
+import json
 import logging
 import os
 import re
@@ -831,3 +832,31 @@ def test_any_answer_renders_to_valid_messages(quotes, query):
     shown = "".join(check_message(m) for m in messages)
     for q in quotes:
         assert squash(q) in squash(shown)
+
+
+def test_a_huge_hostile_question_still_fits():
+    quote = Quote(_citation(1), "原文。", ((0, 3),), 1.0, 1)
+    for answer in (Answer("<&>" * 3000, True, (quote,)), Answer("<&>" * 3000, False, ())):
+        messages = fmt.answer_messages(answer)
+        assert len(messages) == 1 and "&lt;&amp;&gt;" in messages[0]
+        check_message(messages[0])
+
+
+@pytest.mark.parametrize("how", ["json", "form", "multipart"])
+def test_standin_accepts_json_form_and_multipart(how):
+    with BotAPIStandin(TOKEN) as standin:
+        url = f"{standin.base_url}{TOKEN}/sendMessage"
+        params = {"chat_id": READER.id, "text": "<b>你好</b>", "parse_mode": "HTML",
+                  "reply_markup": {"inline_keyboard": [[{"text": "全文", "callback_data": "a:1:455:0"}]]}}
+        if how == "json":
+            r = httpx.post(url, json=params)
+        else:
+            fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+            fields["chat_id"] = str(READER.id)
+            r = httpx.post(url, data=fields) if how == "form" else httpx.post(url, data=fields, files={"x": ("x", b"")})
+        assert r.json()["ok"], r.json()
+        [message] = standin.bot_messages(READER.id)
+        assert message["text"] == "你好" and buttons(message) == {"全文": "a:1:455:0"}
+        bad = httpx.post(url, json={**params, "text": "<b>你好"}).json()
+        assert not bad["ok"] and "can't parse entities" in bad["description"]
+        assert httpx.post(f"{standin.base_url}123:wrong/getMe").status_code == 401

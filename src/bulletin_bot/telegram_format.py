@@ -27,6 +27,7 @@ from .models import (
 
 MAX_MESSAGE_CHARS = 4096
 PAGE_FOOTER_RESERVE = 40  # room for "第 12/34 页" under an article page
+QUERY_SHOWN = 200  # characters of the question echoed above an answer
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;\n]+[”’」』）)\"']*|$)")
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -49,6 +50,11 @@ def esc(text: str) -> str:
 def tg_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units); never less than `len(text)`."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int = QUERY_SHOWN) -> str:
+    """At most `limit` characters of `text`, with "…" when cut (questions echoed back)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def number(n: int) -> str:
@@ -151,7 +157,7 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     """An answer as HTML messages ≤ limit, split between passages; `start` numbers the first result."""
     if not answer.found or not answer.results:
         return [not_found_text(answer)]
-    head = f"🔎 <b>{esc(answer.query)}</b>"
+    head = f"🔎 <b>{esc(shorten(answer.query))}</b>"
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
     scope = describe_filters(answer.filters)
@@ -165,7 +171,7 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
 
 def not_found_text(answer: Answer) -> str:
     """Nothing found, why (when the service says), and what to try next."""
-    lines = [f"没有在已收录的简报中找到与「{esc(answer.query)}」直接相关的原文。"]
+    lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
     scope = describe_filters(answer.filters)
     if scope:
         lines.append(f"（已限定范围：{esc(scope)}）")
