@@ -175,9 +175,12 @@ _STOPS = set("。！？!?；;：:")
 _PAGE_NUMBER = re.compile(r"^[-－—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?[-－—–\s]*(?:/\s*\d+\s*页?)?$")
 
 
+_NARROW = re.compile(r"[\x00-\u200f\u2070-\u2e7f]")
+
+
 def _width(line: str) -> float:
     """Printed width in ems: CJK characters and punctuation one em, Latin letters and digits half."""
-    return sum(1.0 if ord(ch) >= 0x2E80 or 0x2010 <= ord(ch) <= 0x206F else 0.5 for ch in line)
+    return len(line) - 0.5 * len(_NARROW.findall(line))
 
 
 def reflow_pdf_lines(pages: list[str]) -> str:
