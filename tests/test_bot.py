@@ -771,7 +771,9 @@ def test_redaction_covers_records_from_any_logger(caplog):
     protect_token(TOKEN)
     caplog.set_level(logging.INFO)
     logging.getLogger("some.library").info("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+    logging.getLogger("httpx").warning("GET https://api.telegram.org/file/bot%s/x", TOKEN.replace(":", "%3A"))
     assert TOKEN not in caplog.text and "bot<token>/getMe" in caplog.text
+    assert TOKEN.split(":")[1] not in caplog.text and "file/bot<token>/x" in caplog.text
 
 
 def test_rate_limit_window():

@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from telegram import (
     BotCommand,
@@ -60,6 +60,7 @@ PROGRESS_EVERY = 2.0  # seconds between edits of the re-index progress message
 REFRESH_EVERY = 30.0  # seconds between checks for an index switched by another process
 QUERIES_KEPT = 50  # 更多 state kept per chat
 UPLOAD_TYPES = (".txt", ".docx", ".pdf")
+DOWNLOAD_TIMEOUT = 120.0  # seconds to read an uploaded bulletin (up to max_upload_mb)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 # Telegram's token shape: the bot's numeric id, a colon, then 30+ URL-safe characters.
@@ -127,6 +128,7 @@ def protect_token(token: str) -> None:
     global _factory_installed
     if token:
         _SECRETS.add(token)
+        _SECRETS.add(quote(token, safe=""))  # file download URLs carry it percent-encoded
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     if not _factory_installed:
@@ -460,7 +462,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await message.chat.send_action(ChatAction.UPLOAD_DOCUMENT)
     telegram_file = await context.bot.get_file(document.file_id)
-    data = bytes(await telegram_file.download_as_bytearray())
+    data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT))
     if len(data) > limit:  # the size Telegram announced may be missing or wrong
         await message.reply_text(fmt.upload_too_big_text(name, len(data), limit))
         return
