@@ -218,7 +218,9 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 embedded=0, reused=0, seconds=time.monotonic() - started,
                 problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
             )
-        if not issues:
+        if not issues and not (removed and not problems):
+            # (every file deleted on purpose is the one case that builds an empty index: a
+            # deleted issue must never be quoted again)
             if not problems:
                 raise BulletinError(f"no issue in {options.corpus} could be indexed (the folder has no .txt/.docx/.pdf)")
             shown = sorted(problems.items())[:20]

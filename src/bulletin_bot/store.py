@@ -88,7 +88,9 @@ class IndexPaths:
 
 
 def new_version_name() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}-{time.monotonic_ns() % 100000:05d}"
+    """Sortable by creation time, down to the nanosecond; the pid keeps two writers apart."""
+    now = time.time_ns()
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f".{now % 10**9:09d}-{os.getpid()}"
 
 
 # ---------------------------------------------------------------- writing
@@ -329,7 +331,10 @@ class LoadedIndex:
         # model's baseline for "unrelated", used to judge whether the best hit stands out
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n_chunks, size=min(BASELINE_SAMPLE, n_chunks), replace=False)) if n_chunks else []
-        self.baseline_vectors = np.asarray(self.vectors[pick], dtype=np.float32).reshape(len(pick), -1)
+        dim = int(self.manifest["dimension"])
+        self.baseline_vectors = (
+            np.asarray(self.vectors[pick], dtype=np.float32) if n_chunks else np.zeros((0, dim), dtype=np.float32)
+        )
         self.chunk_article = np.asarray(self.chunks["article"])
         self.article_issue = np.asarray(self.articles["issue"])
 

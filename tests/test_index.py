@@ -1,0 +1,31 @@
+"""Index edge cases an admin meets: an emptied corpus."""
+
+from __future__ import annotations
+
+import shutil
+
+from bulletin_bot.config import Settings
+from bulletin_bot.embedding import HashEmbedder
+from bulletin_bot.service import BulletinService
+
+from conftest import SAMPLE
+
+
+def test_deleting_every_issue_empties_the_index(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE, corpus / "455.txt")
+    service = BulletinService(Settings(corpus=corpus, index=tmp_path / "index", cache=tmp_path / "c"),
+                              embedder=HashEmbedder())
+    service.reindex()
+    assert service.ask("红书房建了多少个").found
+    (corpus / "455.txt").unlink()
+    report = service.reindex()
+    assert (report.removed, report.issues) == (1, 0)
+    answer = service.ask("红书房建了多少个")
+    assert not answer.found and answer.results == ()
+    assert service.issues() == [] and service.latest() is None
+    shutil.copy(SAMPLE, corpus / "455.txt")
+    again = service.reindex()
+    assert again.embedded == 0 and again.reused > 0  # the vectors were kept in the cache
+    assert service.ask("红书房建了多少个").found
