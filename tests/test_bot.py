@@ -652,6 +652,26 @@ def test_answers_flow_while_reindex_runs_and_progress_edits_one_message(tmp_path
         assert [m["text"][:1] for m in standin.bot_messages(ADMIN.id)] == ["✅", "索"]
 
 
+def test_upload_during_a_build_gets_one_more_build(tmp_path):
+    service = SlowReindexService()
+    service.add_file = lambda name, data: AddResult(True, f"已保存 {name}", f"corpus/{name}")
+    with fake_bot(tmp_path, service) as standin:
+        admin = Session(standin, ADMIN)
+        first = admin.say("/reindex")[0]
+        before = admin.seen()
+        standin.send_document("456.txt", NEW_ISSUE.encode(), ADMIN)
+        replies = standin.wait_messages(ADMIN.id, 2, after=before)
+        assert replies[0]["text"].startswith("✅ 已保存 456.txt")
+        assert replies[1]["text"] == fmt.reindex_queued_text()
+        service.gate.set()
+        standin.wait_for(
+            lambda: [m for m in standin.bot_messages(ADMIN.id) if m["text"].startswith("✅ 索引已更新")][1:],
+            what="a second build report",
+        )
+        assert service.reindexed == 2
+        assert standin.messages[(ADMIN.id, first["message_id"])]["text"].startswith("✅ 索引已更新")
+
+
 def test_long_answer_is_split_at_passage_boundaries(tmp_path):
     sentence = "泗洪县组建“向阳花”志愿服务宣讲队，开展基层微宣讲1000余场次<>&。"
     quotes = [sentence * 40 for _ in range(4)] + [sentence * 150]  # the last alone > 4096
