@@ -202,7 +202,7 @@ def test_unsupported_and_too_large(tmp_path):
 def test_corpus_files_recurse_sort_and_skip_hidden(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / ".git").mkdir()
-    for name in ("b/2.txt", "a.docx", "c.pdf", "notes.md", ".hidden.txt", ".git/x.txt", "b/.~lock.txt"):
+    for name in ("b/2.txt", "a.docx", "c.pdf", "notes.md", ".hidden.txt", ".git/x.txt", "b/.~lock.txt", "~$a.docx"):
         (tmp_path / name).write_bytes(b"")
     found = corpus_files([tmp_path])
     assert found == [tmp_path / "a.docx", tmp_path / "b" / "2.txt", tmp_path / "c.pdf"]

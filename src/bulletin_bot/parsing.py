@@ -1,6 +1,7 @@
 """Text -> Issue: masthead, contents, sections, articles, footer, page-break repair.
 
-A bulletin file, whatever it was exported from, reads as non-empty lines:
+A bulletin file, whatever it was exported from (.txt, .docx, .pdf; see `readers`), reads as
+non-empty lines:
 
     <series>                       or   <series>（第N期）
     第 N 期                              <office>   YYYY年M月D日
@@ -13,8 +14,13 @@ A bulletin file, whatever it was exported from, reads as non-empty lines:
     送：… / 发：… / <office>           (footer, never part of an article)
 
 Only a line that is exactly `【…】` opens a section; a title may start with a bracketed tag.
-A paragraph cut by a page end (no closing punctuation, continued after the break) is joined
-back to its continuation with no space added.
+With a contents list, the body titles are found by similarity to its entries (the body title,
+as printed, is kept). Without one, a title is a headline-shaped line (short, no full stop, no
+sentence comma) after a line that ends a sentence, unless it is a sub-heading of a digest
+("…快讯（X等）" then "X"). A line a page end cut off ("走在前、" / "做示范，…") is told from a
+headline by evidence: the next line continues it (punctuation, a word running across the cut,
+a number or bracket left open), it reads like a sentence (a comma, a dangling function word), or
+the lead paragraph does not restate it. Cut lines are joined back with no space added.
 """
 
 from __future__ import annotations
@@ -565,10 +571,6 @@ def _unclosed(text: str) -> int:
     return sum(max(0, text.count(a) - text.count(b)) for a, b in _PAIRS)
 
 
-def _open_brackets(text: str) -> bool:
-    return _unclosed(text) > 0
-
-
 def _closes(text: str, nxt: str) -> bool:
     """Does `nxt` close a bracket or quote `text` left open ("…（第" / "N期）")?"""
     return _unclosed(text + nxt) < _unclosed(text)
@@ -753,11 +755,11 @@ def corpus_files(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             for child in path.rglob("*"):
                 rel = child.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
+                if any(part.startswith(".") for part in rel.parts) or child.name.startswith("~$"):
+                    continue  # hidden files and folders, Word's lock files
                 if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
                     found.add(child)
-        elif path.name.startswith("."):
+        elif path.name.startswith((".", "~$")):
             continue
         else:
             found.add(path)
