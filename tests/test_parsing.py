@@ -142,6 +142,8 @@ def test_one_line_masthead_without_contents():
         "测试工作简报\n\n第7期\n\n测试办公室\n\n2024年1月2日",
         "测试工作简报（第7期）\n\n测试办公室   2024年1月2日",
         "测试工作简报\n\n第七期\n\n测试办公室\n\n二〇二四年一月二日",
+        "内部资料 注意保存\n\n测试工作简报\n\n第 7 期\n\n测试办公室\n\n2024年1月2日（星期二）",
+        "测试工作简报\n\n第7期\n\n测试办公室                2024-01-02",
     ],
 )
 def test_masthead_styles(masthead):

@@ -57,6 +57,9 @@ _FOOTER = re.compile(
 # Page numbers an export may leave between paragraphs ("- 2 -", "第2页 共5页"); a bare number
 # may be the start of a sentence a page end cut, so it stays.
 _PAGE_MARK = re.compile(r"^(?:[-－—–]\s*\d{1,3}\s*[-－—–]|第\s*\d{1,3}\s*页(?:\s*[，,/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})$")
+# Marks printed above or beside a masthead that are not part of the series name.
+_CLASSIFIED = re.compile(r"^(?:[★☆]\s*)?(?:内部资料|内部刊物|内部参阅|注意保存|注意保密|秘密|机密|绝密|仅供参考)(?:[，,\s]*(?:注意保存|请勿外传|注意保密))?$")
+_WEEKDAY = re.compile(r"[（(]?(?:星期|周|礼拜)[一二三四五六日天][）)]?")
 _CONTENTS_HEADING = re.compile(r"^(?:本期)?(?:目\s*录|要\s*目|导\s*读)$")
 # A numbered sub-heading stays a paragraph of its article and is never joined to the next line.
 _HEADING = re.compile(
@@ -164,7 +167,7 @@ def _masthead(lines: list[_Line], file: str) -> _Masthead:
     line_text = lines[number_at].text
     before = line_text[: number_match.start()].rstrip(" （(")
     after = line_text[number_match.end() :].lstrip(" ）)")
-    series_parts = [line.text for line in lines[:number_at]]
+    series_parts = [line.text for line in lines[:number_at] if not _CLASSIFIED.match(_squeeze(line.text))]
     if before:
         series_parts.append(before)
     series = collapse(" ".join(series_parts))
@@ -181,7 +184,7 @@ def _masthead(lines: list[_Line], file: str) -> _Masthead:
         found = _find_date(text)
         if found:
             date, (start, stop) = found[0], found[1]
-            rest = collapse(text[:start] + " " + text[stop:])
+            rest = collapse(_WEEKDAY.sub(" ", text[:start] + " " + text[stop:]))
             if rest:
                 office_parts.append(rest)
             end = j + 1
