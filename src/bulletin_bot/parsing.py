@@ -444,10 +444,10 @@ def _titles_in(block: list[_Line], pool: list[str]) -> list[str]:
 def _split_by_shape(block: list[_Line]) -> list[tuple[str, list[_Line]]]:
     """Cut a section's lines into articles when no contents list names the titles.
 
-    The first line is a title. Later, a short line that does not end like a sentence, following
-    a line that does, opens a new article unless it is a sub-heading of the current one: numbered
-    (一、…), quoted in the current title (…（X等）, "A：… B：…"), or part of a digest whose first
-    paragraph was such a quoted sub-heading.
+    The first line (or two, when a page end cut it) is a title. Later, a headline-shaped line
+    after a line that ends a sentence opens a new article, unless it is a page end's cut (see
+    `_cut_here`) or a sub-heading of the current article: numbered (一、…), a part its title
+    lists ("A：… B：…"), or any headline of a digest (the title names its first item).
     """
     if not block:
         return []
@@ -648,7 +648,8 @@ def _opens_section(name: str, body: list[_Line], k: int, known: set[str]) -> boo
     if known:
         return name in known
     nxt = body[k + 1].text if k + 1 < len(body) else ""
-    return not (nxt and _ends_sentence(nxt) and len(nxt) > MAX_TITLE_CHARS)
+    sentence = "。" in nxt[:-1] or (_ends_sentence(nxt) and len(nxt) > MAX_TITLE_CHARS)
+    return not sentence
 
 
 def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
