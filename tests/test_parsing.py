@@ -192,6 +192,8 @@ def test_unsupported_and_too_large(tmp_path):
         read_issue(odd)
     with pytest.raises(ParseError, match="unsupported file type"):
         parse_bytes(b"x", "notes.md")
+    with pytest.raises(ParseError, match=r"unsupported file type '\.doc' .*save it as \.docx or \.pdf"):
+        parse_bytes(b"\xd0\xcf\x11\xe0", "old.doc")
     big = tmp_path / "455.txt"
     shutil.copy(SEED, big)
     with pytest.raises(ParseError, match=r"too large: \d+ bytes, the limit is 100"):

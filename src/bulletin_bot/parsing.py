@@ -726,11 +726,16 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
 # ---------------------------------------------------------------- files
 
 
+def _unsupported(file: str, suffix: str) -> ParseError:
+    hint = "; save it as .docx or .pdf" if suffix.lower() in (".doc", ".wps", ".rtf", ".odt") else ""
+    return ParseError(file, f"unsupported file type {suffix or '(none)'!r} (supported: {', '.join(SUPPORTED_SUFFIXES)}{hint})")
+
+
 def parse_bytes(data: bytes, file: str) -> Issue:
     """Parse one bulletin from its bytes; the name's suffix (and the content) decide the format."""
     suffix = Path(file).suffix.lower()
     if suffix and suffix not in SUPPORTED_SUFFIXES:
-        raise ParseError(file, f"unsupported file type {suffix!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+        raise _unsupported(file, suffix)
     text, encoding = extract_text(data, file)
     return parse_text(text, file, encoding)
 
@@ -740,7 +745,7 @@ def read_issue(path: Path, max_bytes: int | None = None) -> Issue:
     path = Path(path)
     file = str(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise ParseError(file, f"unsupported file type {path.suffix or '(none)'!r} (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+        raise _unsupported(file, path.suffix)
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
