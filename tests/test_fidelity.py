@@ -1,6 +1,6 @@
 """How faithfully the parser reads the shared corpus, measured against truth.jsonl.
 
-Figures printed (run with -s to see them): issue number and date per issue; per truth article,
+Figures printed in the test output: issue number and date per issue; per truth article,
 whether an article with the same title (whitespace ignored) exists in the parsed issue, in the
 right section, with the same text (whitespace ignored, paragraphs joined). Articles are matched
 in order, so one title found too many (a sub-heading taken for a title) costs only the article it
@@ -131,9 +131,15 @@ def test_seed_fidelity():
 
 
 @pytest.fixture(scope="module")
-def corpus_figures() -> Figures:
+def corpus_figures(request) -> Figures:
     figures = measure()
-    print("\n" + figures.report())
+    text = "\nparser fidelity over the shared corpus:\n" + figures.report()
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():  # shown even when output is captured
+            print(text)
+    else:
+        print(text)
     return figures
 
 
@@ -171,8 +177,8 @@ def test_article_text_overall(corpus_figures):
 @needs_shared
 def test_article_text_floor(corpus_figures):
     """Guards against regressions while the 99% bar above is not met."""
-    assert corpus_figures.share("text") >= 0.97
-    assert corpus_figures.share("text", "no contents") >= 0.89
+    assert corpus_figures.share("text") >= 0.975  # measured 97.88%
+    assert corpus_figures.share("text", "no contents") >= 0.905  # measured 91.4%
 
 
 @needs_shared
