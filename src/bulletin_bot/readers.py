@@ -16,7 +16,6 @@ from .models import ParseError
 
 # Control characters that never occur in a text export (tab, LF, CR, FF are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def sniff(data: bytes) -> str | None:
@@ -85,9 +84,8 @@ def _strict(data: bytes, codec: str, file: str) -> str:
         if exc.end >= len(data) and exc.start >= len(data) - 4 and _valid_prefix(data, exc.start, codec):
             name = "GB18030" if codec == "gb18030" else codec.upper()
             raise ParseError(file, f"truncated {name}: the file ends mid-character at byte {exc.start}") from None
-        raise ParseError(
-            file, f"binary data or unknown encoding: not UTF-8 or GB18030 (bad byte at offset {exc.start})"
-        ) from None
+        tried = "UTF-8 or GB18030" if codec == "gb18030" else codec.upper()
+        raise ParseError(file, f"binary data or unknown encoding: not {tried} (bad byte at offset {exc.start})") from None
 
 
 def _check_common_hanzi(text: str, file: str) -> None:
@@ -107,8 +105,6 @@ def _check_textual(text: str, file: str) -> None:
     controls = len(_CONTROL.findall(sample))
     if controls > max(2, len(sample) // 1000):
         raise ParseError(file, f"binary data, not a text export ({controls} control characters)")
-    if sample.strip() and not _CJK.search(sample) and not sample.isascii():
-        raise ParseError(file, "binary data or unknown encoding: no Chinese text found")
 
 
 def docx_text(data: bytes, file: str) -> str:
@@ -133,11 +129,11 @@ def docx_text(data: bytes, file: str) -> str:
             lines.append(Paragraph(child, document).text)
         elif tag == "tbl":
             for row in Table(child, document).rows:
-                seen: set[int] = set()
+                seen: list = []
                 for cell in row.cells:
-                    if id(cell._tc) in seen:  # merged cells repeat
+                    if any(cell._tc is other for other in seen):  # a merged cell repeats in its row
                         continue
-                    seen.add(id(cell._tc))
+                    seen.append(cell._tc)
                     lines.extend(p.text for p in cell.paragraphs)
     text = "\n\n".join(line.replace("\v", "\n") for line in lines)
     if not text.strip():
