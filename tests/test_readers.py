@@ -185,3 +185,20 @@ def test_folder_with_bad_files_still_parses_the_rest(tmp_path, seed):
         ("c-broken.pdf", "unreadable PDF"),
         ("d-broken.docx", "unreadable Word file"),
     ]
+
+
+def test_docx_masthead_in_a_merged_cell_table(seed):
+    import docx
+
+    from fixtures import lines_of
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "建设学习型党组织、学习型领导班子 工作简报"
+    table.cell(1, 0).text = "第 455 期"
+    table.cell(1, 1).text = "协调小组办公室　2023 年 12 月 10 日"
+    for line in lines_of(seed_text())[4:]:
+        document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    same_articles(parse_bytes(buf.getvalue(), "455.docx"), seed)
