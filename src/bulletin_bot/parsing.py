@@ -579,9 +579,10 @@ def _closes(text: str, nxt: str) -> bool:
     return _unclosed(text + nxt) < _unclosed(text)
 
 
-def _cut_here(text: str, nxt: str, after: str = "") -> bool:
+def _cut_here(text: str, nxt: str, after: str = "", headline: bool = True) -> bool:
     """Does the line `text` (no closing punctuation) stop where a page ended, `nxt` carrying on?
-    `after` is more of the text that follows (the next lines), to tell a headline from a cut sentence."""
+    `after` is more of the text that follows (the next lines), to tell a headline from a cut
+    sentence; inside an article (`headline=False`) a sentence-like line needs no such check."""
     if not nxt or _ends_sentence(text) or _HEADING.match(nxt):
         return False
     if nxt[0] in _CONTINUES or text[-1] in _SOFT_END:
@@ -599,7 +600,7 @@ def _cut_here(text: str, nxt: str, after: str = "") -> bool:
         or _closes(text, nxt)
         or _dangles(squeezed)
     )
-    if weak and not _restated(text, after or nxt):
+    if weak and not (headline and _restated(text, after or nxt)):
         return True
     return _word_spans(squeezed, _squeeze(nxt))
 
@@ -628,13 +629,12 @@ def _repair(lines: list[_Line]) -> tuple[str, ...]:
         text = line.text
         if paragraphs:
             last = paragraphs[-1]
-            after = "".join(other.text for other in lines[k : k + 3])
-            if _cut_here(last, text, after) or (
+            if _cut_here(last, text, headline=False) or (
                 _title_like(last)
                 and not _HEADING.match(last)
                 and not _HEADING.match(text)
                 and not _NOTE.match(text)
-                and _coverage(last, after) < 0.15
+                and _coverage(last, "".join(other.text for other in lines[k : k + 3])) < 0.15
             ):
                 paragraphs[-1] = last + text
                 continue
