@@ -75,12 +75,13 @@ class _Bar:
             self.stage = p.stage
             if p.stage in ("parse", "tokens", "embed") and p.total:
                 self.bar = tqdm(total=p.total, desc=f"{labels[p.stage]:>8}", unit="chunk" if p.stage != "parse" else "file",
-                                file=sys.stderr, mininterval=0.5, dynamic_ncols=True)
+                                file=sys.stderr, dynamic_ncols=True,
+                                # a log file (CI, systemd) gets a line every 30 s, a terminal a live bar
+                                mininterval=0.5 if sys.stderr.isatty() else 30.0)
             elif p.stage in ("write", "switch"):
                 print(f"{labels[p.stage]:>8}: {p.message}", file=sys.stderr)
-        if self.bar is not None:
-            self.bar.n = p.done
-            self.bar.refresh()
+        if self.bar is not None and p.done > self.bar.n:
+            self.bar.update(p.done - self.bar.n)  # update(), unlike refresh(), respects mininterval
 
     def close(self) -> None:
         if self.bar is not None:
