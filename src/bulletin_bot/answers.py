@@ -28,9 +28,26 @@ class QuoteSettings:
     second_gain: float = 0.1  # a second, separate passage must add this share of the question's weight
 
 
-# questions that ask for a number: the sentence with the figure is the answer
-_ASKS_NUMBER = re.compile(r"多少|几[个年次天种条位名家所项座]|多[高长深远大重久宽]|哪一?年|哪天|何时|什么时候|第几")
-_HAS_NUMBER = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个年次天种条位名家所项座米吨元人]")
+# What a question asks for, and what a sentence holding that answer looks like: a date for
+# 哪天, a figure for 多少, a cause for 为什么. Checked in order; the first match decides.
+_ANSWER_SHAPES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
+    (re.compile(r"哪一?天|何时|什么时候|几月几[日号]|哪个日子"),
+     re.compile(r"\d{1,2}月\d{1,2}[日号]|今天|昨天|当天")),
+    (re.compile(r"哪一?年|哪个月|什么年代"),
+     re.compile(r"\d{4}年|\d{1,2}月")),
+    (re.compile(r"多少|几[个年次天种条位名家所项座列辆吨台]|多[高长深远大重久宽快]|第几"),
+     re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个年次天种条位名家所项座米吨元人列辆台]")),
+    (re.compile(r"为什么|为何|原因|怎么会|缘何"),
+     re.compile(r"因为|由于|原因|得益于|关系密切|导致|所致|归功于|因[^此素而]")),
+)
+
+
+def answer_shape(question: str) -> re.Pattern | None:
+    """The pattern a sentence answering `question` tends to match, if the question says."""
+    for asks, shape in _ANSWER_SHAPES:
+        if asks.search(question):
+            return shape
+    return None
 
 
 def _sentence_score(sentence: str, weights: dict[str, float]) -> float:
@@ -84,13 +101,13 @@ def _windows(units: list[tuple[int, int]], settings: QuoteSettings) -> list[tupl
 
 def select_spans(
     text: str, weights: dict[str, float], focus: list[tuple[int, int]], settings: QuoteSettings = QuoteSettings(),
-    asks_number: bool = False,
+    shape: re.Pattern | None = None,
 ) -> list[tuple[int, int]]:
     """The passage of `text` that best answers a question with word weights `weights`.
 
     The best run of up to three consecutive sentences, scored by the question words it holds
     (each counted once), a little for lying in the retrieved chunk (`focus`), and for holding a
-    figure when the question asks for one; then, if the question's other words sit elsewhere,
+    figure, date or cause when the question asks for one (`shape`); then, if the question's other words sit elsewhere,
     a second run that adds them. Returned in reading order.
     """
     sentences = sentence_spans(text)
@@ -105,7 +122,7 @@ def select_spans(
         score = sum(weights[t] for t in found)
         if focus and any(units[i][0] < fe and units[j][1] > fs for fs, fe in focus[:1]):
             score += 0.05 * total
-        if asks_number and _HAS_NUMBER.search(piece):
+        if shape is not None and shape.search(piece):
             score += 0.15 * total
         score -= (units[j][1] - units[i][0]) / 400.0 * 0.02 * total  # shorter wins among equals
         return score, found
@@ -185,7 +202,7 @@ def build_answer(
         article_id, issue_id, idx, section, title, text = row
         issue = index.issue_row(issue_id)
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
-        spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, asks_number=bool(_ASKS_NUMBER.search(question)))
+        spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=answer_shape(question))
         citation = Citation(
             series=issue[1], issue=issue[2], date=issue[3], section=section, title=title, file=issue[6],
             article_index=idx,
