@@ -152,8 +152,14 @@ def select_spans(
         score, win = max(second)
         if score >= settings.second_gain * total:
             chosen.append(_extend(text, units, win, settings))
-    chosen.sort()
-    return [(units[i][0], units[j][1]) for i, j in chosen]
+    spans: list[tuple[int, int]] = []
+    for i, j in sorted(chosen):  # a grown window may reach the other one: merge, never repeat text
+        s, e = units[i][0], units[j][1]
+        if spans and s <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(e, spans[-1][1]))
+        else:
+            spans.append((s, e))
+    return spans
 
 
 def render_quote(text: str, spans: list[tuple[int, int]]) -> str:
