@@ -66,7 +66,13 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
             text, encoding = _strict(data, "gb18030", file), "gb18030"
             _check_common_hanzi(text, file)
     _check_textual(text, file)
+    if not _CJK.search(text):
+        # e.g. UTF-8 read once as Latin-1 and saved again ("å»ºè®¾"): valid bytes, no Chinese
+        raise ParseError(file, f"no Chinese text (decoded as {encoding}): a wrong encoding, or not a bulletin")
     return reflow_wrapped(normalise_newlines(text)), encoding
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def _valid_prefix(data: bytes, end: int, codec: str) -> bool:
