@@ -120,14 +120,15 @@ def embed_cached(emb, texts: list[str], work: Path, part: int = 1024) -> tuple[n
     Returns the vectors and the seconds spent embedding (None when everything came from disk).
     """
     safe = emb.model_id.replace("/", "_").replace(":", "_")
-    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-    folder = work / f"{safe}-{digest}"
+    folder = work / safe
     folder.mkdir(parents=True, exist_ok=True)
     parts = []
     spent = 0.0
     embedded = 0
-    for i, start in enumerate(range(0, len(texts), part)):
-        f = folder / f"part{i:04d}.npy"
+    for start in range(0, len(texts), part):
+        # keyed by content, so a subset run's parts are reused by the full run (same order)
+        digest = hashlib.sha256("\n".join(texts[start : start + part]).encode()).hexdigest()[:16]
+        f = folder / f"part-{digest}.npy"
         if f.is_file():
             parts.append(np.load(f, allow_pickle=False))
             continue

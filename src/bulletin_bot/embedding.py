@@ -275,9 +275,10 @@ def load_static(cache_dir: Path) -> StaticEmbedder:
 
     path = model_dir(cache_dir)
     if not is_built(path):
+        state = "is from an older recipe" if path.exists() else "is not built yet"
         raise EmbedderError(
-            f"the static-zh model is not built yet (looked in {path}): run `bulletin-bot model build` "
-            "once (about 4 minutes, offline), or `make install`"
+            f"the static-zh model {state} (looked in {path}): run `bulletin-bot model build` "
+            "once (2-4 minutes, offline), or `make install`"
         )
     return StaticEmbedder(path)
 
