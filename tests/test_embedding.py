@@ -123,6 +123,13 @@ def test_static_model_ranks_similar_text_above_unrelated():
 
 
 @needs_static
+def test_a_static_model_folder_by_path_loads_without_torch():
+    emb = load_embedder(str(STATIC), CACHE)
+    assert isinstance(emb, StaticEmbedder)
+    assert emb.model_id == load_embedder("static-zh", CACHE).model_id
+
+
+@needs_static
 def test_text_without_known_tokens_gives_zero_vector_not_nan():
     emb = load_embedder("static-zh", CACHE)
     vec = emb.embed_query("…！？")
