@@ -467,7 +467,7 @@ def test_before_the_first_index_pages_say_what_to_do(tmp_path):
 
 
 def test_more_results_page_on(reader):
-    page = reader.get("/", params={"q": QUESTION, "top_k": 1}).text
+    page = reader.get("/", params={"q": "理论学习", "top_k": 1}).text
     more = re.search(r'<p class="more"><a href="([^"]+)">更多结果</a>', page)
     assert more, "one result shown, more offered"
     second = reader.get(html.unescape(more.group(1)))
@@ -475,6 +475,8 @@ def test_more_results_page_on(reader):
     assert '<ol class="results" start="2">' in second.text
     first_quote = marks(page.split('<li class="result">')[1])
     assert marks(second.text.split('<li class="result">')[1]) != first_quote
+    only = reader.get("/", params={"q": QUESTION, "top_k": 5}).text
+    assert "更多结果" not in only, "no 更多结果 link when nothing more is worth showing"
 
 
 def test_admin_uploads_a_docx_issue(admin_app):

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from .models import Answer, Citation, Quote
-from .retrieval import Retrieval
+from .retrieval import Retrieval, coverage
 from .store import LoadedIndex
 from .text import sentence_spans
 
@@ -102,6 +102,7 @@ def _windows(units: list[tuple[int, int]], settings: QuoteSettings) -> list[tupl
 def select_spans(
     text: str, weights: dict[str, float], focus: list[tuple[int, int]], settings: QuoteSettings = QuoteSettings(),
     shape: re.Pattern | None = None,
+    known: frozenset[str] = frozenset(),
 ) -> list[tuple[int, int]]:
     """The passage of `text` that best answers a question with word weights `weights`.
 
@@ -142,7 +143,7 @@ def select_spans(
     best = _extend(text, units, best, settings)
     chosen = [best]
     used = units[best[1]][1] - units[best[0]][0]
-    covered = set(best_found)
+    covered = set(best_found) | set(known)  # words the citation's title already shows add nothing
     second = [
         (gain(i, j, covered)[0], (i, j))
         for i, j in windows
@@ -197,18 +198,36 @@ def build_answer(
     top_k: int = 5,
     offset: int = 0,
     settings: QuoteSettings = QuoteSettings(),
+    min_result_evidence: float = 0.0,
 ) -> Answer:
+    """Quotes for hits `offset … offset + top_k` of those worth showing.
+
+    The best hit is always shown once the question counts as found; each later one only with
+    evidence of its own (its coverage of the question plus its dense lift) of at least
+    `min_result_evidence`, so one good answer is not followed by noise.
+    """
     if not retrieval.found:
         return Answer(question, False, (), retrieval.filters, retrieval.reason)
+    shape = answer_shape(question)
     quotes: list[Quote] = []
-    for hit in retrieval.hits[offset : offset + top_k]:
+    shown = 0
+    for rank, hit in enumerate(retrieval.hits[: offset + top_k + 100]):
+        if len(quotes) >= top_k:
+            break
         row = index.article_row(hit.article_id)
         if row is None:
             continue
         article_id, issue_id, idx, section, title, text = row
+        if rank > 0 and retrieval.words:
+            if coverage(list(retrieval.words), f"{title}\n{text}") + hit.lift < min_result_evidence:
+                continue
+        shown += 1
+        if shown <= offset:
+            continue
         issue = index.issue_row(issue_id)
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
-        spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=answer_shape(question))
+        spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=shape,
+                             known=frozenset(t for t in retrieval.weights if t in title))
         citation = Citation(
             series=issue[1], issue=issue[2], date=issue[3], section=section, title=title, file=issue[6],
             article_index=idx,

@@ -143,7 +143,8 @@ def format_answer(answer) -> str:
         return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
     blocks = []
     for n, q in enumerate(answer.results, 1):
-        blocks.append(f"{n}. {q.citation.label()}\n   > {q.quote}")
+        quote = q.quote.replace("\n", "\n     ")  # paragraphs of the quote stay under its marker
+        blocks.append(f"{n}. {q.citation.label()}\n   > {quote}")
     return "\n\n".join(blocks)
 
 

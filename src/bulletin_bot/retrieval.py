@@ -29,6 +29,9 @@ class RetrievalSettings:
     # coverage + dense lift the best article needs; chosen on the dev questions plus our
     # negatives (see README, "Saying not found")
     min_evidence: float = 0.75
+    # a result after the first is shown only with this much evidence of its own, so a good
+    # answer is not followed by noise
+    min_result_evidence: float = 0.6
     report_lag_days: int = 7  # a bulletin reports an event up to this many days after it
 
 
@@ -37,12 +40,14 @@ class ArticleHit:
     article_id: int
     score: float
     chunk_ids: tuple[int, ...]  # its matching chunks, best first
+    lift: float = 0.0  # its best chunk's cosine minus the question's baseline (see Retrieval)
 
 
 @dataclass(frozen=True)
 class Retrieval:
     filters: QueryFilters
     terms: tuple[str, ...]  # search tokens of the question (after filter phrases were taken out)
+    words: tuple[str, ...]  # the question's content words, for judging each hit's evidence
     hits: tuple[ArticleHit, ...]  # ranked, all of them (callers page through)
     coverage: float  # of the best hit
     dense_lift: float  # best hit's cosine minus the question's mean cosine to random chunks
@@ -185,7 +190,7 @@ def retrieve(
     allowed = np.flatnonzero(mask) if mask is not None else None
     if n == 0 or (allowed is not None and len(allowed) == 0):
         where = describe_filters(filters)
-        return Retrieval(filters, tuple(tokens), (), 0.0, 0.0, False,
+        return Retrieval(filters, tuple(tokens), (), (), 0.0, 0.0, False,
                          reason=f"索引中没有{where}的简报" if where else "索引是空的")
 
     # BM25 over every allowed chunk (a handful of sparse columns: cheap)
@@ -228,7 +233,8 @@ def retrieve(
             score_of[art] = float(fused[i])
         best[art].append(int(cand[i]))
         dense_of[art] = max(dense_of.get(art, -1.0), float(dense[i]))
-    hits = tuple(ArticleHit(a, score_of[a], tuple(c)) for a, c in best.items())
+    baseline = float(np.mean(index.baseline_vectors @ qvec)) if len(index.baseline_vectors) else 0.0
+    hits = tuple(ArticleHit(a, score_of[a], tuple(c), dense_of[a] - baseline) for a, c in best.items())
 
     # abstain unless the best article holds most of the question's rare words
     terms = query_terms(text)
@@ -237,7 +243,7 @@ def retrieve(
     if hits:
         row = index.article_row(hits[0].article_id)
         cov = coverage(terms, f"{row[4]}\n{row[5]}") if row else 0.0
-        lift = dense_of[hits[0].article_id] - float(np.mean(index.baseline_vectors @ qvec))
+        lift = hits[0].lift
     found = bool(hits) and (cov + lift >= settings.min_evidence or not terms)
     reason = "" if found else "简报中没有找到与问题足够相符的内容"
-    return Retrieval(filters, tuple(tokens), hits, cov, lift, found, reason, weights)
+    return Retrieval(filters, tuple(tokens), tuple(terms), hits, cov, lift, found, reason, weights)

@@ -148,7 +148,8 @@ class BulletinService:
         index = self._current()
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval)
-        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset))
+        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset),
+                            min_result_evidence=self.retrieval.min_result_evidence)
 
     # ------------------------------------------------------------ reading
 

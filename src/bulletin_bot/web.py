@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -446,11 +446,13 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
                  top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
         """The question box, and with ?q= the answer rendered on the server."""
         question = q.strip()[:MAX_QUESTION]
-        answer = service.ask(question, top_k=top_k, offset=offset) if question else None
-        results = [result_view(quote) for quote in answer.results] if answer else []
+        # one extra result tells whether 更多结果 has anything to show
+        answer = service.ask(question, top_k=top_k + 1, offset=offset) if question else None
         more = None
-        if answer is not None and answer.found and len(answer.results) >= top_k:
+        if answer is not None and len(answer.results) > top_k:
+            answer = replace(answer, results=answer.results[:top_k])
             more = {"q": question, "offset": offset + top_k, "top_k": top_k}
+        results = [result_view(quote) for quote in answer.results] if answer else []
         return render(
             request, "ask.html", title=question or "提问",
             question=question, answer=answer, results=results, offset=offset, more=more,
