@@ -35,11 +35,12 @@ from .errors import IndexBusy, IndexInvalid, IndexMissing
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 2
 BASELINE_SAMPLE = 1024
-# Exact search while it is fast enough; HNSW beyond (see docs/BENCHMARKS.md for recall).
-EXACT_SEARCH_LIMIT = 200_000
+# Exact search while it is fast enough (~3.5-5 ms per 100k chunks on one thread); HNSW beyond
+# (see docs/BENCHMARKS.md for latency and recall).
+EXACT_SEARCH_LIMIT = 400_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 400
 
 ISSUE_DTYPE = np.dtype([("number", "<i4"), ("date", "<i4")])
 ARTICLE_DTYPE = np.dtype([("issue", "<i4"), ("index", "<i2"), ("section", "<i2")])
