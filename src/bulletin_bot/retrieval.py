@@ -33,6 +33,8 @@ class RetrievalSettings:
     # answer is not followed by noise
     min_result_evidence: float = 0.6
     report_lag_days: int = 7  # a bulletin reports an event up to this many days after it
+    # ... and a month's or a year's figures come out weeks later (March's trade in mid-April)
+    period_lag_days: int = 20
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,9 @@ def _iso(d: date) -> str:
     return d.isoformat()
 
 
-def parse_filters(question: str, sections: list[str], lag_days: int = 7) -> tuple[QueryFilters, str]:
+def parse_filters(
+    question: str, sections: list[str], lag_days: int = 7, period_lag_days: int = 20
+) -> tuple[QueryFilters, str]:
     """Filters named in the question, and the question with those phrases taken out."""
     issue = None
     date_from = date_to = None
@@ -103,13 +107,13 @@ def parse_filters(question: str, sections: list[str], lag_days: int = 7) -> tupl
                 first, last = date(y, 1, 1), date(y, 12, 31)
         except ValueError:  # 2023年13月: not a date
             continue
-        span = (first, last, m)
+        span = (first, last, m, lag_days if kind == "day" else period_lag_days)
         break
     if span:
-        first, last, m = span
+        first, last, m, lag = span
         since = _SINCE.match(rest[m.end() :])
         date_from = _iso(first)
-        date_to = None if since else _iso(last + timedelta(days=lag_days))
+        date_to = None if since else _iso(last + timedelta(days=lag))
         end = m.end() + (since.end() if since else 0)
         rest = rest[: m.start()] + " " + rest[end:]
 
@@ -182,7 +186,7 @@ def retrieve(
     question: str,
     settings: RetrievalSettings = RetrievalSettings(),
 ) -> Retrieval:
-    filters, rest = parse_filters(question, index.sections, settings.report_lag_days)
+    filters, rest = parse_filters(question, index.sections, settings.report_lag_days, settings.period_lag_days)
     text = rest or question
     tokens = [t for t in search_tokens(text) if not is_question_word(t)]
     mask = filter_mask(index, filters)
