@@ -28,7 +28,7 @@ class RetrievalSettings:
     dense_weight: float = 0.25  # weight of the dense cosine in the fused score (the rest: BM25)
     # coverage + dense lift the best article needs; chosen on the dev questions plus our
     # negatives (see README, "Saying not found")
-    min_evidence: float = 0.75
+    min_evidence: float = 0.7
     # a result after the first is shown only with this much evidence of its own, so a good
     # answer is not followed by noise
     min_result_evidence: float = 0.6
