@@ -122,7 +122,7 @@ def select_spans(
         found = {t for t in weights if t in piece and t not in covered}
         score = sum(weights[t] for t in found)
         if focus and any(units[i][0] < fe and units[j][1] > fs for fs, fe in focus[:1]):
-            score += 0.05 * total
+            score += 0.15 * total
         if shape is not None and shape.search(piece):
             score += 0.15 * total
         score -= (units[j][1] - units[i][0]) / 400.0 * 0.02 * total  # shorter wins among equals
