@@ -29,3 +29,20 @@ def test_deleting_every_issue_empties_the_index(tmp_path):
     again = service.reindex()
     assert again.embedded == 0 and again.reused > 0  # the vectors were kept in the cache
     assert service.ask("红书房建了多少个").found
+
+
+def test_a_new_parser_version_reparses_every_file_but_embeds_nothing(tmp_path, monkeypatch):
+    import bulletin_bot.indexer as indexer
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE, corpus / "455.txt")
+    service = BulletinService(Settings(corpus=corpus, index=tmp_path / "index", cache=tmp_path / "c"),
+                              embedder=HashEmbedder())
+    first = service.reindex()
+    assert service.reindex().version == first.version  # same parser: nothing to do
+    monkeypatch.setattr(indexer, "PARSER_VERSION", "a-newer-parser")
+    report = service.reindex()
+    assert report.version != first.version
+    assert (report.added, report.unchanged, report.embedded) == (1, 0, 0)
+    assert service.ask("红书房建了多少个").found

@@ -22,7 +22,7 @@ from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
 from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress
-from .parsing import corpus_files, duplicate_key, parse_bytes
+from .parsing import PARSER_VERSION, corpus_files, duplicate_key, parse_bytes
 from .store import (
     CHUNK_DTYPE,
     FORMAT_VERSION,
@@ -132,6 +132,10 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
     with build_lock(paths, wait=options.wait):
         clean_up(paths)
         old_manifest, old_dir = _previous(paths)
+        if old_manifest.get("parser") != PARSER_VERSION:
+            # a newer parser reads files differently: parse everything again (vectors of
+            # unchanged text still come from the cache)
+            old_manifest, old_dir = {}, None
         old_files: dict[str, dict] = old_manifest.get("files", {})
 
         # 1. scan: hash every file, parse only what is new or changed
@@ -310,6 +314,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "dimension": int(embedder.dimension),
             "chunker": options.chunker.as_dict(),
             "tokenizer": TOKENIZER_VERSION,
+            "parser": PARSER_VERSION,
             "corpus": str(options.corpus),
             "counts": {"issues": len(issue_rows), "articles": len(article_rows), "chunks": len(chunk_rows)},
             "sections": list(sections),

@@ -38,6 +38,9 @@ from .models import Article, FileProblem, Issue, ParseError
 from .readers import extract_text
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+# Bump whenever a change here or in readers.py reads some file differently: an index built by
+# another parser version is re-parsed in full on the next `bulletin-bot index`.
+PARSER_VERSION = "2026-11-26.1"
 
 _WS = re.compile(r"\s+")
 _NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
