@@ -199,15 +199,13 @@ def retrieve(
 
     # BM25 over every allowed chunk (a handful of sparse columns: cheap)
     bm25_all = index.bm25.scores(tokens)
+    # only chunks holding a question word can be BM25 candidates: select among those
+    # (at 2.4M chunks: 10 ms instead of 20 ms for a top-200 over every score)
+    bm25_ids = np.flatnonzero(bm25_all)
     if allowed is not None:
-        bm25_sub = bm25_all[allowed]
-        bm25_ids = allowed
-    else:
-        bm25_sub = bm25_all
-        bm25_ids = np.arange(n)
+        bm25_ids = bm25_ids[mask[bm25_ids]]
     k = settings.candidates
-    bm25_top = _top(bm25_sub, bm25_ids, k)
-    bm25_top = bm25_top[bm25_all[bm25_top] > 0]
+    bm25_top = _top(bm25_all[bm25_ids], bm25_ids, k)
 
     # dense: FAISS over everything, exact over a filtered subset
     qvec = np.asarray(embedder.embed_query(text), dtype=np.float32)
@@ -230,8 +228,8 @@ def retrieve(
     best: dict[int, list[int]] = {}
     score_of: dict[int, float] = {}
     dense_of: dict[int, float] = {}
-    for i in order:
-        art = int(index.chunk_article[cand[i]])
+    articles_of = index.chunk_article[cand[order]].tolist()
+    for i, art in zip(order.tolist(), articles_of):
         if art not in best:
             best[art] = []
             score_of[art] = float(fused[i])
