@@ -46,3 +46,36 @@ def test_a_new_parser_version_reparses_every_file_but_embeds_nothing(tmp_path, m
     assert report.version != first.version
     assert (report.added, report.unchanged, report.embedded) == (1, 0, 0)
     assert service.ask("红书房建了多少个").found
+
+
+def test_an_index_of_another_model_or_format_is_refused_with_a_fix(tmp_path):
+    import json
+
+    from bulletin_bot.embedding import HashEmbedder as Hash
+    from bulletin_bot.errors import IndexInvalid
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE, corpus / "455.txt")
+    settings = Settings(corpus=corpus, index=tmp_path / "index", cache=tmp_path / "c", model="hash")
+    BulletinService(settings, embedder=Hash()).reindex()
+
+    other = BulletinService(settings, embedder=Hash(dimension=32))  # another model: another model_id
+    try:
+        other.ask("红书房建了多少个")
+    except IndexInvalid as exc:
+        assert "re-index" in str(exc) and "bulletin-bot index" in str(exc)
+    else:
+        raise AssertionError("an index of another model was searched")
+
+    current = (tmp_path / "index" / "current").resolve()
+    manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 999
+    (current / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    fresh = BulletinService(settings, embedder=Hash())
+    try:
+        fresh.ask("红书房建了多少个")
+    except IndexInvalid as exc:
+        assert "format 999" in str(exc) and "re-index" in str(exc)
+    else:
+        raise AssertionError("an index of another format was searched")
