@@ -126,3 +126,18 @@ def test_help_names_every_command():
     result = run("--help")
     for command in ("index", "ask", "eval", "parse", "serve", "web", "model", "bench"):
         assert command in result.stdout
+
+
+def test_reindex_without_model_keeps_the_index_model(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE, corpus / "455.txt")
+    index = tmp_path / "index"
+    assert run("index", "--corpus", str(corpus), "--index", str(index), "--model", "hash", "-q").returncode == 0
+    (corpus / "456.txt").write_text(SAMPLE.read_text(encoding="utf-8").replace("第 455 期", "第 456 期"),
+                                    encoding="utf-8")
+    again = run("index", "--corpus", str(corpus), "--index", str(index), "-q")  # no --model: the index's own
+    assert again.returncode == 0, again.stderr
+    status = run("index", "--status", "--index", str(index))
+    assert "model:    hash (hash-char12-64)" in status.stdout
+    assert run("ask", "--index", str(index), "红书房建了多少个").returncode == 0

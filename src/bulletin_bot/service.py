@@ -88,14 +88,17 @@ class BulletinService:
             return manifest["model_name"]
         return "default"
 
-    def embedder(self, manifest: dict | None = None):
-        """The embedding model (loaded once), checked against the index it will search."""
+    def _loaded_embedder(self, name: str):
         with self._load_lock:
             if self._embedder is None:
                 from .embedding import load_embedder
 
-                self._embedder = load_embedder(self._model_name(manifest), self.settings.cache)
-        emb = self._embedder
+                self._embedder = load_embedder(name, self.settings.cache)
+        return self._embedder
+
+    def embedder(self, manifest: dict | None = None):
+        """The embedding model (loaded once), checked against the index it will search."""
+        emb = self._loaded_embedder(self._model_name(manifest))
         if manifest and manifest.get("model_id") != emb.model_id:
             raise IndexInvalid(
                 f"the index in {self.paths.root} was built with model {manifest.get('model_name')!r} "
@@ -281,7 +284,7 @@ class BulletinService:
                 except BulletinError:
                     manifest = None
             model_name = self._model_name(manifest)
-            emb = self.embedder(None)
+            emb = self._loaded_embedder(model_name)  # the index's own model unless one is set
             options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
                                    model_name=model_name, wait=wait, strict=strict)
             report = build_index(options, emb, progress)
