@@ -181,7 +181,8 @@ class SentenceTransformerEmbedder:
     def __init__(self, name_or_path: str, model_id: str, local_files_only: bool = True) -> None:
         if local_files_only:
             # before the import: huggingface_hub reads it once, and it stops every network probe
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            if not os.environ.get("HF_HUB_OFFLINE", "").strip():
+                os.environ["HF_HUB_OFFLINE"] = "1"
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -209,9 +210,10 @@ class SentenceTransformerEmbedder:
 
 
 def _hub_offline() -> bool:
-    """Offline unless the user explicitly set HF_HUB_OFFLINE to a false value."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return os.environ["HF_HUB_OFFLINE"].strip().lower() not in ("0", "false", "no", "off", "")
+    """Offline unless the user explicitly set HF_HUB_OFFLINE to a false value (empty = unset)."""
+    if not os.environ.get("HF_HUB_OFFLINE", "").strip():
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    return os.environ["HF_HUB_OFFLINE"].strip().lower() not in ("0", "false", "no", "off")
 
 
 def _how_to_fix(name: str) -> str:
