@@ -222,7 +222,8 @@ def build_answer(
         return Answer(question, False, (), retrieval.filters, retrieval.reason)
     shape = answer_shape(question)
     similarity = None
-    if embedder is not None and settings.dense_weight:
+    # only a cheap model: a transformer would take seconds for the hundred sentences of an answer
+    if embedder is not None and settings.dense_weight and getattr(embedder, "cheap", False):
         # the whole question, dates and issue numbers included (retrieval embeds it without
         # them): a sentence that restates the date is often the answer (0.867 vs 0.85)
         qvec = np.asarray(embedder.embed_query(question), dtype=np.float32)

@@ -81,6 +81,8 @@ class HashEmbedder:
     Texts sharing characters score higher than texts that share none, which is all tests need.
     """
 
+    cheap = True  # embedding a hundred sentences per question costs next to nothing
+
     def __init__(self, dimension: int = 64) -> None:
         self.dimension = dimension
         self.model_id = f"hash-char12-{dimension}"
@@ -106,6 +108,8 @@ class HashEmbedder:
 
 class StaticEmbedder:
     """A sentence-transformers `StaticEmbedding` folder read without torch: mean of token rows, normalised."""
+
+    cheap = True  # ~10,000 passages/s: cheap enough to score every sentence of an answer
 
     def __init__(self, path: Path) -> None:
         from safetensors.numpy import load_file
