@@ -342,7 +342,7 @@ def test_each_bad_file_is_reported_by_name_and_the_rest_indexed(base: Path) -> N
 
     # the good issues all answer; 455 still from 455.txt, not from the later duplicate
     service = service_for(base)
-    answer = service.ask(f"第455期 红书房学习阵地建了多少个")
+    answer = service.ask("第455期 红书房学习阵地建了多少个")
     assert answer.found and {q.citation.file for q in answer.results} == {"455.txt"}
     assert {s.number for s in service.issues()} == set(BASE)
 

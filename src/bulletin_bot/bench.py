@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import pstats
-import resource
 import shlex
 import shutil
 import statistics

@@ -218,11 +218,11 @@ def _rows(buttons: Sequence[InlineKeyboardButton], width: int = 5) -> list[list[
 def _answer_keyboard(answer: Answer, start: int, more_id: str | None) -> InlineKeyboardMarkup | None:
     buttons: list[InlineKeyboardButton] = []
     seen: set[int] = set()
-    for n, quote in enumerate(answer.results, start=start):
-        if quote.article_id in seen:
+    for n, result in enumerate(answer.results, start=start):  # not `quote`: that is urllib's here
+        if result.article_id in seen:
             continue
-        seen.add(quote.article_id)
-        buttons.append(_article_button(f"全文{fmt.number(n)}", quote.article_id, quote.citation.issue))
+        seen.add(result.article_id)
+        buttons.append(_article_button(f"全文{fmt.number(n)}", result.article_id, result.citation.issue))
     rows = _rows(buttons)
     if more_id:
         rows.append([InlineKeyboardButton("更多 ▶", callback_data=f"m:{more_id}")])
