@@ -142,7 +142,10 @@ if point == "link":  # new link made, not yet renamed over `current`
         return real_replace(src, dst, *a, **kw)
     os.replace = replace
 
-indexer.build_index(indexer.BuildOptions(corpus, index, "hash"), HashEmbedder(), progress)
+embedder = HashEmbedder()
+embedder.cheap = False  # the transformer-sized batch: several batches in this small corpus
+assert indexer.embed_batch_size(embedder) == indexer.EMBED_BATCH
+indexer.build_index(indexer.BuildOptions(corpus, index, "hash"), embedder, progress)
 print("finished", flush=True)
 """
 

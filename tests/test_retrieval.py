@@ -27,3 +27,21 @@ def test_filters_from_question(question, issue, date_from, date_to, section, res
     filters, remaining = parse_filters(question, SECTIONS)
     assert (filters.issue, filters.date_from, filters.date_to, filters.section) == (issue, date_from, date_to, section)
     assert remaining == rest
+
+
+def test_full_width_digits_and_letters_from_a_pdf_match_typed_ones() -> None:
+    from bulletin_bot.text import search_tokens
+
+    assert search_tokens("２０２３年ＡＩ赋能　红书房") == search_tokens("2023年AI赋能 红书房")
+    assert "2023" in search_tokens("２０２３年")
+
+
+def test_bm25_ranks_the_document_holding_the_rare_words_first() -> None:
+    from bulletin_bot.bm25 import BM25Index
+    from bulletin_bot.text import search_tokens
+
+    docs = ["泗洪县打造洪轩理理论品牌", "全省经济工作会议召开", "红书房建设覆盖全县", "会议要求抓好经济工作"]
+    index = BM25Index.build([search_tokens(d) for d in docs])
+    scores = index.scores(search_tokens("红书房建了多少个"))
+    assert scores.argmax() == 2 and scores[0] == scores[1] == 0
+    assert index.scores(["没有的词"]).tolist() == [0, 0, 0, 0]

@@ -41,7 +41,8 @@ from .vector_cache import VectorCache, text_key
 
 ProgressCallback = Callable[[Progress], None]
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-EMBED_BATCH = 128
+EMBED_BATCH = 128  # texts per cache commit: a killed build loses at most this much work
+CHEAP_EMBED_BATCH = 1024  # a cheap model (static-zh) does 1024 in ~0.1 s; bigger batches run ~20% faster
 DUPLICATE = "duplicate of "
 
 
@@ -59,6 +60,11 @@ class BuildOptions:
 def chunk_embed_text(title: str, body: str) -> str:
     """What is embedded and tokenised for a chunk: the title gives every chunk its topic."""
     return f"{title}\n{body}"
+
+
+def embed_batch_size(embedder) -> int:
+    """Texts embedded (and committed to the vector cache) per step of a build."""
+    return CHEAP_EMBED_BATCH if getattr(embedder, "cheap", False) else EMBED_BATCH
 
 
 def _sha256(data: bytes) -> str:
@@ -258,17 +264,13 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
 
         cache = VectorCache(paths.cache)
         try:
-            # 4. BM25 tokens (cached: jieba is the slow part of a rebuild)
-            tok_keys = [text_key(TOKENIZER_VERSION, t) for t in texts]
-            tokens_by_key = cache.get_tokens(tok_keys)
-            todo = [i for i, k in enumerate(tok_keys) if k not in tokens_by_key]
-            for start in range(0, len(todo), 1000):
-                batch = todo[start : start + 1000]
-                toks = [search_tokens(texts[i]) for i in batch]
-                cache.put_tokens([tok_keys[i] for i in batch], toks)
-                tokens_by_key.update({tok_keys[i]: t for i, t in zip(batch, toks)})
-                _emit(progress, "tokens", start + len(batch), len(todo))
-            bm25 = BM25Index.build([tokens_by_key[k] for k in tok_keys])
+            # 4. BM25 tokens: not cached, since jieba-rs cuts them faster than a cache reads them back
+            token_lists: list[list[str]] = []
+            for start in range(0, len(texts), 2000):
+                token_lists.extend(search_tokens(t) for t in texts[start : start + 2000])
+                _emit(progress, "tokens", len(token_lists), len(texts))
+            bm25 = BM25Index.build(token_lists)
+            del token_lists
 
             # 5. vectors: cached ones reused, the rest embedded batch by batch and cached at once
             vec_keys = [text_key(embedder.model_id, t) for t in texts]
@@ -285,8 +287,9 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             first_of: dict[bytes, int] = {}
             to_embed = [i for i in missing if first_of.setdefault(vec_keys[i], i) == i]
             _emit(progress, "embed", 0, len(to_embed), f"{len(texts) - len(missing)} cached")
-            for start in range(0, len(to_embed), EMBED_BATCH):
-                batch = to_embed[start : start + EMBED_BATCH]
+            step = embed_batch_size(embedder)
+            for start in range(0, len(to_embed), step):
+                batch = to_embed[start : start + step]
                 out = np.asarray(embedder.embed_passages([texts[i] for i in batch]), dtype=np.float32)
                 cache.put_vectors([vec_keys[i] for i in batch], out)
                 vectors[batch] = out

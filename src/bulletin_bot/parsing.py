@@ -520,14 +520,14 @@ def warm_up() -> None:
 
 
 def _segmenter():
-    """Dictionary-only (no HMM) word cutter on the shared jieba tokenizer, or None without jieba."""
+    """Dictionary-only (no HMM) word cutter shared with the indexer, or None without it."""
     if not _SEGMENT:
         try:
-            from .text import jieba_tokenizer
+            from .text import cut_words
 
-            tokenizer = jieba_tokenizer()
-            _SEGMENT.append(lambda text: tokenizer.lcut(text, HMM=False))
-        except ImportError:  # pragma: no cover - jieba is a declared dependency
+            cut_words("预热")
+            _SEGMENT.append(cut_words)
+        except ImportError:  # pragma: no cover - rjieba is a declared dependency
             _SEGMENT.append(None)
     return _SEGMENT[0]
 

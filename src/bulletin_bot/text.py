@@ -1,6 +1,9 @@
 """Chinese text utilities: jieba with our domain dictionary, search tokens, sentence spans.
 
-jieba is set up once per process (loading its dictionary costs ~0.5 s), on first use.
+Two segmenters share jieba's dictionary, each loaded once per process on first use:
+jieba-rs (`rjieba`, the same dictionary, DAG and HMM as jieba, in Rust) cuts bulk text
+for BM25 and page-break repair, 10-15x faster than jieba; Python jieba cuts questions
+and supplies word frequencies, which rjieba does not expose.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from functools import lru_cache
 from importlib import resources
 
 # Bump when tokenization changes: cached tokens and BM25 indexes depend on it.
-TOKENIZER_VERSION = "jieba-search-1"
+TOKENIZER_VERSION = "rjieba-search-1"
 
 _lock = threading.Lock()
 _tokenizer = None
+_fast = None
 
 # A sentence ends at 。！？； (or ! ? ;), plus any closing quotes/brackets right after it,
 # or at a line break.
@@ -49,6 +53,31 @@ def jieba_tokenizer():
     return _tokenizer
 
 
+def fast_tokenizer():
+    """The process-wide jieba-rs segmenter with the domain dictionary added."""
+    global _fast
+    if _fast is None:
+        with _lock:
+            if _fast is None:
+                import rjieba
+
+                seg = rjieba.Jieba()
+                for line in _data_text("userdict.txt").splitlines():
+                    parts = line.split()
+                    if not parts:
+                        continue
+                    freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                    tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+                    seg.add_word(parts[0], freq, tag)
+                _fast = seg
+    return _fast
+
+
+def cut_words(text: str) -> list[str]:
+    """Dictionary-only words (no HMM guesses), fast: for structure decisions while parsing."""
+    return fast_tokenizer().cut(text, False)
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     return frozenset(line.strip() for line in _data_text("stopwords.txt").splitlines() if line.strip())
@@ -59,19 +88,47 @@ def normalise_token(token: str) -> str:
     return unicodedata.normalize("NFKC", token).lower().strip()
 
 
+class _Forms(dict):
+    """raw token -> what BM25 stores ("" to drop), filled on first sight.
+
+    Few distinct tokens recur millions of times, so `map(forms.__getitem__, ...)` (a C-level
+    dict lookup) replaces normalising and checking each one.
+    """
+
+    def __init__(self, drop_stopwords: bool) -> None:
+        super().__init__()
+        self.drop_stopwords = drop_stopwords
+
+    def __missing__(self, raw: str) -> str:
+        tok = normalise_token(raw)
+        if not tok or not _WORD.search(tok) or (self.drop_stopwords and tok in stopwords()):
+            tok = ""
+        if len(self) > 500_000:  # bound what a long-running process spends here
+            self.clear()
+        self[raw] = tok
+        return tok
+
+
+_FORMS = {True: _Forms(True), False: _Forms(False)}
+# full-width ASCII (２０２３, ＡＩ) and the ideographic space, as PDF exports often have them
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_HALF_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def search_tokens(text: str, drop_stopwords: bool = True) -> list[str]:
     """jieba search-mode tokens (words plus their sub-words), punctuation dropped.
 
     Search mode measured better than plain `lcut` for BM25 here (hit@1 0.85 vs 0.69 on the
     seed questions) because long compounds like 理论学习中心组 also match 中心组.
+    Cut by jieba-rs: on 10,598 paragraphs of the shared corpus its tokens equal Python
+    jieba's for 99.6% (the rest differ in how Latin letters and digits are kept together),
+    at 1/14 of the time. Full-width letters and digits are made half-width first, so ２０２３
+    and ＡＩ from a PDF export are cut as the words 2023 and ai, as typed questions are.
     """
-    stop = stopwords() if drop_stopwords else frozenset()
-    out: list[str] = []
-    for raw in jieba_tokenizer().cut_for_search(text):
-        tok = normalise_token(raw)
-        if tok and _WORD.search(tok) and tok not in stop:
-            out.append(tok)
-    return out
+    if _FULL_WIDTH.search(text):
+        text = text.translate(_HALF_WIDTH)
+    raws = fast_tokenizer().cut_for_search(text, True)
+    return [tok for tok in map(_FORMS[drop_stopwords].__getitem__, raws) if tok]
 
 
 # question words jieba glues into one token (哪几个, 哪一年, 为什么要): they ask, they do not describe

@@ -1,14 +1,14 @@
 """Embedding cache: vectors keyed by model id and a hash of the embedded text.
 
 SQLite in WAL mode, committed batch by batch, so a build killed half way keeps every vector
-it already paid for and the next build reuses them. Search tokens for BM25 are cached the
-same way, keyed by tokenizer version.
+it already paid for and the next build reuses them. (Search tokens were once cached here
+too; jieba-rs now cuts them faster than the cache read them back. Old caches keep an unused
+`tokens` table.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +28,6 @@ class VectorCache:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS tokens (key BLOB PRIMARY KEY, toks TEXT NOT NULL)")
         self.db.commit()
 
     def close(self) -> None:
@@ -56,11 +55,3 @@ class VectorCache:
         rows = [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in zip(keys, vectors)]
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
-
-    def get_tokens(self, keys: Sequence[bytes]) -> dict[bytes, list[str]]:
-        return {k: json.loads(v) for k, v in self._get_many("tokens", "toks", keys).items()}
-
-    def put_tokens(self, keys: Sequence[bytes], tokens: Sequence[list[str]]) -> None:
-        rows = [(k, json.dumps(t, ensure_ascii=False)) for k, t in zip(keys, tokens)]
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO tokens VALUES (?, ?)", rows)
