@@ -1083,14 +1083,23 @@ def findings(r: Report, default: str) -> list[str]:
     bm_src = next((b for b in s.get("bm25", []) if b and b["size"] == "source"), None)
     ex_src = next((e for e in s.get("exact", []) if e["size"] == "source"), None)
     if src_lat and bm_src and ex_src:
-        for size in dict.fromkeys(h["size"] for h in s.get("hnsw_scale", [])):
+        for size in dict.fromkeys(e["size"] for e in s.get("exact", []) if e["size"] != "source"):
             bm = next((b for b in s["bm25"] if b and b["size"] == size), None)
-            hn = next((h for h in s["hnsw_scale"] if h["size"] == size and h["efSearch"] == store.HNSW_EF_SEARCH), None)
-            if bm and hn:
-                est = pct(src_lat.ask_ms, 50) + (bm["p50"] - bm_src["p50"]) + (hn["p50"] - ex_src["p50_t1"])
-                notes.append(f"Estimated warm ask p50 at {size}: {est:.0f} ms (the measured 825-issue p50 plus the "
-                             f"measured growth of BM25 and of the dense search with HNSW; quotes and fusion do not "
-                             f"grow with the archive).")
+            ex = next((e for e in s["exact"] if e["size"] == size), None)
+            if not bm or not ex:
+                continue
+            if ex["chunks"] <= store.EXACT_SEARCH_LIMIT:  # what store.py would build at this size
+                dense, how = ex["p50_t1"], "exact search"
+            else:
+                hn = next((h for h in s.get("hnsw_scale", []) if h["size"] == size
+                           and h["efSearch"] == store.HNSW_EF_SEARCH), None)
+                if hn is None:
+                    continue
+                dense, how = hn["p50"], "HNSW"
+            est = pct(src_lat.ask_ms, 50) + (bm["p50"] - bm_src["p50"]) + (dense - ex_src["p50_t1"])
+            notes.append(f"Estimated warm ask p50 at {size}: {est:.0f} ms (the measured 825-issue p50 plus the "
+                         f"measured growth of BM25 and of the dense search, {how} as store.py picks at "
+                         f"{ex['chunks']:,} chunks; quotes and fusion do not grow with the archive).")
     return notes
 
 
