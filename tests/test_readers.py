@@ -46,6 +46,37 @@ def test_encodings_give_the_same_issue(encode, encoding, seed):
     same_articles(issue, seed)
 
 
+TRADITIONAL = """建設學習型黨組織、學習型領導班子
+工作簡報
+
+第 12 期
+
+市委辦公室                2024年3月5日
+
+【經驗交流】
+
+臺中區：推動基層理論宣講走深走實
+
+臺中區組織宣講團深入社區、學校和企業，開展理論宣講一百餘場，聽眾達兩萬人次。
+
+宣講團成員來自機關、學校和企業，用群眾聽得懂的語言講清楚政策。
+
+送：各區黨委
+"""
+
+
+def test_big5_export_reads_like_its_utf8_copy():
+    # Big5 bytes are mostly valid GB18030 too, decoding there to rare characters
+    big5 = parse_bytes(TRADITIONAL.encode("big5"), "12.txt")
+    utf8 = parse_bytes(TRADITIONAL.encode("utf-8"), "12.txt")
+    assert big5.encoding == "big5"
+    assert (big5.series, big5.number, big5.date, big5.office) == (utf8.series, 12, "2024-03-05", "市委辦公室")
+    assert [(a.section, a.title, a.paragraphs) for a in big5.articles] == [
+        (a.section, a.title, a.paragraphs) for a in utf8.articles
+    ]
+    assert big5.articles[0].title == "臺中區：推動基層理論宣講走深走實"
+
+
 def test_decode_normalises_line_ends():
     text, encoding = decode_text("第1期\r\n正文\r旧式\n".encode("gb18030"), "x.txt")
     assert text == "第1期\n正文\n旧式\n" and encoding == "gb18030"

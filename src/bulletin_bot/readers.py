@@ -48,7 +48,7 @@ def normalise_newlines(text: str) -> str:
 
 
 def decode_text(data: bytes, file: str) -> tuple[str, str]:
-    """Decode a plain-text export: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK."""
+    """Decode a plain-text export: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030/GBK or Big5."""
     if not data.strip():
         raise ParseError(file, "empty file")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -63,8 +63,7 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             if exc.reason == "unexpected end of data" and _valid_prefix(data, exc.start, "utf-8"):
                 raise ParseError(file, f"truncated UTF-8: the file ends mid-character at byte {exc.start}") from None
-            text, encoding = _strict(data, "gb18030", file), "gb18030"
-            _check_common_hanzi(text, file)
+            text, encoding = _gb_or_big5(data, file)
     _check_textual(text, file)
     if not _CJK.search(text):
         # e.g. UTF-8 read once as Latin-1 and saved again ("å»ºè®¾"): valid bytes, no Chinese
@@ -92,6 +91,38 @@ def _strict(data: bytes, codec: str, file: str) -> str:
             raise ParseError(file, f"truncated {name}: the file ends mid-character at byte {exc.start}") from None
         tried = "UTF-8 or GB18030" if codec == "gb18030" else codec.upper()
         raise ParseError(file, f"binary data or unknown encoding: not {tried} (bad byte at offset {exc.start})") from None
+
+
+def _gb_or_big5(data: bytes, file: str) -> tuple[str, str]:
+    """GB18030 (mainland exports), else Big5 (traditional-script exports from Taiwan and Hong Kong).
+
+    Big5 bytes are often valid GB18030 too, but decode to rare characters there; so Big5 is
+    tried when GB18030 fails strictly or gives text that is not common Chinese.
+    """
+    try:
+        text = _strict(data, "gb18030", file)
+        _check_common_hanzi(text, file)
+        return text, "gb18030"
+    except ParseError as gb_error:
+        if gb_error.reason.startswith("truncated"):
+            raise
+        try:
+            big5 = data.decode("big5")
+        except UnicodeDecodeError:
+            raise gb_error from None
+        if not _mostly_common_traditional(big5):
+            raise gb_error from None
+        return big5, "big5"
+
+
+def _mostly_common_traditional(text: str) -> bool:
+    """Most non-ASCII characters are in Big5's frequent-character block (0xA440-0xC67E)."""
+    sample = [ch for ch in text[:5000] if ord(ch) > 0x7F]
+    if len(sample) < 20:
+        return False
+    frequent = sum(0xA440 <= int.from_bytes(ch.encode("big5", errors="replace")[:2], "big") <= 0xC67E
+                   or not _CJK.match(ch) for ch in sample)
+    return frequent >= 0.8 * len(sample)
 
 
 def _check_common_hanzi(text: str, file: str) -> None:
