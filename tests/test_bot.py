@@ -34,7 +34,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bulletin_bot import telegram_format as fmt
-from bulletin_bot.bot import BotConfigError, RateLimit, build_application, check_token, protect_token, serve_webhook
+from bulletin_bot.bot import BotConfigError, build_application, check_token, protect_token, serve_webhook
+from bulletin_bot.rate_limit import RateLimit
 from bulletin_bot.config import ConfigError, Settings
 from bulletin_bot.models import (
     AddResult,

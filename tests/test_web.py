@@ -304,7 +304,8 @@ def test_login_cookie_is_httponly_strict_and_posts_need_csrf(admin_app):
     files = {"file": ("456.txt", NEW_ISSUE.encode(), "text/plain")}
     before = corpus_files(client.settings)
     assert client.post("/admin/upload", files=files).status_code == 403
-    assert client.post("/admin/upload", files=files, data={"csrf": csrf[:-1] + "0"}).status_code == 403
+    forged = csrf[:-1] + ("1" if csrf[-1] == "0" else "0")  # one character off, never the real value
+    assert client.post("/admin/upload", files=files, data={"csrf": forged}).status_code == 403
     assert client.post("/admin/reindex", data={}).status_code == 403
     assert corpus_files(client.settings) == before
 
@@ -418,6 +419,22 @@ def test_wrong_logins_are_throttled(admin_app):
     codes = [client.post("/admin/login", data={"token": f"guess{i}"}).status_code for i in range(12)]
     assert codes[:10] == [401] * 10 and codes[-1] == 429
     assert client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).status_code == 429
+
+
+def test_questions_are_limited_per_client_address(tmp_path):
+    settings, service = make_service(tmp_path, web_questions_per_minute=2)
+    app = create_app(service, settings)
+    with TestClient(app, client=("10.0.0.1", 50000)) as one, TestClient(app, client=("10.0.0.2", 50000)) as two:
+        assert one.get("/", params={"q": "泗洪县理论宣讲做法"}).status_code == 200
+        assert one.get("/api/ask", params={"q": "红书房"}).status_code == 200
+        refused = one.get("/", params={"q": "泗洪县理论宣讲做法"})
+        assert refused.status_code == 429 and "提问太频繁" in refused.text
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        api = one.get("/api/ask", params={"q": "红书房"})
+        assert api.status_code == 429 and "提问太频繁" in api.json()["error"]
+        assert one.get("/").status_code == 200  # the empty question box and reading pages are not counted
+        assert one.get("/issues").status_code == 200
+        assert "第455期" in two.get("/", params={"q": "泗洪县理论宣讲做法"}).text  # another address is not held up
 
 
 def test_before_the_first_index_pages_say_what_to_do(tmp_path):

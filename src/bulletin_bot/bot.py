@@ -17,8 +17,7 @@ import logging
 import re
 import secrets
 import signal
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
@@ -51,6 +50,7 @@ from telegram.ext import (
 from . import telegram_format as fmt
 from .config import ConfigError, Settings
 from .models import Answer, Progress
+from .rate_limit import RateLimit
 from .service import BulletinService, IndexBusy, IndexMissing, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -163,28 +163,6 @@ def check_token(token: str) -> str:
 
 
 # ---------------------------------------------------------------- adapter state
-
-
-class RateLimit:
-    """At most `per_minute` questions per user in any 60-second window."""
-
-    def __init__(self, per_minute: int, window: float = 60.0) -> None:
-        self.per_minute = per_minute
-        self.window = window
-        self._seen: dict[int, deque[float]] = {}
-
-    def wait_seconds(self, user_id: int, now: float | None = None) -> int:
-        """0 and the question counted, or how many seconds the user must wait."""
-        if self.per_minute <= 0:
-            return 0
-        now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(user_id, deque())
-        while seen and now - seen[0] >= self.window:
-            seen.popleft()
-        if len(seen) >= self.per_minute:
-            return max(1, int(self.window - (now - seen[0]) + 0.999))
-        seen.append(now)
-        return 0
 
 
 @dataclass

@@ -31,6 +31,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_WEB_ADMIN_TOKEN": "web_admin_token",
     "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
+    "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
 }
 
 
@@ -55,7 +56,8 @@ class Settings:
     webhook_port: int = 8443
     web_admin_token: str = ""
     max_upload_mb: float = 20.0
-    questions_per_minute: int = 20
+    questions_per_minute: int = 20  # per Telegram user
+    web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .answers import answer_to_json
 from .config import Settings
 from .models import ArticleView, IssueSummary, IssueView, Progress, Quote
+from .rate_limit import RateLimit
 from .service import BulletinService, IndexBusy, IndexInvalid, IndexMissing, ServiceError
 
 log = logging.getLogger(__name__)
@@ -365,6 +366,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     env = _environment()
     auth = AdminAuth(settings.web_admin_token)
     throttle = LoginThrottle()
+    questions = RateLimit(settings.web_questions_per_minute)
     job = ReindexJob(service)
     app.state.service = service
     app.state.reindex = job
@@ -422,6 +424,12 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def limit_questions(request: Request) -> None:
+        """Count a question against its client address; 429 with Retry-After past the limit."""
+        wait = questions.wait_seconds(request.client.host if request.client else "?")
+        if wait:
+            raise HTTPException(429, f"提问太频繁了，请 {wait} 秒后再试。", headers={"Retry-After": str(wait)})
+
     def result_view(quote: Quote) -> dict[str, Any]:
         """A result as the ask page shows it: the quote in its context, spans highlighted."""
         view = service.article(quote.article_id)
@@ -446,6 +454,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
                  top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
         """The question box, and with ?q= the answer rendered on the server."""
         question = q.strip()[:MAX_QUESTION]
+        if question:
+            limit_questions(request)
         # one extra result tells whether 更多结果 has anything to show
         answer = service.ask(question, top_k=top_k + 1, offset=offset) if question else None
         more = None
@@ -485,13 +495,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     # --- JSON API --------------------------------------------------------------------------
 
     @app.get("/api/ask")
-    def api_ask(q: str = Query(..., min_length=1, max_length=MAX_QUESTION),
+    def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=MAX_QUESTION),
                 top_k: int = Query(5, ge=1, le=MAX_TOP_K),
                 offset: int = Query(0, ge=0, le=1000)) -> dict[str, Any]:
         """The same object as `bulletin-bot ask --json`."""
         question = q.strip()
         if not question:
             raise HTTPException(422, "问题不能为空")
+        limit_questions(request)
         return answer_to_json(service.ask(question, top_k=top_k, offset=offset))
 
     @app.get("/api/issues")
