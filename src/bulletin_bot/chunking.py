@@ -14,7 +14,7 @@ from .text import sentence_spans
 
 @dataclass(frozen=True)
 class ChunkerSettings:
-    target: int = 220  # characters; chosen by measurement (see README, "Choosing the chunk size")
+    target: int = 220  # characters; chosen by measurement (see README, "How the pieces were chosen" → Chunks)
     overlap: int = 1  # sentences shared with the previous chunk
     max_chars: int = 600  # a single sentence longer than this is split hard
 

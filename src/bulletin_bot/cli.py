@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_opt(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", metavar="NAME",
-                       help="embedding model: default, static-zh, e5, minilm, a sentence-transformers name or "
+                       help="embedding model: default, static-zh, e5, minilm (dev extra), hash (tests), a sentence-transformers name or "
                             "local path (env BULLETIN_BOT_MODEL; default: the model the index was built with)")
 
     p = add("index", cmd_index, "build or update the index from the corpus folder (incremental, atomic)")
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_opt(p)
     p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
     p.add_argument("--json", action="store_true",
-                   help='one JSON object per question: {"query","found","results":[{"issue","date","section",'
+                   help='one JSON object per question: {"query","found","reason","results":[{"issue","date","section",'
                         '"title","quote","score","file",...}]}')
 
     p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")

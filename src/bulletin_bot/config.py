@@ -1,4 +1,5 @@
-"""Settings from the environment, a `.env` file or a TOML file: the only place env vars are read.
+"""Settings from the environment, a `.env` file or a TOML file: the only place settings are read
+(embedding.py sets and reads HF_HUB_OFFLINE for the Hugging Face libraries).
 
 Precedence, highest first: real environment variables, the TOML file named by
 `BULLETIN_BOT_CONFIG` (or `bulletin-bot.toml` in the working directory), then `.env` in the

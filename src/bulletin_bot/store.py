@@ -6,7 +6,7 @@ Layout of `index/`:
     versions/<v>/      manifest.json, docs.sqlite, vectors.npy, dense.faiss, chunks.npy,
                        articles.npy, issues.npy, bm25_*.npy, bm25_vocab.json
     versions/.tmp-<v>/ a build in progress (removed by the next build if it was killed)
-    cache/vectors.sqlite   embedding and token cache shared by all versions
+    cache/vectors.sqlite   embedding cache shared by all versions
     .lock              held (flock) by the one running build; the kernel drops it if the build dies
 
 A version folder is never changed after it is renamed into place, so readers never see a
