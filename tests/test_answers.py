@@ -91,3 +91,26 @@ def test_render_quote_marks_gaps_and_cuts():
     spans = select_spans(text, {"第三句话": 5.0, "第一句话": 5.0}, [(0, 5)])
     quote = render_quote(text, spans)
     assert quote.startswith("第一句话。") and quote.endswith("说了很多事情。")
+
+
+def test_a_how_question_gets_the_sentence_after_the_problem_it_restates():
+    from bulletin_bot.answers import asks_how
+
+    text = ("去年全县种粮面积稳定在十万亩。"
+            "坡地上大型农机开不上去，种粮大户耕种一直很难。"
+            "县里引进了能爬坡的小型农机，作业成本下降了三成。"
+            "今年全县还将新建高标准农田两万亩。")
+    weights = {"坡地": 8.0, "农机": 6.0, "种粮大户": 9.0, "耕种": 5.0}
+    question = "坡地上农机上不去，种粮大户怎么解决耕种难"
+    assert asks_how(question) and not asks_how("种粮大户有多少")
+    plain = render_quote(text, select_spans(text, weights, [], max_sentences_settings(1)))
+    how = render_quote(text, select_spans(text, weights, [], max_sentences_settings(1), how=True))
+    assert "耕种一直很难" in plain and "小型农机" not in plain
+    assert how.startswith("坡地上大型农机") and "能爬坡的小型农机，作业成本下降了三成。" in how
+    assert "高标准农田" not in how
+
+
+def max_sentences_settings(n: int):
+    from bulletin_bot.answers import QuoteSettings
+
+    return QuoteSettings(max_sentences=n, min_chars=0)

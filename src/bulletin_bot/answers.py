@@ -47,6 +47,14 @@ _ANSWER_SHAPES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
 )
 
 
+# "How did they …?": the question restates the problem, and the answer is what follows it.
+_ASKS_HOW = re.compile(r"怎么|怎样|如何|什么办法|哪些办法|什么做法|哪些做法")
+
+
+def asks_how(question: str) -> bool:
+    return bool(_ASKS_HOW.search(question))
+
+
 def answer_shape(question: str) -> re.Pattern | None:
     """The pattern a sentence answering `question` tends to match, if the question says."""
     for asks, shape in _ANSWER_SHAPES:
@@ -109,6 +117,7 @@ def select_spans(
     shape: re.Pattern | None = None,
     known: frozenset[str] = frozenset(),
     similarity=None,
+    how: bool = False,
 ) -> list[tuple[int, int]]:
     """The passage of `text` that best answers a question with word weights `weights`.
 
@@ -152,6 +161,8 @@ def select_spans(
             j += 1
         best = (i, j)
     best = _extend(text, units, best, settings)
+    if how and best[1] + 1 < len(units) and units[best[1] + 1][1] - units[best[0]][0] <= settings.max_chars + 120:
+        best = (best[0], best[1] + 1)  # the sentence after the problem is where the answer starts
     chosen = [best]
     used = units[best[1]][1] - units[best[0]][0]
     covered = set(best_found) | set(known)  # words the citation's title already shows add nothing
@@ -248,7 +259,8 @@ def build_answer(
         issue = index.issue_row(issue_id)
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
         spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=shape,
-                             known=frozenset(t for t in retrieval.weights if t in title), similarity=similarity)
+                             known=frozenset(t for t in retrieval.weights if t in title), similarity=similarity,
+                             how=asks_how(question))
         citation = Citation(
             series=issue[1], issue=issue[2], date=issue[3], section=section, title=title, file=issue[6],
             article_index=idx,
