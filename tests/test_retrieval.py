@@ -45,3 +45,63 @@ def test_bm25_ranks_the_document_holding_the_rare_words_first() -> None:
     scores = index.scores(search_tokens("红书房建了多少个"))
     assert scores.argmax() == 2 and scores[0] == scores[1] == 0
     assert index.scores(["没有的词"]).tolist() == [0, 0, 0, 0]
+
+
+class _Crowded:
+    """The hash embedder with every vector pulled towards one direction: cosines of unrelated
+    texts crowd near 0.9, as e5's do, while their order is the hash embedder's."""
+
+    cheap = True
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        from bulletin_bot.embedding import HashEmbedder
+
+        self.inner = HashEmbedder()
+        self.dimension = self.inner.dimension
+        self.model_id = "hash-crowded-test"
+        self.common = np.ones(self.dimension, dtype=np.float32) / np.sqrt(self.dimension)
+
+    def _pull(self, vectors):
+        import numpy as np
+
+        from bulletin_bot.embedding import normalise
+
+        return normalise(3.0 * self.common + np.asarray(vectors, dtype=np.float32))
+
+    def embed_passages(self, texts, batch_size=64, progress=None):
+        return self._pull(self.inner.embed_passages(texts, batch_size, progress))
+
+    def embed_query(self, text):
+        return self._pull(self.inner.embed_query(text)[None, :])[0]
+
+
+def test_dense_lift_means_the_same_for_a_model_whose_cosines_crowd_together(tmp_path):
+    """The "not found" rule adds a dense lift to the word coverage; rescaled by the model's own
+    spread, a model like e5 (unrelated text at cosine 0.86 ± 0.02) is judged like static-zh."""
+    import shutil
+
+    from bulletin_bot.config import Settings
+    from bulletin_bot.embedding import HashEmbedder
+    from bulletin_bot.retrieval import RetrievalSettings, retrieve
+    from bulletin_bot.service import BulletinService
+    from conftest import SAMPLE
+
+    lifts = {}
+    for name, embedder in (("plain", HashEmbedder()), ("crowded", _Crowded())):
+        corpus = tmp_path / name / "corpus"
+        corpus.mkdir(parents=True)
+        shutil.copy(SAMPLE, corpus / SAMPLE.name)
+        service = BulletinService(Settings(corpus=corpus, index=tmp_path / name / "index",
+                                           cache=tmp_path / "cache", model="hash"), embedder=embedder)
+        service.reindex()
+        index = service._current()
+        result = retrieve(index, embedder, "泗洪县理论宣讲的做法", RetrievalSettings())
+        lifts[name] = result.dense_lift
+        if name == "crowded":
+            assert index.dense_spread < 0.5 * service_spread
+        else:
+            service_spread = index.dense_spread
+    assert lifts["plain"] > 0.05
+    assert 0.5 < lifts["crowded"] / lifts["plain"] < 2.0

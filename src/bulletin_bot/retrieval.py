@@ -1,11 +1,13 @@
 """Question -> ranked articles: filters from the question, dense + BM25 fused, abstention.
 
 Dense and BM25 scores are computed exactly for the union of both candidate lists, then
-fused as a convex combination of the dense cosine and the BM25 score scaled by its best
-candidate. Articles are ranked by their best chunk. Whether anything was found at all is
-decided by the evidence for the best article: the share of the question's information its
-text contains (`coverage`) plus how much closer its best chunk is to the question than
-chunks picked at random are (the dense model's own baseline, so the rule holds across models).
+fused as a convex combination of the dense lift and the BM25 score scaled by its best
+candidate. The dense lift is how much closer a chunk is to the question than chunks picked at
+random are (the model's own baseline), divided by how widely the model's cosines spread and
+multiplied by static-zh's spread, so that weights and thresholds chosen with static-zh mean
+the same with e5, whose cosines crowd near 0.86. Articles are ranked by their best chunk.
+Whether anything was found at all is decided by the evidence for the best article: the share
+of the question's information its text contains (`coverage`) plus its dense lift.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import numpy as np
 from .models import QueryFilters
 from .store import LoadedIndex, date_int
 from .text import is_question_word, query_terms, search_tokens, term_credit, term_weight
+
+# the spread of static-zh's cosines between unrelated chunks of the evaluation index, where the
+# thresholds below were chosen; other models' dense lifts are rescaled to it (store.dense_spread)
+REFERENCE_SPREAD = 0.162
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class ArticleHit:
     article_id: int
     score: float
     chunk_ids: tuple[int, ...]  # its matching chunks, best first
-    lift: float = 0.0  # its best chunk's cosine minus the question's baseline (see Retrieval)
+    lift: float = 0.0  # its best chunk's cosine minus the question's baseline, in static-zh units (see Retrieval)
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Retrieval:
     words: tuple[str, ...]  # the question's content words, for judging each hit's evidence
     hits: tuple[ArticleHit, ...]  # ranked, all of them (callers page through)
     coverage: float  # of the best hit
-    dense_lift: float  # best hit's cosine minus the question's mean cosine to random chunks
+    dense_lift: float  # best hit's cosine minus the question's mean cosine to random chunks, in static-zh units
     found: bool
     reason: str = ""
     weights: dict[str, float] = field(default_factory=dict)  # question words -> term_weight
@@ -220,8 +226,14 @@ def retrieve(
     bm = bm25_all[cand]
     bm_max = float(bm.max()) if len(bm) else 0.0
     bm_norm = bm / bm_max if bm_max > 0 else bm
+    baseline = float(np.mean(index.baseline_vectors @ qvec)) if len(index.baseline_vectors) else 0.0
+    # cosines in static-zh units: the weights and thresholds were chosen with it, and models
+    # differ in how far their cosines spread (e5's unrelated chunks sit at 0.86 ± 0.02,
+    # static-zh's at 0.44 ± 0.16); for static-zh this changes nothing
+    scale = REFERENCE_SPREAD / index.dense_spread if index.dense_spread > 0 else 1.0
+    lift = (dense - baseline) * scale
     w = settings.dense_weight
-    fused = w * dense + (1.0 - w) * bm_norm
+    fused = w * lift + (1.0 - w) * bm_norm
 
     # group by article: an article scores as its best chunk
     order = np.argsort(-fused, kind="stable")
@@ -234,9 +246,8 @@ def retrieve(
             best[art] = []
             score_of[art] = float(fused[i])
         best[art].append(int(cand[i]))
-        dense_of[art] = max(dense_of.get(art, -1.0), float(dense[i]))
-    baseline = float(np.mean(index.baseline_vectors @ qvec)) if len(index.baseline_vectors) else 0.0
-    hits = tuple(ArticleHit(a, score_of[a], tuple(c), dense_of[a] - baseline) for a, c in best.items())
+        dense_of[art] = max(dense_of.get(art, -1e9), float(lift[i]))
+    hits = tuple(ArticleHit(a, score_of[a], tuple(c), dense_of[a]) for a, c in best.items())
 
     # abstain unless the best article holds most of the question's rare words
     terms = query_terms(text)
