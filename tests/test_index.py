@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
@@ -61,21 +63,15 @@ def test_an_index_of_another_model_or_format_is_refused_with_a_fix(tmp_path):
     BulletinService(settings, embedder=Hash()).reindex()
 
     other = BulletinService(settings, embedder=Hash(dimension=32))  # another model: another model_id
-    try:
+    with pytest.raises(IndexInvalid) as refused:
         other.ask("红书房建了多少个")
-    except IndexInvalid as exc:
-        assert "re-index" in str(exc) and "bulletin-bot index" in str(exc)
-    else:
-        raise AssertionError("an index of another model was searched")
+    assert "re-index" in str(refused.value) and "bulletin-bot index" in str(refused.value)
 
     current = (tmp_path / "index" / "current").resolve()
     manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
     manifest["format_version"] = 999
     (current / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     fresh = BulletinService(settings, embedder=Hash())
-    try:
+    with pytest.raises(IndexInvalid) as refused:
         fresh.ask("红书房建了多少个")
-    except IndexInvalid as exc:
-        assert "format 999" in str(exc) and "re-index" in str(exc)
-    else:
-        raise AssertionError("an index of another format was searched")
+    assert "format 999" in str(refused.value) and "re-index" in str(refused.value)
