@@ -4,8 +4,12 @@
 Index: the seed issue plus every shared issue dated 2022-12-01 … 2023-07-31 (≈ 3,300 articles
 as distractors), linked into a scratch corpus; questions: ../shared/eval/dev_questions.jsonl
 plus our own eval/negatives.jsonl. Prints BM25 alone, dense alone and fused for each model.
+With --corpus full the index holds all 825 shared issues plus the seed (11,500 articles), and
+--questions names other question files (eval/later_questions.jsonl: questions on the issues
+outside the dev window, written without looking at the ranking).
 
     .venv/bin/python scripts/eval_dev.py [--models static-zh e5] [--modes bm25 dense fused] [-v]
+    .venv/bin/python scripts/eval_dev.py --corpus full --questions eval/later_questions.jsonl
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ from bulletin_bot.service import BulletinService  # noqa: E402
 FIRST, LAST = "2022-12-01", "2023-07-31"
 
 
-def eval_corpus(folder: Path) -> Path:
+def eval_corpus(folder: Path, first: str = FIRST, last: str = LAST) -> Path:
     """A scratch corpus of symlinks: the seed and the shared issues in the date window."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for line in (SHARED / "corpus/xwlb/truth.jsonl").open(encoding="utf-8"):
         row = json.loads(line)
-        if FIRST <= row["date"] <= LAST:
+        if first <= row["date"] <= last:
             files[row["file"]] = SHARED / "corpus/xwlb/issues" / row["file"]
     files["seed-455.txt"] = SHARED / "seed/455.txt"
     for name, src in files.items():
@@ -50,18 +54,27 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=["default"])
     ap.add_argument("--modes", nargs="+", default=["fused"], choices=["bm25", "dense", "fused"])
     ap.add_argument("--work", default=str(ROOT / ".cache/eval"), help="scratch folder for the corpus and indexes")
+    ap.add_argument("--corpus", choices=["dev", "full"], default="dev",
+                    help=f"dev: the seed and the issues of {FIRST} … {LAST}; full: every shared issue and the seed")
+    ap.add_argument("--questions", nargs="+", type=Path,
+                    help="question files (default: the shared dev questions and eval/negatives.jsonl)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if not SHARED.is_dir():
         print(f"needs {SHARED} (the shared data)", file=sys.stderr)
         return 2
     work = Path(args.work)
-    corpus = eval_corpus(work / "corpus")
-    questions = load_questions(SHARED / "eval/dev_questions.jsonl") + load_questions(ROOT / "eval/negatives.jsonl")
+    if args.corpus == "full":
+        corpus = eval_corpus(work / "corpus-full", "0000", "9999")
+    else:
+        corpus = eval_corpus(work / "corpus")
+    files = args.questions or [SHARED / "eval/dev_questions.jsonl", ROOT / "eval/negatives.jsonl"]
+    questions = [q for path in files for q in load_questions(path)]
     truth = load_truth(SHARED / "corpus/xwlb/truth.jsonl")
     base = load_settings()
     for model in args.models:
-        settings = replace(base, corpus=corpus, index=work / f"index-{model.replace('/', '_')}", model=model)
+        suffix = "-full" if args.corpus == "full" else ""
+        settings = replace(base, corpus=corpus, index=work / f"index-{model.replace('/', '_')}{suffix}", model=model)
         service = BulletinService(settings)
         t0 = time.monotonic()
         report = service.reindex()
