@@ -21,6 +21,11 @@ SECTIONS = ["上情下达", "经验交流", "学习动态"]
         ("【学习动态】新质生产力", None, None, None, "学习动态", "新质生产力"),
         ("要闻栏目", None, None, None, None, "要闻栏目"),  # not a section of this index: left as words
         ("2023年13月的会议", None, "2023-01-01", "2024-01-20", None, "13月的会议"),
+        # figures as of a date are reported after it
+        ("截至2023年底全国共有多少名少先队员", None, "2023-12-31", None, None, "截至 全国共有多少名少先队员"),
+        ("截至2024年6月末 全国充电设施", None, "2024-06-30", None, None, "截至 全国充电设施"),
+        ("截至2023年5月10日的接种人数", None, "2023-05-10", None, None, "截至 的接种人数"),
+        ("到2035年基本实现", None, "2035-01-01", "2036-01-20", None, "到 基本实现"),  # a target year, not "as of"
     ],
 )
 def test_filters_from_question(question, issue, date_from, date_to, section, rest):

@@ -72,6 +72,10 @@ _MONTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月份?")
 _HALF = re.compile(r"(\d{4})\s*年\s*(上半年|下半年)")
 _YEAR = re.compile(r"(\d{4})\s*年(?:度)?")
 _SINCE = re.compile(r"^\s*(以来|至今|以后|之后|起|开始)")
+# "截至2023年底…": the figures are as of that date and are reported after it, months later
+# for a year's (the count of 少先队员 at the end of 2023 came out on 1 June 2024)
+_AS_OF = re.compile(r"(?:截至|截止|截止到|到)\s*$")
+_AS_OF_END = re.compile(r"^\s*(?:底|末|为止|止)")
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块|版块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块|版块)")
 
 
@@ -118,9 +122,16 @@ def parse_filters(
     if span:
         first, last, m, lag = span
         since = _SINCE.match(rest[m.end() :])
-        date_from = _iso(first)
-        date_to = None if since else _iso(last + timedelta(days=lag))
+        as_of = _AS_OF.search(rest[: m.start()])
+        as_of_end = _AS_OF_END.match(rest[m.end() :])
         end = m.end() + (since.end() if since else 0)
+        if as_of and (as_of_end or m.re is _DAY) and not since:
+            # the state of things at that date: published on it or after
+            date_from, date_to = _iso(last), None
+            end = m.end() + (as_of_end.end() if as_of_end else 0)
+        else:
+            date_from = _iso(first)
+            date_to = None if since else _iso(last + timedelta(days=lag))
         rest = rest[: m.start()] + " " + rest[end:]
 
     m = _SECTION.search(rest)
