@@ -153,6 +153,44 @@ def test_masthead_styles(masthead):
     assert [a.title for a in issue.articles] == ["一则消息"]
 
 
+@pytest.mark.parametrize(
+    "masthead, number, volume",
+    [
+        ("测试工作简报\n\n第12期（总第455期）\n\n测试办公室\n\n2024年1月2日", 455, ""),
+        ("测试工作简报\n\n总第455期\n\n测试办公室\n\n2024年1月2日", 455, ""),
+        ("测试工作简报（2024年第12期 总第455期）\n\n测试办公室   2024年1月2日", 455, ""),
+        ("测试工作简报\n\n2024年第12期\n\n测试办公室\n\n2024年1月2日", 12, "2024"),
+        ("测试工作简报（2024年第12期）\n\n测试办公室   2024年1月2日", 12, "2024"),
+    ],
+)
+def test_running_and_yearly_issue_numbers(masthead, number, volume):
+    """总第N期 is the number that identifies an issue; "2024年第12期" numbers it within a year."""
+    issue = parse_text(masthead + "\n\n【要闻】\n\n一则消息\n\n这是消息的正文。\n", "x.txt")
+    assert (issue.series, issue.number, issue.volume, issue.office) == ("测试工作简报", number, volume, "测试办公室")
+
+
+def test_yearly_numbers_are_duplicates_only_within_a_year(tmp_path):
+    seed = SEED.read_text(encoding="utf-8")
+    for name, number, date in (("a.txt", "2023年第12期", "2023 年 12 月 10 日"),
+                               ("b.txt", "2024年第12期", "2024 年 12 月 9 日"),
+                               ("c.txt", "2024年第12期", "2024 年 12 月 9 日")):
+        (tmp_path / name).write_text(seed.replace("第 455 期", number).replace("2023 年 12 月 10 日", date), encoding="utf-8")
+    issues, problems = scan([tmp_path])
+    assert [(i.number, i.date) for i in issues] == [(12, "2023-12-10"), (12, "2024-12-09")]
+    assert [(Path(p.file).name, p.reason) for p in problems] == [
+        ("c.txt", f"duplicate of {tmp_path / 'b.txt'} (same series and 2024年第12期)")
+    ]
+
+
+def test_contents_without_bullets_is_read_as_contents():
+    """A Word table of contents pasted as plain lines: the same articles as with "- " bullets."""
+    seed = SEED.read_text(encoding="utf-8")
+    contents, body = seed.split("【上情下达】\n\n省委常委会召开", 1)
+    issue = parse_text(contents.replace("- ", "") + "【上情下达】\n\n省委常委会召开" + body, "x.txt")
+    assert [a.title for a in issue.articles] == list(SEED_TITLES)
+    assert [len(a.paragraphs) for a in issue.articles] == [5, 7, 6]
+
+
 def test_contents_titles_found_even_when_a_page_end_cuts_them():
     text = (
         "测试工作简报\n\n第 3 期\n\n测试办公室\n\n2024 年 1 月 2 日\n\n"

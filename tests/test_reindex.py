@@ -480,3 +480,30 @@ def test_second_build_exits_with_a_clear_message_or_waits(base: Path) -> None:
     assert time.monotonic() - started >= 2
     assert "files: 1 added, 0 changed, 0 removed, 4 unchanged, 0 skipped" in out
     assert paths.current_target() != before
+
+
+# ---------------------------------------------------------------- numbering within a year
+
+
+def yearly(number: str, date: str) -> bytes:
+    return SOURCE.replace("第 455 期", number).replace("2023 年 12 月 10 日", date).encode("utf-8")
+
+
+def test_issues_numbered_within_each_year_survive_reindex_and_uploads(tmp_path):
+    """2023年第12期 and 2024年第12期 are two issues: both indexed, on the first build and on an
+    incremental one that reuses them; a second copy of either is refused at upload."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_bytes(yearly("2023年第12期", "2023 年 12 月 10 日"))
+    (corpus / "b.txt").write_bytes(yearly("2024年第12期", "2024 年 12 月 9 日"))
+    first = build_index(options(tmp_path), HashEmbedder())
+    assert (first.issues, first.problems) == (2, ())
+    (corpus / "c.txt").write_bytes(yearly("2025年第1期", "2025 年 1 月 6 日"))
+    second = build_index(options(tmp_path), HashEmbedder())  # a and b come from the old version
+    assert (second.issues, second.problems, second.unchanged) == (3, (), 2)
+
+    service = service_for(tmp_path)
+    copy = yearly("2024年第12期", "2024 年 12 月 9 日").replace("省委书记".encode(), "省委主要负责同志".encode())
+    refused = service.add_file("b-again.txt", copy)
+    assert not refused.ok and refused.message == "b-again.txt: 与已有文件 b.txt 是同一期（2024年第12期），未保存"
+    assert service.add_file("next.txt", yearly("2025年第2期", "2025 年 1 月 13 日")).ok

@@ -22,7 +22,7 @@ from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
 from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress
-from .parsing import PARSER_VERSION, corpus_files, duplicate_key, parse_bytes
+from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
 from .store import (
     CHUNK_DTYPE,
     FORMAT_VERSION,
@@ -104,7 +104,10 @@ def _issues_from_db(db_path: Path, files: set[str]) -> dict[str, Issue]:
     except sqlite3.Error:
         return out
     try:
-        issue_rows = db.execute("SELECT id, series, number, date, office, sections, file, encoding FROM issues").fetchall()
+        # a table without `volume` (an older version) raises here: everything is parsed again
+        issue_rows = db.execute(
+            "SELECT id, series, number, date, office, sections, file, encoding, volume FROM issues"
+        ).fetchall()
         wanted = {r[0]: r for r in issue_rows if r[6] in files}
         arts: dict[int, list[Article]] = {i: [] for i in wanted}
         for issue_id, idx, section, title, text in db.execute(
@@ -115,7 +118,7 @@ def _issues_from_db(db_path: Path, files: set[str]) -> dict[str, Issue]:
         for issue_id, r in wanted.items():
             out[r[6]] = Issue(
                 file=r[6], series=r[1], number=r[2], date=r[3], office=r[4],
-                sections=tuple(json.loads(r[5])), articles=tuple(arts[issue_id]), encoding=r[7],
+                sections=tuple(json.loads(r[5])), articles=tuple(arts[issue_id]), encoding=r[7], volume=r[8] or "",
             )
     except sqlite3.Error:
         return {}
@@ -197,13 +200,13 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         removed = sorted(set(old_files) - set(records))
 
         # 2. duplicates: a file already indexed keeps its issue; among new ones, the first in name order
-        owners: dict[tuple[str, int], str] = {}
+        owners: dict[tuple[str, int, str], str] = {}
         issues: list[Issue] = []
         for rel in sorted(parsed, key=lambda r: (old_files.get(r, {}).get("status") != "indexed", r)):
             issue = parsed[rel]
             key = duplicate_key(issue)
             if key in owners:
-                problems[rel] = f"{DUPLICATE}{owners[key]} (same series and 第{issue.number}期)"
+                problems[rel] = f"{DUPLICATE}{owners[key]} (same series and {issue_label(issue)})"
                 continue
             owners[key] = rel
             issues.append(issue)
@@ -249,7 +252,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             issue_rows.append({
                 "series": issue.series, "number": issue.number, "date": issue.date, "office": issue.office,
                 "sections": list(issue.sections), "file": issue.file, "encoding": issue.encoding,
-                "article_count": len(issue.articles),
+                "article_count": len(issue.articles), "volume": issue.volume,
             })
             for art in issue.articles:
                 sections.setdefault(art.section, None)
@@ -306,7 +309,8 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 file_records[rel] = {**rec, "status": "problem", "reason": problems[rel]}
             elif rel in parsed:
                 iss = parsed[rel]
-                file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number}
+                file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number,
+                                     "volume": iss.volume}
         version = new_version_name()
         manifest = {
             "format_version": FORMAT_VERSION,

@@ -36,6 +36,9 @@ class Issue:
     articles: tuple[Article, ...]
     footer: tuple[str, ...] = ()  # 送：/发： lines and what follows them
     encoding: str = "utf-8"  # how the bytes were decoded ("utf-8", "utf-8-sig", "gb18030", "docx", "pdf")
+    # the year a masthead numbers its issues within ("2024年第12期" -> "2024"); "" when the
+    # number runs on from year to year (第455期, or 总第455期 which then is the number)
+    volume: str = ""
 
 
 class ParseError(Exception):

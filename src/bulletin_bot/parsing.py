@@ -40,11 +40,15 @@ from .readers import extract_text
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 # Bump whenever a change here or in readers.py reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
-PARSER_VERSION = "2026-11-26.1"
+PARSER_VERSION = "2026-11-26.2"
 
 _WS = re.compile(r"\s+")
 _NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
 _ISSUE_NO = re.compile(rf"第\s*({_NUM})\s*期")
+# "第12期（总第455期）": the running number since the first issue, unique in the series
+_TOTAL_NO = re.compile(rf"[（(]?\s*总\s*第\s*({_NUM})\s*期\s*[)）]?")
+# "2024年第12期": issues numbered afresh each year
+_VOLUME = re.compile(r"((?:[12]\s*\d\s*\d\s*\d)|[〇零一二三四五六七八九]{4})\s*年(?:度)?\s*$")
 _DATE = re.compile(
     r"((?:[12]\s*\d\s*\d\s*\d)|[〇零一二三四五六七八九]{4})\s*年\s*"
     r"([0-9]{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
@@ -136,6 +140,7 @@ class _Masthead:
     date: str
     office: str
     end: int  # index of the first line after the masthead
+    volume: str = ""
 
 
 def _find_date(text: str) -> tuple[str, tuple[int, int]] | None:
@@ -158,18 +163,40 @@ def _masthead(lines: list[_Line], file: str) -> _Masthead:
         if _SECTION.match(line.text):
             head_limit = i
             break
+    # 总第N期 is the number when a masthead gives both; it is cut out of the line either way
+    total = total_at = None
+    lines = list(lines)
+    for i, line in enumerate(lines[:head_limit]):
+        match = _TOTAL_NO.search(line.text)
+        if match:
+            total, total_at = _cn_number(match.group(1)), i
+            total_before, total_after = line.text[: match.start()], line.text[match.end() :]
+            lines[i] = _Line(collapse(total_before + " " + total_after), line.number)
+            break
     number_at = None
     for i, line in enumerate(lines[:head_limit]):
         match = _ISSUE_NO.search(line.text)
         if match:
             number_at, number_match = i, match
             break
+    volume = ""
     if number_at is None:
-        raise ParseError(file, "no issue number (第N期) in the masthead at the top of the file")
-    number = _cn_number(number_match.group(1))
-    line_text = lines[number_at].text
-    before = line_text[: number_match.start()].rstrip(" （(")
-    after = line_text[number_match.end() :].lstrip(" ）)")
+        if total is None:
+            raise ParseError(file, "no issue number (第N期) in the masthead at the top of the file")
+        number_at, number = total_at, total
+        before, after = total_before.rstrip(" （("), total_after.lstrip(" ）)")
+    else:
+        number = _cn_number(number_match.group(1))
+        line_text = lines[number_at].text
+        before = line_text[: number_match.start()].rstrip(" （(")
+        after = line_text[number_match.end() :].lstrip(" ）)")
+        scoped = _VOLUME.search(before)
+        if scoped:
+            before = before[: scoped.start()].rstrip(" （(")
+            if total is None:
+                volume = str(_cn_number(_squeeze(scoped.group(1))))
+        if total is not None:
+            number = total
     series_parts = [line.text for line in lines[:number_at] if not _CLASSIFIED.match(_squeeze(line.text))]
     if before:
         series_parts.append(before)
@@ -205,7 +232,7 @@ def _masthead(lines: list[_Line], file: str) -> _Masthead:
                 break
     if date is None:
         raise ParseError(file, f"no date (YYYY年M月D日) in the masthead of 第{number}期")
-    return _Masthead(series, number, date, collapse(" ".join(office_parts)), end)
+    return _Masthead(series, number, date, collapse(" ".join(office_parts)), end, volume)
 
 
 # ---------------------------------------------------------------- contents and body
@@ -240,7 +267,37 @@ def _contents(lines: list[_Line], start: int) -> tuple[list[tuple[str, str]], in
         entries.append((section, collapse(match.group(1))))
         i += 1
         body_start = i
-    return (entries, body_start) if entries else ([], start)
+    return (entries, body_start) if entries else _unmarked_contents(lines, start)
+
+
+def _unmarked_contents(lines: list[_Line], start: int) -> tuple[list[tuple[str, str]], int]:
+    """A contents list whose entries have no bullet or number (a Word table of contents pasted
+    as plain lines): 【section】 and headline lines only, up to the first section named twice,
+    and most of its titles printed again in the body below. Otherwise no contents."""
+    i = start
+    if i < len(lines) and _CONTENTS_HEADING.match(_squeeze(lines[i].text)):
+        i += 1
+    entries: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    section = ""
+    while i < len(lines):
+        text = lines[i].text
+        name = _section_name(text)
+        if name is not None:
+            if name in seen:
+                break  # the body opens with the first section again
+            seen.add(name)
+            section = name
+        elif _title_like(text) and len(text) <= MAX_TITLE_CHARS:
+            entries.append((section, collapse(text)))
+        else:
+            return [], start
+        i += 1
+    if not entries or not seen or i >= len(lines):
+        return [], start
+    body = lines[i:]
+    restated = sum(any(_match_title(body, j, title)[0] >= 0.6 for j in range(len(body))) for _, title in entries)
+    return (entries, i) if 2 * restated > len(entries) else ([], start)
 
 
 def _footer_start(lines: list[_Line], start: int) -> int:
@@ -723,6 +780,7 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
         articles=tuple(articles),
         footer=footer,
         encoding=encoding,
+        volume=head.volume,
     )
 
 
@@ -778,9 +836,15 @@ def corpus_files(paths: Iterable[Path]) -> list[Path]:
     return sorted(found)
 
 
-def duplicate_key(issue: Issue) -> tuple[str, int]:
-    """Two files with the same key hold the same issue: the series (spaces ignored) and 第N期."""
-    return (_squeeze(issue.series), issue.number)
+def duplicate_key(issue: Issue) -> tuple[str, int, str]:
+    """Two files with the same key hold the same issue: the series (spaces ignored) and 第N期
+    (and the year, for a series that numbers its issues afresh each year)."""
+    return (_squeeze(issue.series), issue.number, issue.volume)
+
+
+def issue_label(issue: Issue) -> str:
+    """第455期, or 2024年第12期 for a series numbered within each year."""
+    return f"{issue.volume}年第{issue.number}期" if issue.volume else f"第{issue.number}期"
 
 
 def scan(paths: Iterable[Path], max_bytes: int | None = None) -> tuple[list[Issue], list[FileProblem]]:
@@ -796,7 +860,7 @@ def scan(paths: Iterable[Path], max_bytes: int | None = None) -> tuple[list[Issu
             continue
         key = duplicate_key(issue)
         if key in seen:
-            problems.append(FileProblem(issue.file, f"duplicate of {seen[key]} (same series and 第{issue.number}期)"))
+            problems.append(FileProblem(issue.file, f"duplicate of {seen[key]} (same series and {issue_label(issue)})"))
             continue
         seen[key] = issue.file
         issues.append(issue)
@@ -820,7 +884,7 @@ def issue_to_json(issue: Issue) -> dict:
 
 def format_outline(issue: Issue) -> str:
     """Masthead line, then per section the article titles with paragraph and character counts."""
-    out = [f"{issue.series} 第{issue.number}期 {issue.date}" + (f" {issue.office}" if issue.office else "")]
+    out = [f"{issue.series} {issue_label(issue)} {issue.date}" + (f" {issue.office}" if issue.office else "")]
     section = None
     for article in issue.articles:
         if article.section != section:

@@ -208,7 +208,7 @@ class BulletinService:
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         """Check and save an uploaded issue into the corpus (does not re-index)."""
-        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, parse_bytes
+        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, issue_label, parse_bytes
 
         name = safe_filename(filename)
         if not name.lower().endswith(SUPPORTED_SUFFIXES):
@@ -231,8 +231,9 @@ class BulletinService:
         for rel, rec in known.items():
             if rec.get("sha256") == digest and (corpus / rel).exists():
                 return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
-            if rec.get("status") == "indexed" and (rec.get("series"), rec.get("number")) == key and (corpus / rel).exists():
-                return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（第{issue.number}期），未保存")
+            known_key = (re.sub(r"\s+", "", rec.get("series") or ""), rec.get("number"), rec.get("volume", ""))
+            if rec.get("status") == "indexed" and known_key == key and (corpus / rel).exists():
+                return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
         for path in corpus_files([corpus]):  # files added since the last index
             rel = path.relative_to(corpus).as_posix()
             if rel in known:
@@ -242,7 +243,7 @@ class BulletinService:
                 return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
             try:
                 if duplicate_key(parse_bytes(other, rel)) == key:
-                    return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（第{issue.number}期），未保存")
+                    return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
             except ParseError:
                 continue
         target = self._unique_path(corpus, name)

@@ -142,7 +142,7 @@ class VersionData:
     """Everything a version holds, ready to be written."""
 
     manifest: dict
-    issues: list[dict]  # series, number, date, office, sections, file, encoding
+    issues: list[dict]  # series, number, date, office, sections, file, encoding, article_count, volume
     articles: list[dict]  # issue (row), index, section, title, text
     chunks: np.ndarray  # CHUNK_DTYPE
     vectors: np.ndarray  # float32 (n_chunks, dim), normalised
@@ -154,16 +154,17 @@ def _write_docs(path: Path, data: VersionData) -> None:
     db.executescript(
         """
         CREATE TABLE issues (id INTEGER PRIMARY KEY, series TEXT, number INTEGER, date TEXT,
-                             office TEXT, sections TEXT, file TEXT, encoding TEXT, article_count INTEGER);
+                             office TEXT, sections TEXT, file TEXT, encoding TEXT, article_count INTEGER,
+                             volume TEXT);
         CREATE TABLE articles (id INTEGER PRIMARY KEY, issue INTEGER, idx INTEGER, section TEXT,
                                title TEXT, text TEXT);
         """
     )
     db.executemany(
-        "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?)",
         (
             (i, r["series"], r["number"], r["date"], r["office"], json.dumps(r["sections"], ensure_ascii=False),
-             r["file"], r["encoding"], r["article_count"])
+             r["file"], r["encoding"], r["article_count"], r.get("volume", ""))
             for i, r in enumerate(data.issues)
         ),
     )
