@@ -191,6 +191,19 @@ def test_contents_without_bullets_is_read_as_contents():
     assert [len(a.paragraphs) for a in issue.articles] == [5, 7, 6]
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["- 2 -\n\n建设学习型党组织、学习型领导班子 工作简报", "工作简报 第455期", "建设学习型党组织、学习型领导班子工作简报（第455期）"],
+)
+def test_running_header_at_a_page_break_is_dropped(seed, header):
+    """A PDF export prints the series at the top of each page, inside a cut sentence."""
+    text = SEED.read_text(encoding="utf-8").replace(
+        "要求我们走在前、\n\n做示范", f"要求我们走在前、\n\n{header}\n\n做示范", 1
+    )
+    issue = parse_text(text, "x.txt")
+    assert [a.paragraphs for a in issue.articles] == [a.paragraphs for a in seed.articles]
+
+
 def test_contents_titles_found_even_when_a_page_end_cuts_them():
     text = (
         "测试工作简报\n\n第 3 期\n\n测试办公室\n\n2024 年 1 月 2 日\n\n"

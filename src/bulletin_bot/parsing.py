@@ -40,7 +40,7 @@ from .readers import extract_text
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
 # Bump whenever a change here or in readers.py reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
-PARSER_VERSION = "2026-11-26.2"
+PARSER_VERSION = "2026-11-26.3"
 
 _WS = re.compile(r"\s+")
 _NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
@@ -315,6 +315,24 @@ def _footer_start(lines: list[_Line], start: int) -> int:
     if any(len(line.text) > 80 for line in lines[last + 1 :]):
         return len(lines)
     return first
+
+
+def _running_header(text: str, head: _Masthead) -> bool:
+    """Is this body line a page's running header: the series name, maybe with the issue number,
+    or a part of the name with this issue's number ("工作简报 第455期")?"""
+    if len(text) > 2 * len(head.series) + 24:  # most lines: paragraphs far longer than the name
+        return False
+    series = _squeeze(head.series)
+    line = _squeeze(text)
+    if not series or len(line) > len(series) + 12:
+        return False
+    if line.startswith(series) and not line[len(series) :].strip("（()）"):
+        return True
+    match = "期" in line and (_TOTAL_NO.search(line) or _ISSUE_NO.search(line))
+    if not match or match.end() != len(line.rstrip("）)")) or _cn_number(match.group(1)) != head.number:
+        return False
+    name = line[: match.start()].rstrip("（(")
+    return len(name) >= 2 and name in series
 
 
 def _ends_sentence(text: str) -> bool:
@@ -720,7 +738,9 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
     head = _masthead(lines, file)
     entries, body_start = _contents(lines, head.end)
     footer_at = _footer_start(lines, body_start)
-    body = lines[body_start:footer_at]
+    # a PDF export repeats the series name at the top of every page ("…工作简报 第455期"): a
+    # running header, not text; left in, it would be joined into the sentence the page cut
+    body = [line for line in lines[body_start:footer_at] if not _running_header(line.text, head)]
     footer = tuple(line.text for line in lines[footer_at:])
 
     known = {section for section, _ in entries if section}
