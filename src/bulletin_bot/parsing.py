@@ -859,7 +859,12 @@ def corpus_files(paths: Iterable[Path]) -> list[Path]:
 def duplicate_key(issue: Issue) -> tuple[str, int, str]:
     """Two files with the same key hold the same issue: the series (spaces ignored) and 第N期
     (and the year, for a series that numbers its issues afresh each year)."""
-    return (_squeeze(issue.series), issue.number, issue.volume)
+    return issue_key(issue.series, issue.number, issue.volume)
+
+
+def issue_key(series: str, number: int, volume: str = "") -> tuple[str, int, str]:
+    """`duplicate_key` from the parts an index keeps of an issue (a manifest's file record)."""
+    return (_squeeze(series), number, volume)
 
 
 def issue_label(issue: Issue) -> str:

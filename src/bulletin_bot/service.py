@@ -208,7 +208,7 @@ class BulletinService:
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         """Check and save an uploaded issue into the corpus (does not re-index)."""
-        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, issue_label, parse_bytes
+        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, issue_key, issue_label, parse_bytes
 
         name = safe_filename(filename)
         if not name.lower().endswith(SUPPORTED_SUFFIXES):
@@ -231,7 +231,7 @@ class BulletinService:
         for rel, rec in known.items():
             if rec.get("sha256") == digest and (corpus / rel).exists():
                 return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
-            known_key = (re.sub(r"\s+", "", rec.get("series") or ""), rec.get("number"), rec.get("volume", ""))
+            known_key = issue_key(rec.get("series") or "", rec.get("number"), rec.get("volume", ""))
             if rec.get("status") == "indexed" and known_key == key and (corpus / rel).exists():
                 return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
         for path in corpus_files([corpus]):  # files added since the last index
