@@ -16,7 +16,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-# Bump when tokenization changes: cached tokens and BM25 indexes depend on it.
+# Bump when tokenization changes: an index built with another version is rebuilt by the next `index`.
 TOKENIZER_VERSION = "rjieba-search-1"
 
 _lock = threading.Lock()

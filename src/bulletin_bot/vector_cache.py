@@ -33,22 +33,16 @@ class VectorCache:
     def close(self) -> None:
         self.db.close()
 
-    def _get_many(self, table: str, col: str, keys: Sequence[bytes]) -> dict[bytes, object]:
-        found: dict[bytes, object] = {}
+    def get_vectors(self, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        """The cached vectors among `keys` (of the right dimension), looked up 500 at a time."""
+        out: dict[bytes, np.ndarray] = {}
         for i in range(0, len(keys), 500):
             batch = list(keys[i : i + 500])
             marks = ",".join("?" * len(batch))
-            for key, value in self.db.execute(f"SELECT key, {col} FROM {table} WHERE key IN ({marks})", batch):
-                found[bytes(key)] = value
-        return found
-
-    def get_vectors(self, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
-        raw = self._get_many("vectors", "vec", keys)
-        out = {}
-        for key, blob in raw.items():
-            vec = np.frombuffer(blob, dtype=np.float32)
-            if vec.shape[0] == dim:
-                out[key] = vec
+            for key, blob in self.db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", batch):
+                vec = np.frombuffer(blob, dtype=np.float32)
+                if vec.shape[0] == dim:
+                    out[bytes(key)] = vec
         return out
 
     def put_vectors(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
