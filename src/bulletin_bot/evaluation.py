@@ -75,8 +75,35 @@ def _id_matches(article_id: str, issue: int | None, quote: Quote, truth: dict[st
     return quote.citation.issue == wanted
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one question fared: where the first right article ranked, and what the user saw."""
+
+    question: Question
+    found: bool  # answered without the "not found" warning
+    rank: int | None  # 0-based rank of the first right article among the first 10 shown, if any
+    quoted: bool  # the answer span is inside the quote of a right article in the top 5
+    shown: int  # results shown (closest passages under a "not found" warning included)
+
+    @property
+    def answerable(self) -> bool:
+        return self.question.issue is not None
+
+
+def judge(question: Question, answer: Answer, truth: dict[str, tuple[str, str]] | None = None) -> Outcome:
+    truth = truth or {}
+    results = answer.results[:10]
+    ranks = [i for i, r in enumerate(results) if any(_id_matches(a, question.issue, r, truth) for a in question.ids)]
+    want = _squash(question.answer)
+    quoted = bool(want) and any(_squash(results[i].quote).find(want) >= 0 for i in ranks if i < 5)
+    return Outcome(question, answer.found, ranks[0] if ranks else None, quoted, len(results))
+
+
 @dataclass
 class Tally:
+    """Figures over a set of outcomes. Results shown under a "not found" warning count for
+    hit@k (the user sees them); the warning itself counts as a false abstention."""
+
     n: int = 0
     hit1: int = 0
     hit5: int = 0
@@ -87,7 +114,28 @@ class Tally:
     false_abstentions: int = 0
     misses: list[str] = field(default_factory=list)
 
-    def row(self) -> dict[str, float | int]:
+    def add(self, o: Outcome) -> None:
+        if not o.answerable:
+            self.negatives += 1
+            self.abstained += not o.found
+            if o.found:
+                self.misses.append(f"{o.question.q}  (answered, should say not found)")
+            return
+        self.n += 1
+        if not o.found:
+            self.false_abstentions += 1
+            self.misses.append(f"{o.question.q}  (marked not found)")
+        if o.rank is not None:
+            self.rr += 1.0 / (o.rank + 1)
+            self.hit1 += o.rank == 0
+            self.hit5 += o.rank < 5
+            if o.rank < 5 and not o.quoted and o.question.answer:
+                self.misses.append(f"{o.question.q}  (quote lacks {o.question.answer})")
+        else:
+            self.misses.append(f"{o.question.q}  (not in top 10)")
+        self.quote5 += o.quoted
+
+    def row(self) -> dict[str, float | int | None]:
         pos = max(self.n, 1)
         return {
             "questions": self.n,
@@ -101,37 +149,20 @@ class Tally:
         }
 
 
+def tally(outcomes: Iterable[Outcome]) -> dict[str, Tally]:
+    """Tallies by kind plus "all"."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for o in outcomes:
+        tallies[o.question.kind].add(o)
+        tallies["all"].add(o)
+    return dict(tallies)
+
+
 def evaluate(
     questions: Iterable[Question], ask: Callable[[str], Answer], truth: dict[str, tuple[str, str]] | None = None
 ) -> dict[str, Tally]:
     """Tallies by kind plus "all"; `ask` returns at least 10 results when it finds any."""
-    truth = truth or {}
-    tallies: dict[str, Tally] = defaultdict(Tally)
-    for question in questions:
-        answer = ask(question.q)
-        for t in (tallies[question.kind], tallies["all"]):
-            if question.issue is None:
-                t.negatives += 1
-                t.abstained += not answer.found
-                continue
-            t.n += 1
-            if not answer.found:
-                t.false_abstentions += 1
-                t.misses.append(f"{question.q}  (abstained)")
-                continue
-            ranks = [i for i, r in enumerate(answer.results[:10]) if any(_id_matches(a, question.issue, r, truth) for a in question.ids)]
-            if ranks:
-                t.rr += 1.0 / (ranks[0] + 1)
-                t.hit1 += ranks[0] == 0
-                t.hit5 += ranks[0] < 5
-            else:
-                t.misses.append(f"{question.q}  (not in top 10)")
-            want = _squash(question.answer)
-            if want and any(_squash(answer.results[i].quote).find(want) >= 0 for i in ranks if i < 5):
-                t.quote5 += 1
-            elif ranks and ranks[0] < 5 and want:
-                t.misses.append(f"{question.q}  (quote lacks {question.answer})")
-    return dict(tallies)
+    return tally(judge(q, ask(q.q), truth) for q in questions)
 
 
 def format_table(tallies: dict[str, Tally]) -> str:
