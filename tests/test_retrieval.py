@@ -4,34 +4,73 @@ from __future__ import annotations
 
 import pytest
 
-from bulletin_bot.retrieval import parse_filters
+from datetime import date
+
+from bulletin_bot.query import parse_question
 
 SECTIONS = ["上情下达", "经验交流", "学习动态"]
+NEWEST = date(2024, 12, 31)  # the newest indexed issue, for "最近一期"
+TODAY = date(2026, 12, 1)
 
 
 @pytest.mark.parametrize(
     "question, issue, date_from, date_to, section, rest",
     [
+        # restrictions: the question names which bulletins to search
         ("第455期讲了什么", 455, None, None, None, "讲了什么"),
         ("第 455 期 经验交流栏目", 455, None, None, "经验交流", ""),
-        ("2023年12月省委常委会传达了什么", None, "2023-12-01", "2024-01-20", None, "省委常委会传达了什么"),
-        ("2024年以来的理论宣讲", None, "2024-01-01", None, None, "的理论宣讲"),
-        ("2023年5月1日开钻的超深井", None, "2023-05-01", "2023-05-08", None, "开钻的超深井"),
-        ("2023年上半年 中欧班列", None, "2023-01-01", "2023-07-20", None, "中欧班列"),
+        ("2023年12月的简报里泗洪县有什么经验", None, "2023-12-01", "2023-12-31", None, "里泗洪县有什么经验"),
+        ("2023年12月简报 泗洪县", None, "2023-12-01", "2023-12-31", None, "泗洪县"),
+        ("最近一期简报讲了什么", None, "2024-12-31", "2024-12-31", None, "讲了什么"),
+        ("上个月的简报有哪些", None, "2026-11-01", "2026-11-30", None, "有哪些"),
         ("【学习动态】新质生产力", None, None, None, "学习动态", "新质生产力"),
         ("要闻栏目", None, None, None, None, "要闻栏目"),  # not a section of this index: left as words
-        ("2023年13月的会议", None, "2023-01-01", "2024-01-20", None, "13月的会议"),
-        # figures as of a date are reported after it
-        ("截至2023年底全国共有多少名少先队员", None, "2023-12-31", None, None, "截至 全国共有多少名少先队员"),
-        ("截至2024年6月末 全国充电设施", None, "2024-06-30", None, None, "截至 全国充电设施"),
-        ("截至2023年5月10日的接种人数", None, "2023-05-10", None, None, "截至 的接种人数"),
-        ("到2035年基本实现", None, "2035-01-01", "2036-01-20", None, "到 基本实现"),  # a target year, not "as of"
+        # dates as content: they stay in the question and restrict nothing
+        ("2023年12月省委常委会传达了什么", None, None, None, None, "2023年12月省委常委会传达了什么"),
+        ("2023年全国铁路旅客发送量", None, None, None, None, "2023年全国铁路旅客发送量"),
+        ("到2035年江苏要建成什么", None, None, None, None, "到2035年江苏要建成什么"),
+        ("《规划（2024—2028年）》提出什么", None, None, None, None, "《规划（2024—2028年）》提出什么"),
     ],
 )
-def test_filters_from_question(question, issue, date_from, date_to, section, rest):
-    filters, remaining = parse_filters(question, SECTIONS)
-    assert (filters.issue, filters.date_from, filters.date_to, filters.section) == (issue, date_from, date_to, section)
-    assert remaining == rest
+def test_restrictions_from_question(question, issue, date_from, date_to, section, rest):
+    pq = parse_question(question, SECTIONS, newest=NEWEST, today=TODAY)
+    f = pq.filters
+    assert (f.issue, f.date_from, f.date_to, f.section) == (issue, date_from, date_to, section)
+    assert pq.text == rest
+
+
+@pytest.mark.parametrize(
+    "question, first, last, until",
+    [
+        # an event: reported within days
+        ("2023年5月1日开钻的超深井", "2023-05-01", "2023-05-01", "2023-05-08"),
+        # a month's figures: published the next month
+        ("2023年9月全社会用电量", "2023-09-01", "2023-09-30", "2023-11-04"),
+        ("2024年1-2月规上工业企业利润", "2024-01-01", "2024-02-29", "2024-04-04"),
+        ("2023年前7个月实际使用外资", "2023-01-01", "2023-07-31", "2023-09-04"),
+        ("2023年前三季度服务零售额", "2023-01-01", "2023-09-30", "2023-11-14"),
+        ("2023年上半年 中欧班列", "2023-01-01", "2023-06-30", "2023-08-14"),
+        # a year's totals: published in the first months of the next year
+        ("2023年全国铁路旅客发送量", "2023-01-01", "2023-12-31", "2024-03-30"),
+        # since then: open-ended
+        ("2024年以来的理论宣讲", "2024-01-01", None, None),
+        # figures as of a date are reported after it
+        ("截至2023年底全国共有多少名少先队员", "2023-12-31", "2024-06-28", None),
+        ("截至2024年6月末 全国充电设施", "2024-06-30", "2024-12-27", None),
+    ],
+)
+def test_content_dates_are_evidence_windows(question, first, last, until):
+    pq = parse_question(question, SECTIONS, newest=NEWEST, today=TODAY)
+    assert not pq.filters.any() and pq.text == question
+    (w,) = pq.windows
+    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    assert (iso(w.first), iso(w.last), iso(w.until)) == (first, last, until)
+
+
+@pytest.mark.parametrize("question", ["到2035年基本实现", "2030年前碳达峰", "《规划（2024—2028年）》", "十五五时期"])
+def test_targets_and_plan_periods_are_never_dates(question):
+    pq = parse_question(question, SECTIONS, newest=NEWEST, today=TODAY)
+    assert pq.windows == () and not pq.filters.any()
 
 
 def test_full_width_digits_and_letters_from_a_pdf_match_typed_ones() -> None:
@@ -83,7 +122,7 @@ class _Crowded:
 
 
 def test_dense_lift_means_the_same_for_a_model_whose_cosines_crowd_together(tmp_path):
-    """The "not found" rule adds a dense lift to the word coverage; rescaled by the model's own
+    """The second stage and the "not found" rule weigh a dense lift; rescaled by the model's own
     spread, a model like e5 (unrelated text at cosine 0.86 ± 0.02) is judged like static-zh."""
     import shutil
 
@@ -103,7 +142,7 @@ def test_dense_lift_means_the_same_for_a_model_whose_cosines_crowd_together(tmp_
         service.reindex()
         index = service._current()
         result = retrieve(index, embedder, "泗洪县理论宣讲的做法", RetrievalSettings())
-        lifts[name] = result.dense_lift
+        lifts[name] = result.hits[0].lift
         if name == "crowded":
             assert index.dense_spread < 0.5 * service_spread
         else:

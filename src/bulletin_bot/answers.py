@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import Answer, Citation, Quote
-from .retrieval import Retrieval, coverage
+from .retrieval import Retrieval
 from .store import LoadedIndex
 from .text import sentence_spans
 
@@ -220,17 +220,20 @@ def build_answer(
     top_k: int = 5,
     offset: int = 0,
     settings: QuoteSettings = QuoteSettings(),
-    min_result_evidence: float = 0.0,
     embedder=None,
 ) -> Answer:
     """Quotes for hits `offset … offset + top_k` of those worth showing.
 
-    The best hit is always shown once the question counts as found; each later one only with
-    evidence of its own (its coverage of the question plus its dense lift) of at least
-    `min_result_evidence`, so one good answer is not followed by noise.
+    When the question is found, the best hit and the later ones that answer it (evidence.py);
+    when not, the closest ones under the "not found" warning, so a wrong "not found" never
+    hides the answer.
     """
-    if not retrieval.found:
-        return Answer(question, False, (), retrieval.filters, retrieval.reason)
+    if not retrieval.hits:
+        return Answer(question, False, (), retrieval.filters, retrieval.reason, retrieval.note)
+    if retrieval.found:
+        shown = [h for rank, h in enumerate(retrieval.hits) if rank == 0 or h.answers]
+    else:  # the closest ones, under the warning, if anything comes close
+        shown = list(retrieval.hits) if retrieval.hits[0].closest else []
     shape = answer_shape(question)
     similarity = None
     # only a cheap model: a transformer would take seconds for the hundred sentences of an answer
@@ -242,20 +245,11 @@ def build_answer(
         def similarity(texts: list[str]) -> np.ndarray:
             return np.asarray(embedder.embed_passages(texts), dtype=np.float32) @ qvec
     quotes: list[Quote] = []
-    shown = 0
-    for rank, hit in enumerate(retrieval.hits[: offset + top_k + 100]):
-        if len(quotes) >= top_k:
-            break
+    for hit in shown[offset : offset + top_k]:
         row = index.article_row(hit.article_id)
         if row is None:
             continue
         article_id, issue_id, idx, section, title, text = row
-        if rank > 0 and retrieval.words:
-            if coverage(list(retrieval.words), f"{title}\n{text}") + hit.lift < min_result_evidence:
-                continue
-        shown += 1
-        if shown <= offset:
-            continue
         issue = index.issue_row(issue_id)
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
         spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=shape,
@@ -266,7 +260,7 @@ def build_answer(
             article_index=idx,
         )
         quotes.append(Quote(citation, render_quote(text, spans), tuple(spans), round(hit.score, 4), article_id))
-    return Answer(question, True, tuple(quotes), retrieval.filters)
+    return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason, retrieval.note)
 
 
 def answer_to_json(answer: Answer) -> dict:
@@ -275,6 +269,7 @@ def answer_to_json(answer: Answer) -> dict:
         "query": answer.query,
         "found": answer.found,
         "reason": answer.reason,
+        "note": answer.note,
         "results": [
             {
                 "issue": q.citation.issue,

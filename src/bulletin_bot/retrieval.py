@@ -1,46 +1,46 @@
-"""Question -> ranked articles: filters from the question, dense + BM25 fused, abstention.
+"""Question -> ranked articles: restrictions, dense + BM25 fused, dates as evidence.
 
 Dense and BM25 scores are computed exactly for the union of both candidate lists, then
 fused as a convex combination of the dense lift and the BM25 score scaled by its best
 candidate. The dense lift is how much closer a chunk is to the question than chunks picked at
 random are (the model's own baseline), divided by how widely the model's cosines spread and
 multiplied by static-zh's spread, so that weights and thresholds chosen with static-zh mean
-the same with e5, whose cosines crowd near 0.86. Articles are ranked by their best chunk.
-Whether anything was found at all is decided by the evidence for the best article: the share
-of the question's information its text contains (`coverage`) plus its dense lift.
+the same with e5, whose cosines crowd near 0.86. A date the question names as content raises
+issues dated in its period (and, less, in the weeks after it). Articles are ranked by their
+best chunk. Whether the best ones answer at all is `evidence.py`'s to say.
 """
 
 from __future__ import annotations
 
-import calendar
-import re
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 import numpy as np
 
+from .evidence import judge_hits
+from .rerank import Candidate, rescore
+from .rerank import features as rerank_features
 from .models import QueryFilters
+from .query import ParsedQuestion, describe_filters, is_bulletin_word, parse_question
 from .store import LoadedIndex, date_int
-from .text import is_question_word, query_terms, search_tokens, term_credit, term_weight
+from .text import is_question_word, query_terms, search_tokens, specific_words, term_weight
 
 # the spread of static-zh's cosines between unrelated chunks of the evaluation index, where the
-# thresholds below were chosen; other models' dense lifts are rescaled to it (store.dense_spread)
+# weights and thresholds were chosen; other models' dense lifts are rescaled to it
 REFERENCE_SPREAD = 0.162
+# rows of the vector matrix read at once for a restricted search: bounds the memory a question
+# takes whatever the restriction (16k x 384 float32 = 24 MB)
+SCAN_BLOCK = 16384
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
     candidates: int = 200  # per retriever, before fusion
-    dense_weight: float = 0.25  # weight of the dense cosine in the fused score (the rest: BM25)
-    # coverage + dense lift the best article needs; chosen on the dev questions plus our
-    # negatives (see README, "Saying not found")
-    min_evidence: float = 0.7
-    # a result after the first is shown only with this much evidence of its own, so a good
-    # answer is not followed by noise
-    min_result_evidence: float = 0.6
-    report_lag_days: int = 7  # a bulletin reports an event up to this many days after it
-    # ... and a month's or a year's figures come out weeks later (March's trade in mid-April)
-    period_lag_days: int = 20
+    dense_weight: float = 0.25  # weight of the dense lift in the fused score (the rest: BM25)
+    date_weight: float = 0.15  # added to a chunk whose issue is dated in a period the question names
+    lag_credit: float = 0.5  # ... times this when it is dated in the weeks after the period
+    # the first stage's best articles the second stage re-scores; only they can be shown
+    rerank_depth: int = 30
 
 
 @dataclass(frozen=True)
@@ -48,108 +48,29 @@ class ArticleHit:
     article_id: int
     score: float
     chunk_ids: tuple[int, ...]  # its matching chunks, best first
-    lift: float = 0.0  # its best chunk's cosine minus the question's baseline, in static-zh units (see Retrieval)
+    lift: float = 0.0  # its best chunk's cosine minus the question's baseline, in static-zh units
+    bm25: float = 0.0  # its best chunk's BM25 score over the best candidate's
+    answers: bool = True  # the evidence says it answers the question (evidence.py)
+    closest: bool = True  # ... or at least is close enough to show under a "not found" warning
 
 
 @dataclass(frozen=True)
 class Retrieval:
-    filters: QueryFilters
-    terms: tuple[str, ...]  # search tokens of the question (after filter phrases were taken out)
+    filters: QueryFilters  # the restriction applied (empty when there was none, or it was dropped)
+    terms: tuple[str, ...]  # search tokens of the question
     words: tuple[str, ...]  # the question's content words, for judging each hit's evidence
     hits: tuple[ArticleHit, ...]  # ranked, all of them (callers page through)
-    coverage: float  # of the best hit
-    dense_lift: float  # best hit's cosine minus the question's mean cosine to random chunks, in static-zh units
-    found: bool
-    reason: str = ""
+    found: bool  # the best hit answers the question
+    reason: str = ""  # why not, when not found
+    note: str = ""  # said above the results: a restriction that was dropped
     weights: dict[str, float] = field(default_factory=dict)  # question words -> term_weight
 
 
-# ---------------------------------------------------------------- filters
-
-_ISSUE = re.compile(r"第\s*(\d{1,6})\s*期")
-_DAY = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*[日号]?")
-_MONTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月份?")
-_HALF = re.compile(r"(\d{4})\s*年\s*(上半年|下半年)")
-_YEAR = re.compile(r"(\d{4})\s*年(?:度)?")
-_SINCE = re.compile(r"^\s*(以来|至今|以后|之后|起|开始)")
-# "截至2023年底…": the figures are as of that date and are reported after it, months later
-# for a year's (the count of 少先队员 at the end of 2023 came out on 1 June 2024)
-_AS_OF = re.compile(r"(?:截至|截止|截止到|到)\s*$")
-_AS_OF_END = re.compile(r"^\s*(?:底|末|为止|止)")
-_SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块|版块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块|版块)")
-
-
-def _iso(d: date) -> str:
-    return d.isoformat()
-
-
-def parse_filters(
-    question: str, sections: list[str], lag_days: int = 7, period_lag_days: int = 20
-) -> tuple[QueryFilters, str]:
-    """Filters named in the question, and the question with those phrases taken out."""
-    issue = None
-    date_from = date_to = None
-    section = None
-    rest = question
-
-    m = _ISSUE.search(rest)
-    if m:
-        issue = int(m.group(1))
-        rest = rest[: m.start()] + " " + rest[m.end() :]
-
-    span = None
-    for pattern, kind in ((_DAY, "day"), (_HALF, "half"), (_MONTH, "month"), (_YEAR, "year")):
-        m = pattern.search(rest)
-        if not m:
-            continue
-        try:
-            y = int(m.group(1))
-            if kind == "day":
-                first = last = date(y, int(m.group(2)), int(m.group(3)))
-            elif kind == "month":
-                mo = int(m.group(2))
-                first, last = date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
-            elif kind == "half":
-                first, last = (date(y, 1, 1), date(y, 6, 30)) if m.group(2) == "上半年" else (date(y, 7, 1), date(y, 12, 31))
-            else:
-                if not 1900 <= y <= 2100:
-                    continue
-                first, last = date(y, 1, 1), date(y, 12, 31)
-        except ValueError:  # 2023年13月: not a date
-            continue
-        span = (first, last, m, lag_days if kind == "day" else period_lag_days)
-        break
-    if span:
-        first, last, m, lag = span
-        since = _SINCE.match(rest[m.end() :])
-        as_of = _AS_OF.search(rest[: m.start()])
-        as_of_end = _AS_OF_END.match(rest[m.end() :])
-        end = m.end() + (since.end() if since else 0)
-        if as_of and (as_of_end or m.re is _DAY) and not since:
-            # the state of things at that date: published on it or after
-            date_from, date_to = _iso(last), None
-            end = m.end() + (as_of_end.end() if as_of_end else 0)
-        else:
-            date_from = _iso(first)
-            date_to = None if since else _iso(last + timedelta(days=lag))
-        rest = rest[: m.start()] + " " + rest[end:]
-
-    m = _SECTION.search(rest)
-    if m:
-        name = next(g for g in m.groups() if g)
-        known = {s: s for s in sections}
-        # "经验交流栏目" and "【经验交流】" name a section only if the index has it
-        match = known.get(name) or next((s for s in sections if name.endswith(s) and len(s) >= 2), None)
-        if match:
-            section = match
-            rest = rest[: m.start()] + " " + rest[m.end() :]
-
-    filters = QueryFilters(issue=issue, date_from=date_from, date_to=date_to, section=section)
-    return filters, re.sub(r"\s+", " ", rest).strip()
+# ---------------------------------------------------------------- restrictions
 
 
 def filter_mask(index: LoadedIndex, filters: QueryFilters) -> np.ndarray | None:
-    """Boolean mask over chunks, or None when the question names no filter."""
+    """Boolean mask over chunks, or None when the question names no restriction."""
     if not filters.any():
         return None
     issues_ok = np.ones(len(index.issues), dtype=bool)
@@ -166,17 +87,14 @@ def filter_mask(index: LoadedIndex, filters: QueryFilters) -> np.ndarray | None:
     return articles_ok[index.chunk_article]
 
 
-def describe_filters(filters: QueryFilters) -> str:
-    parts = []
-    if filters.issue is not None:
-        parts.append(f"第{filters.issue}期")
-    if filters.date_from and filters.date_to:
-        parts.append(f"{filters.date_from} 至 {filters.date_to}")
-    elif filters.date_from:
-        parts.append(f"{filters.date_from} 以来")
-    if filters.section:
-        parts.append(f"【{filters.section}】")
-    return "、".join(parts)
+def newest_issue_date(index: LoadedIndex) -> date | None:
+    if not len(index.issues):
+        return None
+    d = int(index.issues["date"].max())
+    try:
+        return date(d // 10000, d // 100 % 100, d % 100)
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------- ranking
@@ -189,50 +107,56 @@ def _top(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
     return ids[part[np.argsort(-scores[part], kind="stable")]]
 
 
-def coverage(terms: list[str], text: str) -> float:
-    """Share of the question's information (see `term_weight`) whose words appear in `text`."""
-    total = sum(term_weight(t) for t in terms)
-    if total <= 0:
-        return 0.0
-    return sum(term_weight(t) * term_credit(t, text) for t in terms) / total
-
-
-def retrieve(
-    index: LoadedIndex,
-    embedder,
-    question: str,
-    settings: RetrievalSettings = RetrievalSettings(),
-) -> Retrieval:
-    filters, rest = parse_filters(question, index.sections, settings.report_lag_days, settings.period_lag_days)
-    text = rest or question
-    tokens = [t for t in search_tokens(text) if not is_question_word(t)]
-    mask = filter_mask(index, filters)
+def _dense_top(index: LoadedIndex, qvec: np.ndarray, allowed: np.ndarray | None, k: int) -> np.ndarray:
+    """The `k` chunks closest to the question, among `allowed` ones when given (exact)."""
     n = len(index.chunks)
-    allowed = np.flatnonzero(mask) if mask is not None else None
-    if n == 0 or (allowed is not None and len(allowed) == 0):
-        where = describe_filters(filters)
-        return Retrieval(filters, tuple(tokens), (), (), 0.0, 0.0, False,
-                         reason=f"索引中没有{where}的简报" if where else "索引是空的")
+    if allowed is None:
+        _, ids = index.faiss.search(qvec[None, :], min(k, n))
+        return ids[0][ids[0] >= 0]
+    best_ids = np.zeros(0, dtype=np.int64)
+    best_scores = np.zeros(0, dtype=np.float32)
+    for start in range(0, len(allowed), SCAN_BLOCK):
+        block = allowed[start : start + SCAN_BLOCK]
+        scores = np.asarray(index.vectors[block] @ qvec, dtype=np.float32)
+        ids = np.concatenate([best_ids, block])
+        scores = np.concatenate([best_scores, scores])
+        keep = _top(scores, np.arange(len(ids)), k)
+        best_ids, best_scores = ids[keep], scores[keep]
+    return best_ids
 
-    # BM25 over every allowed chunk (a handful of sparse columns: cheap)
+
+def _date_credit(index: LoadedIndex, chunk_ids: np.ndarray, pq: ParsedQuestion, lag_credit: float) -> np.ndarray:
+    """Per chunk: how far its issue's date is evidence for the dates the question names."""
+    credit = np.zeros(len(chunk_ids), dtype=np.float32)
+    if not pq.windows or not len(chunk_ids):
+        return credit
+    days = index.issues["date"][index.article_issue[index.chunk_article[chunk_ids]]]
+    for w in pq.windows:
+        first = date_int(w.first.isoformat())
+        last = date_int(w.last.isoformat()) if w.last else 99999999
+        until = date_int(w.until.isoformat()) if w.until else last
+        c = np.where((days >= first) & (days <= last), 1.0, np.where((days > last) & (days <= until), lag_credit, 0.0))
+        credit = np.maximum(credit, c.astype(np.float32))
+    return credit
+
+
+def _rank(index: LoadedIndex, embedder, pq: ParsedQuestion, tokens: list[str], mask: np.ndarray | None,
+          settings: RetrievalSettings) -> list[ArticleHit]:
+    allowed = np.flatnonzero(mask) if mask is not None else None
+    if not len(index.chunks) or (allowed is not None and not len(allowed)):
+        return []
+    # BM25 over every allowed chunk (a handful of sparse columns: cheap); only chunks holding a
+    # question word can be candidates (at 2.4M chunks: 10 ms instead of 20 ms for a top-200)
     bm25_all = index.bm25.scores(tokens)
-    # only chunks holding a question word can be BM25 candidates: select among those
-    # (at 2.4M chunks: 10 ms instead of 20 ms for a top-200 over every score)
     bm25_ids = np.flatnonzero(bm25_all)
-    if allowed is not None:
+    if mask is not None:
         bm25_ids = bm25_ids[mask[bm25_ids]]
     k = settings.candidates
     bm25_top = _top(bm25_all[bm25_ids], bm25_ids, k)
-
-    # dense: FAISS over everything, exact over a filtered subset
-    qvec = np.asarray(embedder.embed_query(text), dtype=np.float32)
-    if allowed is None:
-        _, ids = index.faiss.search(qvec[None, :], min(k, n))
-        dense_top = ids[0][ids[0] >= 0]
-    else:
-        sub_scores = np.asarray(index.vectors[allowed] @ qvec)
-        dense_top = _top(sub_scores, allowed, k)
-    cand = np.unique(np.concatenate([bm25_top, dense_top]).astype(np.int64))
+    qvec = np.asarray(embedder.embed_query(pq.text or pq.question), dtype=np.float32)
+    cand = np.unique(np.concatenate([bm25_top, _dense_top(index, qvec, allowed, k)]).astype(np.int64))
+    if not len(cand):
+        return []
     dense = np.asarray(index.vectors[cand] @ qvec, dtype=np.float32)
     bm = bm25_all[cand]
     bm_max = float(bm.max()) if len(bm) else 0.0
@@ -245,29 +169,83 @@ def retrieve(
     lift = (dense - baseline) * scale
     w = settings.dense_weight
     fused = w * lift + (1.0 - w) * bm_norm
+    fused = fused + settings.date_weight * _date_credit(index, cand, pq, settings.lag_credit)
 
     # group by article: an article scores as its best chunk
     order = np.argsort(-fused, kind="stable")
     best: dict[int, list[int]] = {}
     score_of: dict[int, float] = {}
-    dense_of: dict[int, float] = {}
-    articles_of = index.chunk_article[cand[order]].tolist()
-    for i, art in zip(order.tolist(), articles_of):
+    lift_of: dict[int, float] = {}
+    bm_of: dict[int, float] = {}
+    for i, art in zip(order.tolist(), index.chunk_article[cand[order]].tolist()):
         if art not in best:
             best[art] = []
             score_of[art] = float(fused[i])
         best[art].append(int(cand[i]))
-        dense_of[art] = max(dense_of.get(art, -1e9), float(lift[i]))
-    hits = tuple(ArticleHit(a, score_of[a], tuple(c), dense_of[a]) for a, c in best.items())
+        lift_of[art] = max(lift_of.get(art, -1e9), float(lift[i]))
+        bm_of[art] = max(bm_of.get(art, 0.0), float(bm_norm[i]))
+    return [ArticleHit(a, score_of[a], tuple(c), lift_of[a], bm_of[a]) for a, c in best.items()]
 
-    # abstain unless the best article holds most of the question's rare words
-    terms = query_terms(text)
-    weights = {t: term_weight(t) for t in [*terms, *tokens]}
-    cov = lift = 0.0
-    if hits:
-        row = index.article_row(hits[0].article_id)
-        cov = coverage(terms, f"{row[4]}\n{row[5]}") if row else 0.0
-        lift = hits[0].lift
-    found = bool(hits) and (cov + lift >= settings.min_evidence or not terms)
-    reason = "" if found else "简报中没有找到与问题足够相符的内容"
-    return Retrieval(filters, tuple(tokens), tuple(terms), hits, cov, lift, found, reason, weights)
+
+def _first_stage(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
+                 settings: RetrievalSettings) -> tuple[list[str], list[str], list[ArticleHit]]:
+    """Search tokens, content words and the first stage's ranked articles."""
+    tokens = [t for t in search_tokens(pq.text) if not is_question_word(t) and not is_bulletin_word(t)]
+    words = [t for t in query_terms(pq.text) if not is_bulletin_word(t)]
+    return tokens, words, _rank(index, embedder, pq, tokens, mask, settings)
+
+
+def _candidates(index: LoadedIndex, pq: ParsedQuestion, words: list[str], hits: list[ArticleHit],
+                depth: int) -> list[Candidate]:
+    top = hits[:depth]
+    records = index.article_records([h.article_id for h in top])
+    specific = [w for w in specific_words(pq.text) if not is_bulletin_word(w)]
+    return rerank_features(index, top, records, pq, words, specific)
+
+
+def candidates(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings()
+               ) -> list[Candidate]:
+    """The first stage's best articles with their second-stage features (for learning the weights)."""
+    pq = parse_question(question, index.sections, newest=newest_issue_date(index))
+    _tokens, words, hits = _first_stage(index, embedder, pq, None, settings)
+    return _candidates(index, pq, words, hits, settings.rerank_depth)
+
+
+def _search(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
+            settings: RetrievalSettings) -> Retrieval:
+    tokens, words, hits = _first_stage(index, embedder, pq, mask, settings)
+    weights = {t: term_weight(t) for t in [*words, *tokens]}
+    cands = _candidates(index, pq, words, hits, settings.rerank_depth) if settings.rerank_depth else []
+    if cands:
+        scores = rescore(cands)
+        order = sorted(range(len(cands)), key=lambda i: -scores[i])
+        cands, scores = [cands[i] for i in order], [scores[i] for i in order]
+        judged = judge_hits(cands, pq, words)
+        hits = [replace(c.hit, score=round(s, 4), answers=j.answers, closest=j.closest)
+                for c, s, j in zip(cands, scores, judged)]
+    else:
+        hits = []
+    found = bool(hits) and hits[0].answers
+    reason = "" if found else ("简报中没有找到与问题足够相符的内容" if hits else "索引是空的")
+    return Retrieval(QueryFilters(), tuple(tokens), tuple(words), tuple(hits), found, reason, weights=weights)
+
+
+def retrieve(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings(),
+             today: date | None = None) -> Retrieval:
+    """Ranked articles for `question`, within the bulletins it names if any answer there."""
+    pq = parse_question(question, index.sections, newest=newest_issue_date(index), today=today)
+    if not pq.filters.any():
+        return _search(index, embedder, pq, None, settings)
+    where = describe_filters(pq.filters)
+    mask = filter_mask(index, pq.filters)
+    if mask is not None and mask.any():
+        restricted = _search(index, embedder, pq, mask, settings)
+        if restricted.found or not pq.text:
+            return replace(restricted, filters=pq.filters)
+        note = f"{where}的简报中没有找到相关内容，以下是其他简报中的结果"
+    else:
+        note = f"索引中没有{where}的简报，以下是其他简报中的结果"
+    everywhere = _search(index, embedder, pq, None, settings)
+    if not everywhere.words:  # nothing to search for but the restriction itself
+        return Retrieval(pq.filters, (), (), (), False, f"索引中没有{where}的简报")
+    return replace(everywhere, note=note)

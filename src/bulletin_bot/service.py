@@ -151,8 +151,7 @@ class BulletinService:
         index = self._current()
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval)
-        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset),
-                            min_result_evidence=self.retrieval.min_result_evidence, embedder=emb)
+        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
 
     # ------------------------------------------------------------ reading
 

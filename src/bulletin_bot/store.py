@@ -278,6 +278,18 @@ def read_manifest(version_dir: Path) -> dict:
         raise IndexInvalid(f"{version_dir}/manifest.json: unreadable ({exc})") from None
 
 
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An indexed article as stored: its row id, its issue's row id, and its text."""
+
+    id: int
+    issue_id: int
+    index: int  # 1-based position in its issue
+    section: str
+    title: str
+    text: str
+
+
 def _pairwise_spread(vectors: np.ndarray) -> float:
     """Standard deviation of the cosines between distinct rows (0.0 with fewer than 3 rows)."""
     if len(vectors) < 3:
@@ -372,6 +384,15 @@ class LoadedIndex:
     def article_row(self, article_id: int) -> tuple | None:
         rows = self.query("SELECT id, issue, idx, section, title, text FROM articles WHERE id=?", (article_id,))
         return rows[0] if rows else None
+
+    def article_records(self, article_ids: list[int]) -> dict[int, ArticleRecord]:
+        """The articles with these row ids (one query, whatever their number)."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        rows = self.query(f"SELECT id, issue, idx, section, title, text FROM articles WHERE id IN ({marks})",
+                          tuple(int(a) for a in article_ids))
+        return {r[0]: ArticleRecord(*r) for r in rows}
 
     def issue_row(self, issue_id: int) -> tuple | None:
         rows = self.query(

@@ -194,6 +194,14 @@ def term_weight(term: str) -> float:
     return 6.0
 
 
+def coverage(terms: list[str], text: str) -> float:
+    """Share of the question's information (see `term_weight`) whose words appear in `text`."""
+    total = sum(term_weight(t) for t in terms)
+    if total <= 0:
+        return 0.0
+    return sum(term_weight(t) * term_credit(t, text) for t in terms) / total
+
+
 def term_credit(term: str, text: str) -> float:
     """How far `text` contains `term`: 1 when whole, part credit for a long word's pieces.
 
@@ -209,3 +217,48 @@ def term_credit(term: str, text: str) -> float:
         pairs = [term[i : i + 2] for i in range(len(term) - 1)]
         return 0.7 * sum(p in text for p in pairs) / len(pairs)
     return 0.0
+
+
+_NAME_TAGS = ("ns", "nr", "nt", "nz", "eng")
+
+
+def pos_tokenizer():
+    """jieba's part-of-speech tagger over the process-wide tokenizer (domain words included)."""
+    global _pos
+    if _pos is None:
+        base = jieba_tokenizer()  # outside the lock: it takes the lock itself
+        with _lock:
+            if _pos is None:
+                import jieba.posseg
+
+                _pos = jieba.posseg.POSTokenizer(base)
+    return _pos
+
+
+_pos = None
+_DIGIT = re.compile(r"[0-9０-９]")
+_CN_NUM = "零〇一二三四五六七八九十百千两"
+# places too wide to tell one article from another
+_WIDE = frozenset("中国 我国 全国 国内 国际 世界 全球 各地 各国 海外 境外 国外".split())
+# numbered things written in Chinese numerals: 第二十一届, 第七任 (not 第一: "the first time"
+# is said many ways), 神舟二十号, and plan periods such as 十四五
+_NUMBERED = re.compile(
+    rf"第(?!一[次个回])[{_CN_NUM}]+[届次任期批轮号个位名季]"
+    rf"|[\u4e00-\u9fff]{{2}}[{_CN_NUM}]+号"
+    r"|十[一二三四五六七八九]五(?=规划|时期|期间|末|开局|$|[^\u4e00-\u9fff])"
+)
+
+
+def specific_words(text: str) -> list[str]:
+    """The words of `text` that name one thing: places, people, organisations, codes and
+    figures (as jieba tags them). A passage that lacks one answers a different question
+    (the same programme in another province, another year's figure)."""
+    out: dict[str, None] = {m.group(0): None for m in _NUMBERED.finditer(text)}
+    for pair in pos_tokenizer().lcut(text):
+        word, flag = normalise_token(pair.word), pair.flag
+        if not _WORD.search(word) or word in stopwords() or is_question_word(word):
+            continue
+        if word not in _WIDE and (flag.startswith(_NAME_TAGS) or _DIGIT.search(word)):
+            out.setdefault(word, None)
+    return list(out)
+

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Learn the second stage (data/rerank.json) and the "not found" rule (data/evidence.json).
+
+For every question, the first stage's best articles over the archive index (all 825 shared
+issues plus the seed) are featurised by `bulletin_bot.rerank.features`.
+- Second stage: a pairwise logistic regression learns to put the right article above each
+  other one (answerable questions only).
+- "Not found": a logistic regression on `bulletin_bot.evidence.features` of the re-scored best
+  article tells answerable questions from those the archive cannot answer; its threshold is set
+  so that about `--false-abstentions` of the answerable ones are called "not found".
+Both are checked by cross-validation (folds by question) before they are written: the script
+prints what each fold does on the questions it did not learn from.
+
+    .venv/bin/python scripts/learn_ranking.py --questions eval/archive_tune.jsonl ... [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from eval_dev import eval_corpus  # noqa: E402
+
+from bulletin_bot.config import load_settings  # noqa: E402
+from bulletin_bot.evaluation import _id_matches, load_questions, load_truth  # noqa: E402
+from bulletin_bot.models import Citation, Quote  # noqa: E402
+from bulletin_bot import evidence  # noqa: E402
+from bulletin_bot.query import parse_question  # noqa: E402
+from bulletin_bot.rerank import FEATURES  # noqa: E402
+from bulletin_bot.retrieval import RetrievalSettings, candidates  # noqa: E402
+from bulletin_bot.service import BulletinService  # noqa: E402
+
+OUT = ROOT / "src/bulletin_bot/data/rerank.json"
+EVIDENCE_OUT = ROOT / "src/bulletin_bot/data/evidence.json"
+
+
+def right(index, truth, q, rec) -> bool:
+    issue = index.issue_row(rec.issue_id)
+    probe = Quote(Citation(issue[1], issue[2], issue[3], rec.section, rec.title, issue[6], rec.index), "", (), 0.0, rec.id)
+    return any(_id_matches(a, q.issue, probe, truth) for a in q.ids)
+
+
+def collect(service, questions, truth, depth):
+    index = service._current()
+    emb = service.embedder(index.manifest)
+    settings = replace(RetrievalSettings(), rerank_depth=depth)
+    data = []
+    for q in questions:
+        cands = candidates(index, emb, q.q, settings)
+        X = np.array([c.features for c in cands]) if cands else np.zeros((0, len(FEATURES)))
+        y = np.array([q.issue is not None and right(index, truth, q, c.record) for c in cands], dtype=bool)
+        pq = parse_question(q.q, index.sections)
+        data.append((q, X, y, cands, pq))
+    return data
+
+
+def evidence_rows(data, w):
+    """Evidence features of each question's re-scored best article, and whether it is answerable."""
+    rows, labels = [], []
+    for q, X, _y, cands, pq in data:
+        if not cands:
+            continue
+        scores = X @ w
+        order = np.argsort(-scores, kind="stable")
+        ranked = [cands[i] for i in order]
+        rows.append(evidence.features(ranked, pq)[0])
+        labels.append(q.issue is not None)
+    return np.array(rows), np.array(labels, dtype=bool)
+
+
+def fit_evidence(X, y, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", fit_intercept=False)
+    model.fit(X, y)
+    return model.coef_[0]
+
+
+def probabilities(X, w):
+    return 1.0 / (1.0 + np.exp(-np.clip(X @ w, -50, 50)))
+
+
+def fit_pairwise(data, c: float) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+
+    diffs = []
+    for _q, X, y, *_ in data:
+        if y.any() and (~y).any():
+            pos, neg = X[y], X[~y]
+            for p in pos:
+                diffs.append(p - neg)
+    D = np.concatenate(diffs)
+    Xp = np.concatenate([D, -D])
+    yp = np.r_[np.ones(len(D)), np.zeros(len(D))]
+    model = LogisticRegression(C=c, fit_intercept=False, max_iter=2000)
+    model.fit(Xp[:, 1:], yp)  # no bias: it cancels in differences
+    return np.r_[0.0, model.coef_[0]]
+
+
+def ranks(data, w: np.ndarray | None) -> list[int | None]:
+    out = []
+    for _q, X, y, *_ in data:
+        if not y.any():
+            out.append(None)
+            continue
+        order = np.arange(len(y)) if w is None else np.argsort(-(X @ w), kind="stable")
+        out.append(int(np.flatnonzero(y[order])[0]))
+    return out
+
+
+def summary(rs, kinds) -> str:
+    rows = []
+    for kind in sorted(set(kinds)) + ["all"]:
+        sel = [r for r, k in zip(rs, kinds) if kind in ("all", k)]
+        n = len(sel)
+        h1 = sum(r == 0 for r in sel if r is not None) / n
+        h5 = sum(r < 5 for r in sel if r is not None) / n
+        rows.append(f"{kind}: n={n} hit@1 {h1:.3f} hit@5 {h5:.3f}")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--questions", nargs="+", type=Path, required=True)
+    ap.add_argument("--depth", type=int, default=RetrievalSettings().rerank_depth)
+    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--false-abstentions", type=float, default=0.04,
+                    help="share of answerable questions the threshold may call not found (in cross-validation)")
+    ap.add_argument("--write", action="store_true", help=f"write the weights learned on all questions to {OUT}")
+    ap.add_argument("--drop", nargs="*", default=[], choices=FEATURES[1:], help="leave these features out (ablation)")
+    ap.add_argument("--work", default=str(ROOT / ".cache/eval"))
+    args = ap.parse_args()
+    work = Path(args.work)
+    corpus = eval_corpus(work / "corpus-full", "0000", "9999")
+    settings = replace(load_settings(), corpus=corpus, index=work / "index-default-full", model="default")
+    service = BulletinService(settings)
+    service.reindex()
+    truth = load_truth(SHARED / "corpus/xwlb/truth.jsonl")
+    questions = [q for path in args.questions for q in load_questions(path)]
+    everything = collect(service, questions, truth, args.depth)
+    for name in args.drop:
+        for _q, X, *_ in everything:
+            X[:, FEATURES.index(name)] = 0.0
+    data = [d for d in everything if d[0].issue is not None]
+    kinds = [d[0].kind for d in data]
+    print(f"{len(data)} answerable questions; right article among the first {args.depth}: "
+          f"{sum(d[2].any() for d in data)}")
+    print("first stage:\n" + summary(ranks(data, None), kinds))
+    rng = np.random.default_rng(0)
+    fold_of = {id(d[0]): k for d, k in zip(everything, rng.permutation(len(everything)) % args.folds)}
+    cv = {}
+    probs, labels = [], []
+    for f in range(args.folds):
+        train = [d for d in everything if fold_of[id(d[0])] != f]
+        test = [d for d in everything if fold_of[id(d[0])] == f]
+        w = fit_pairwise([d for d in train if d[0].issue is not None], args.C)
+        for d, r in zip(test, ranks(test, w)):
+            cv[id(d[0])] = r
+        Xe, ye = evidence_rows(train, w)
+        we = fit_evidence(Xe, ye, args.C)
+        Xt, yt = evidence_rows(test, w)
+        probs += list(probabilities(Xt, we))
+        labels += list(yt)
+    print(f"re-scored, {args.folds}-fold cross-validation:\n" + summary([cv[id(d[0])] for d in data], kinds))
+    probs, labels = np.array(probs), np.array(labels, dtype=bool)
+    threshold = float(np.quantile(probs[labels], args.false_abstentions))
+    print(f"not found, cross-validated: threshold {threshold:.3f}; answerable called not found "
+          f"{np.mean(probs[labels] < threshold):.3f}; unanswerable called not found {np.mean(probs[~labels] < threshold):.3f} "
+          f"({(~labels).sum()} unanswerable)")
+    curve = [(fa, float(np.mean(probs[~labels] < np.quantile(probs[labels], fa)))) for fa in (0.02, 0.05, 0.1, 0.2, 0.3)]
+    print("trade-off (answerable called not found -> unanswerable called not found):",
+          ", ".join(f"{fa:.2f} -> {ab:.2f}" for fa, ab in curve))
+    w = fit_pairwise(data, args.C)
+    print("weights:", {n: round(float(v), 3) for n, v in zip(FEATURES, w)})
+    Xe, ye = evidence_rows(everything, w)
+    we = fit_evidence(Xe, ye, args.C)
+    print("evidence weights:", {n: round(float(v), 3) for n, v in zip(evidence.FEATURES, we)})
+    if args.write:
+        h1 = sum(cv[id(d[0])] == 0 for d in data) / len(data)
+        OUT.write_text(json.dumps({
+            "weights": {n: round(float(v), 4) for n, v in zip(FEATURES, w)},
+            "learned_from": [p.name for p in args.questions],
+            "questions": len(data),
+            "depth": args.depth,
+            "C": args.C,
+            "cross_validated_hit_at_1": round(h1, 3),
+        }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        EVIDENCE_OUT.write_text(json.dumps({
+            "weights": {n: round(float(v), 4) for n, v in zip(evidence.FEATURES, we)},
+            "threshold": round(threshold, 4),
+            "learned_from": [p.name for p in args.questions],
+            "questions": len(Xe),
+            "unanswerable": int((~ye).sum()),
+            "cross_validated_false_abstentions": round(float(np.mean(probs[labels] < threshold)), 3),
+            "cross_validated_abstentions": round(float(np.mean(probs[~labels] < threshold)), 3),
+        }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {OUT} and {EVIDENCE_OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
