@@ -68,18 +68,16 @@ class _Bar:
             return
         from tqdm import tqdm
 
-        labels = {"scan": "scan", "parse": "parse", "tokens": "tokenise", "embed": "embed",
-                  "write": "write", "switch": "switch", "done": "done"}
         if p.stage != self.stage:
             self.close()
             self.stage = p.stage
             if p.stage in ("parse", "tokens", "embed") and p.total:
-                self.bar = tqdm(total=p.total, desc=f"{labels[p.stage]:>8}", unit="chunk" if p.stage != "parse" else "file",
+                self.bar = tqdm(total=p.total, desc=f"{p.stage:>8}", unit="chunk" if p.stage != "parse" else "file",
                                 file=sys.stderr, dynamic_ncols=True,
                                 # a log file (CI, systemd) gets a line every 30 s, a terminal a live bar
                                 mininterval=0.5 if sys.stderr.isatty() else 30.0)
             elif p.stage in ("write", "switch"):
-                print(f"{labels[p.stage]:>8}: {p.message}", file=sys.stderr)
+                print(f"{p.stage:>8}: {p.message}", file=sys.stderr)
         if self.bar is not None and p.done > self.bar.n:
             self.bar.update(p.done - self.bar.n)  # update(), unlike refresh(), respects mininterval
 
@@ -106,16 +104,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
     else:
-        up_to_date = not (report.added or report.changed or report.removed or report.embedded)
+        if report.built:
+            what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
+                    f"{report.failed} failed")
+        else:
+            what = f"nothing changed, {report.failed} failed"
         print(
-            f"index {report.version} in {settings.index}: {report.issues} issues, {report.articles} articles, "
-            f"{report.chunks} chunks\n"
+            f"index {report.version} in {settings.index}: {what}\n"
+            f"contents: {report.issues} issues, {report.articles} articles, {report.chunks} chunks\n"
             f"files: {report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.unchanged} unchanged, {len(report.problems)} skipped\n"
+            f"{report.unchanged} unchanged, {report.failed} skipped\n"
             f"vectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
-            + ("\n(already up to date: nothing to do)" if up_to_date and report.reused == 0 else "")
         )
-    return 0 if report.built else 1
+    return 0
 
 
 def _print_status(service, as_json: bool) -> int:
