@@ -17,14 +17,15 @@ from . import __version__
 EPILOG = """\
 settings: every option falls back to an environment variable, then to bulletin-bot.toml or .env
 in the working directory: BULLETIN_BOT_CORPUS, BULLETIN_BOT_INDEX, BULLETIN_BOT_MODEL,
-BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN, ...
-(see README.md).
+BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN,
+BULLETIN_BOT_WECOM_*, BULLETIN_BOT_DINGTALK_*, BULLETIN_BOT_FEISHU_*, ... (see README.md).
 
 examples:
   bulletin-bot index --corpus corpus --index index
   bulletin-bot ask 泗洪县理论宣讲做法
   echo 红书房建了多少个 | bulletin-bot ask --json
   bulletin-bot parse corpus/455.txt
+  bulletin-bot serve --channel feishu
 """
 
 
@@ -36,10 +37,10 @@ def _settings(args: argparse.Namespace):
     from .config import ConfigError, load_settings
 
     overrides = {}
-    for name in ("corpus", "index", "model"):
+    for name in ("corpus", "index", "model", "listen", "port"):
         value = getattr(args, name, None)
         if value is not None:
-            overrides[name] = Path(value) if name != "model" else value
+            overrides[name] = Path(value) if name in ("corpus", "index") else value
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
@@ -235,12 +236,46 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .bot import run_bot
+    import logging
+
     from .service import BulletinService
 
     settings = _settings(args)
-    run_bot(settings, BulletinService(settings))
+    if args.channel == "telegram":
+        from .bot import run_bot
+
+        run_bot(settings, BulletinService(settings))
+        return 0
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    # httpx logs every URL at INFO, and WeCom puts its secret and access token in URLs
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if args.channel == "wecom":
+        from .channels.wecom import check_settings, run_wecom as run
+    elif args.channel == "dingtalk":
+        from .channels.dingtalk import check_settings, run_dingtalk as run
+    else:
+        from .channels.feishu import check_settings, run_feishu as run
+    check_settings(settings)  # before loading anything: a missing setting is named at once
+    service = BulletinService(settings)
+    _warm_up(service)
+    run(settings, service)
     return 0
+
+
+def _warm_up(service) -> None:
+    """Load the index now, so the first question is not the slow one, and say what is served."""
+    import logging
+
+    from .errors import IndexInvalid, IndexMissing
+
+    log = logging.getLogger("bulletin_bot.serve")
+    try:
+        status = service.stats()
+        log.info("serving index %s: %d issues, %d articles", status.version, status.issues, status.articles)
+    except (IndexMissing, IndexInvalid) as exc:
+        log.warning("no usable index yet (%s): questions get a notice until an admin sends /reindex", exc)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -324,9 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["build", "show"], help="build: distil static-zh into the cache; show: load and describe")
     p.add_argument("name", nargs="?", help="model to show (default: the configured one)")
 
-    p = add("serve", cmd_serve, "run the Telegram bot (settings: TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, ...)")
+    p = add("serve", cmd_serve, "run the chat bot: Telegram (default), WeCom, DingTalk or Feishu")
+    p.add_argument("--channel", choices=["telegram", "wecom", "dingtalk", "feishu"], default="telegram",
+                   help="telegram: long polling or webhook (TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS); "
+                        "wecom: 企业微信 callback URL /wecom/callback (BULLETIN_BOT_WECOM_*); "
+                        "dingtalk: 钉钉 Stream mode, no public IP needed (BULLETIN_BOT_DINGTALK_*); "
+                        "feishu: 飞书 event URL /feishu/events (BULLETIN_BOT_FEISHU_*). Default: telegram")
     p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")
     index_opt(p)
+    p.add_argument("--listen", metavar="ADDR", help="address of the wecom/feishu callback server "
+                                                     "(env BULLETIN_BOT_LISTEN; default 0.0.0.0)")
+    p.add_argument("--port", type=int, metavar="PORT", help="its port (env BULLETIN_BOT_PORT; default 8080)")
 
     p = add("web", cmd_web, "serve the web app (ask, read, admin) for browsers")
     p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")

@@ -34,6 +34,7 @@ from ..config import Settings
 from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen
 from .crypto import FeishuCrypto
+from .http import serve_http
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +249,7 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 
 
 def run_feishu(settings: Settings, service: Any) -> None:
-    """Serve the event URL until interrupted."""
-    import uvicorn
-
+    """Serve the event URL until SIGINT or SIGTERM."""
     app = create_app(settings, service)
-    log.info("feishu: events on %s:%s%s", settings.listen, settings.port, EVENT_PATH)
-    uvicorn.run(app, host=settings.listen, port=settings.port, log_level="warning", server_header=False)
+    log.info("feishu: listening on %s:%s%s", settings.listen, settings.port, EVENT_PATH)
+    serve_http(app, settings)

@@ -32,6 +32,7 @@ from ..config import Settings
 from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
 from .crypto import WeComCrypto
+from .http import serve_http
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +186,7 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 
 
 def run_wecom(settings: Settings, service: Any) -> None:
-    """Serve the callback URL until interrupted."""
-    import uvicorn
-
+    """Serve the callback URL until SIGINT or SIGTERM."""
     app = create_app(settings, service)
-    log.info("wecom: callback on %s:%s%s", settings.listen, settings.port, CALLBACK_PATH)
-    uvicorn.run(app, host=settings.listen, port=settings.port, log_level="warning", server_header=False)
+    log.info("wecom: listening on %s:%s%s", settings.listen, settings.port, CALLBACK_PATH)
+    serve_http(app, settings)
