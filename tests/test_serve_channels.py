@@ -107,9 +107,11 @@ def test_serve_help_and_the_readme_name_all_four_channels():
     assert "{telegram,wecom,dingtalk,feishu}" in help_text
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert re.search(r"--channel telegram\|wecom\|dingtalk\|feishu", readme)
-    for name in ("WeCom", "DingTalk", "Feishu", "BULLETIN_BOT_WECOM_AES_KEY", "BULLETIN_BOT_DINGTALK_CLIENT_ID",
-                 "BULLETIN_BOT_FEISHU_ENCRYPT_KEY", "BULLETIN_BOT_FEISHU_ADMINS"):
-        assert name in readme
+    for name in ("WeCom", "DingTalk", "Feishu", "BULLETIN_BOT_WECOM_CORP_ID", "`_AES_KEY`",
+                 "BULLETIN_BOT_DINGTALK_CLIENT_ID", "BULLETIN_BOT_FEISHU_APP_ID", "`_ENCRYPT_KEY`",
+                 "BULLETIN_BOT_WECOM_ADMINS", "BULLETIN_BOT_DINGTALK_ADMINS", "BULLETIN_BOT_FEISHU_ADMINS",
+                 "BULLETIN_BOT_LISTEN", "BULLETIN_BOT_PORT"):
+        assert name in readme, name
     deploy = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
     for name in ("/wecom/callback", "/feishu/events", "Stream", "BULLETIN_BOT_DINGTALK_ADMINS"):
         assert name in deploy
