@@ -153,8 +153,8 @@ def test_non_admin_reindex_is_refused(standin, bot):
 
 def test_groups_answer_mentions_only(standin, bot):
     quiet, _ = standin.say(QUESTION, READER, group=True, at=False)
-    texts = ask(standin, QUESTION, group=True, at=True)
-    assert "第455期" in texts[0]
+    texts = ask(standin, f"@简报助手 {QUESTION}", group=True, at=True)
+    assert "第455期" in texts[0] and "@简报助手" not in texts[0]
     assert standin.texts_to(quiet) == []
 
 

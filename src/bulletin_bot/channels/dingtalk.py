@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -118,7 +119,10 @@ def incoming(data: dict, client_id: str) -> Incoming | None:
         return None
     kind = data.get("msgtype")
     if kind == "text":
-        return Incoming(text=(data.get("text") or {}).get("content", ""), **common)
+        text = (data.get("text") or {}).get("content", "")
+        if not private:  # the "@机器人" a group message may start with is not part of the question
+            text = re.sub(r"^\s*(@\S+\s+)+", "", text)
+        return Incoming(text=text, **common)
     if kind == "file" and private:
         content = data.get("content") or {}
         common["extra"]["download_code"] = content.get("downloadCode", "")
