@@ -118,3 +118,20 @@ def test_a_huge_question_is_cut_to_fit():
 def test_wecom_links_never_form_from_user_text(text):
     escaped = WECOM.escape(text)
     assert "<a" not in escaped.lower().replace("<\u200ba", "") and escaped.replace("\u200b", "") == text
+
+
+def test_channel_settings_come_from_env_dotenv_and_toml(tmp_path):
+    from bulletin_bot.config import load_settings
+
+    (tmp_path / ".env").write_text("BULLETIN_BOT_WECOM_CORP_ID=ww123\nBULLETIN_BOT_WECOM_ADMINS=ZhangSan, LiSi\n",
+                                   encoding="utf-8")
+    (tmp_path / "bulletin-bot.toml").write_text(
+        'BULLETIN_BOT_WECOM_AGENT_ID = 1000002\nfeishu_admins = ["ou_a", "ou_b"]\nBULLETIN_BOT_PORT = 9001\n',
+        encoding="utf-8")
+    settings = load_settings(env={"BULLETIN_BOT_DINGTALK_ADMINS": "manager1;manager2"}, cwd=tmp_path)
+    assert settings.wecom_corp_id == "ww123" and settings.wecom_agent_id == "1000002" and settings.port == 9001
+    assert settings.wecom_admins == {"ZhangSan", "LiSi"} and settings.feishu_admins == {"ou_a", "ou_b"}
+    assert settings.dingtalk_admins == {"manager1", "manager2"}
+    assert settings.wecom_api_base_url == "https://qyapi.weixin.qq.com"
+    assert settings.dingtalk_api_base_url == "https://api.dingtalk.com"
+    assert settings.feishu_api_base_url == "https://open.feishu.cn"

@@ -178,6 +178,9 @@ class DingTalkStream:
                         await self._serve(ws, stop)
                 except (OSError, httpx.HTTPError, WebSocketException, ChannelApiError, ValueError) as exc:
                     log.warning("dingtalk: connection failed or dropped: %s; again in %.0f s", exc, backoff)
+                except Exception:  # whatever went wrong, the bot must come back rather than exit
+                    log.exception("dingtalk: unexpected failure; reconnecting in %.0f s", backoff)
+                if not stop.is_set():
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)

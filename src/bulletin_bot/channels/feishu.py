@@ -237,7 +237,11 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
         return JSONResponse({})
 
     async def _dispatch(event: dict) -> None:
-        message = await incoming(event, state["channel"])
+        try:
+            message = await incoming(event, state["channel"])
+        except Exception:  # a malformed event is logged, and the server goes on
+            log.exception("feishu: could not read an event")
+            return
         if message is not None:
             await state["bot"].handle(message)
 
