@@ -154,12 +154,12 @@ class FeishuStandin(JsonHTTP):
         }
 
     def push(self, payload: dict, encrypt_key: str | None = None, sign: bool = True,
-             signature: str | None = None) -> httpx.Response:
+             signature: str | None = None, timestamp: str | None = None) -> httpx.Response:
         """POST an event as Feishu does: encrypted and signed when the app has an Encrypt Key."""
         key = self.encrypt_key if encrypt_key is None else encrypt_key
         plain = json.dumps(payload, ensure_ascii=False)
         body = json.dumps({"encrypt": feishu_encrypt(plain, key)}).encode() if key else plain.encode()
-        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+        timestamp, nonce = timestamp or str(int(time.time())), uuid.uuid4().hex
         headers = {"Content-Type": "application/json"}
         if key and sign:
             headers.update({

@@ -105,6 +105,7 @@ def test_forged_or_wrongly_signed_events_are_refused_and_never_answered(standin,
     assert standin.push(event, encrypt_key="another key").status_code == 401
     assert standin.push(event, encrypt_key="").status_code == 401  # plain text while we expect encryption
     assert standin.push(standin.message_event(QUESTION, READER, token="another-token")).status_code == 401
+    assert standin.push(event, timestamp="1600000000").status_code == 401  # signed right, but a replay
     body = json.dumps({"encrypt": feishu_encrypt(json.dumps(event), ENCRYPT_KEY)}).encode()
     replayed = httpx.post(standin.events_url, content=body + b" ", headers={  # body changed after signing
         "X-Lark-Request-Timestamp": "1", "X-Lark-Request-Nonce": "n", "X-Lark-Signature": "f" * 64})

@@ -103,6 +103,7 @@ def test_forged_callbacks_are_refused_and_never_answered(standin, bot):
     assert standin.post(xml, aes_key=other_key).status_code == 403  # signed right, encrypted with another key
     assert standin.post(xml, tamper=True).status_code == 403  # ciphertext changed after signing
     assert standin.post("<!DOCTYPE x [<!ENTITY a 'b'>]><xml/>").status_code == 403
+    assert standin.post(xml, timestamp="1409659813").status_code == 403  # signed right, but a replay from 2014
     standin.say("/help", READER)  # a genuine one after them is answered, and is the only answer
     wait_for(lambda: len(standin.sent) > before, what="the genuine reply")
     assert len(standin.sent) == before + 1 and "怎么问" in standin.sent[-1]["text"]["content"]

@@ -108,7 +108,7 @@ class WeComStandin(JsonHTTP):
                 f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>")
 
     def post(self, plain_xml: str, token: str = TOKEN, aes_key: str = AES_KEY, signature: str | None = None,
-             tamper: bool = False) -> httpx.Response:
+             tamper: bool = False, timestamp: str | None = None) -> httpx.Response:
         """POST one callback as WeCom does: `<xml><ToUserName/><Encrypt/><AgentID/></xml>`, signed in the query."""
         encrypted = wecom_encrypt(plain_xml, aes_key)
         if tamper:  # one byte of the ciphertext changed after signing
@@ -118,7 +118,7 @@ class WeComStandin(JsonHTTP):
             encrypted = base64.b64encode(bytes(raw)).decode()
         else:
             signed = encrypted
-        timestamp, nonce = str(int(time.time())), str(next(self._ids) + 1372623149)
+        timestamp, nonce = timestamp or str(int(time.time())), str(next(self._ids) + 1372623149)
         sig = signature or wecom_sign(token, timestamp, nonce, signed)
         body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
                 f"<AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>")

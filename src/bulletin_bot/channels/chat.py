@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from pathlib import PurePath
 from typing import Any, Protocol
 
 from ..config import Settings
-from ..errors import IndexInvalid, IndexMissing
+from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..rate_limit import RateLimit
@@ -93,6 +94,15 @@ class Seen:
             self._ids.popitem(last=False)
         return True
 
+
+
+REPLAY_WINDOW = 3600  # seconds: a signed callback older than this (or as far ahead) is a replay
+
+
+def check_fresh(timestamp: str, now: float | None = None) -> None:
+    """Refuse a signed callback whose (signed) timestamp is not within REPLAY_WINDOW of now."""
+    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > REPLAY_WINDOW:
+        raise CallbackRejected(f"timestamp {timestamp[:20]!r} is not within {REPLAY_WINDOW} s of now (a replay?)")
 
 
 # ---------------------------------------------------------------- formatting

@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
 from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
-from .chat import ChatBot, Incoming, Markup, Seen
+from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
 from .crypto import FeishuCrypto
 from .http import serve_http
 
@@ -224,6 +224,7 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
                 h = request.headers
                 crypto.check(h.get("x-lark-signature", ""), h.get("x-lark-request-timestamp", ""),
                              h.get("x-lark-request-nonce", ""), body)
+                check_fresh(h.get("x-lark-request-timestamp", ""))
             header = data.get("header") or {}
             if header.get("token") != token:
                 raise CallbackRejected("event with another Verification Token")

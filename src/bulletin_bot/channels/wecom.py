@@ -30,7 +30,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from ..config import Settings
 from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
-from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
+from .chat import ChatBot, Incoming, Markup, Seen, check_fresh, utf8_len
 from .crypto import WeComCrypto
 from .http import serve_http
 
@@ -168,6 +168,7 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
             outer = _xml(body.decode("utf-8", "replace"))
             encrypted = outer.findtext("Encrypt") or ""
             key, message = incoming(crypto.open(msg_signature, timestamp, nonce, encrypted))
+            check_fresh(timestamp)  # after the signature: the timestamp is the one WeCom signed
         except CallbackRejected as exc:
             log.warning("wecom: callback refused: %s", exc)
             return Response(status_code=403)
