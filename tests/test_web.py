@@ -325,8 +325,8 @@ def test_uploaded_issue_becomes_answerable_after_reindex(admin_app):
     csrf = login(client)
     files = {"file": ("简报456.txt", NEW_ISSUE.encode(), "text/plain")}
     assert client.post("/admin/upload", files=files, data={"csrf": csrf}).status_code == 200
-    r = client.post("/admin/reindex", data={"csrf": csrf})
-    assert r.status_code == 202 and "已开始重建索引" in r.text
+    r = client.post("/admin/reindex", data={"csrf": csrf})  # the upload started one already: this one queues
+    assert r.status_code == 202 and ("已开始重建索引" in r.text or "再重建一次" in r.text)
     status = wait_for_job(client)
     assert status["job"]["error"] == "" and status["job"]["report"]["issues"] == 2
     assert status["stats"]["issues"] == 2 and "path" not in status["stats"]
@@ -350,8 +350,8 @@ def test_bearer_clients_get_json_and_need_no_csrf(admin_app):
     assert again.json()["message"], "the service says why it refused"
     assert len([p for p in corpus_files(client.settings) if p.endswith(".txt")]) == 2, "nothing overwritten"
 
-    r = client.post("/admin/reindex", headers=auth)
-    assert r.status_code == 202 and r.json()["started"]
+    r = client.post("/admin/reindex", headers=auth)  # started, or queued behind the upload's own round
+    assert r.status_code == 202 and (r.json()["started"] or r.json()["queued"])
     assert wait_for_job(client, auth)["job"]["report"]["issues"] == 2
     assert client.get("/api/ask", params={"q": NEW_QUESTION}).json()["results"][0]["issue"] == 456
 
@@ -395,7 +395,7 @@ class GatedService:
         return getattr(self._service, name)
 
 
-def test_one_reindex_at_a_time(tmp_path):
+def test_one_reindex_at_a_time_and_a_request_meanwhile_queues_one_more_round(tmp_path):
     settings, service = make_service(tmp_path)
     gated = GatedService(service)
     app = create_app(gated, settings)
@@ -403,15 +403,43 @@ def test_one_reindex_at_a_time(tmp_path):
     with TestClient(app) as client:
         assert client.post("/admin/reindex", headers=auth).status_code == 202
         second = client.post("/admin/reindex", headers=auth)
-        assert second.status_code == 409 and second.json()["started"] is False
+        assert second.status_code == 202 and second.json()["started"] is False and second.json()["queued"] is True
+        third = client.post("/admin/reindex", headers=auth)  # still one more round, not two
+        assert third.status_code == 202 and third.json()["queued"] is True
         status = client.get("/admin/status", headers=auth).json()
-        assert status["job"]["running"] is True
+        assert status["job"]["running"] is True and status["job"]["queued"] is True
         assert client.get("/healthz").json()["reindexing"] is True
         assert client.get("/api/ask", params={"q": QUESTION}).json()["found"], "still answering meanwhile"
         gated.gate.set()
-        assert wait_for_job(client, auth)["job"]["report"] is not None
+        done = wait_for_job(client, auth)["job"]
+        assert done["report"] is not None and done["queued"] is False
+        assert app.state.reindex.rounds == 2
         assert client.post("/admin/reindex", headers=auth).status_code == 202
         wait_for_job(client, auth)
+        assert app.state.reindex.rounds == 3
+
+
+def test_an_upload_reindexes_by_itself(admin_app):
+    client = admin_app
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    files = {"file": ("456.txt", NEW_ISSUE.encode(), "text/plain")}
+    assert client.post("/admin/upload", files=files, headers=auth).status_code == 200
+    job = wait_for_job(client, auth)["job"]
+    assert job["error"] == "" and job["report"]["added"] == 1 and job["report"]["built"] is True
+    assert "新增 1 个文件" in job["report"]["summary"]
+    data = client.get("/api/ask", params={"q": NEW_QUESTION}).json()
+    assert data["found"] and data["results"][0]["issue"] == 456 and NEW_FACT in data["results"][0]["quote"]
+
+
+def test_a_reindex_that_changed_nothing_says_so(admin_app):
+    client = admin_app
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/admin/reindex", headers=auth).status_code == 202
+    job = wait_for_job(client, auth)["job"]
+    assert job["report"]["built"] is False and "语料没有变化" in job["report"]["summary"]
+    csrf = login(client)
+    page = client.get("/admin").text
+    assert "语料没有变化" in page and csrf
 
 
 def test_wrong_logins_are_throttled(admin_app):

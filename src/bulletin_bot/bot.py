@@ -49,9 +49,10 @@ from telegram.ext import (
 
 from . import telegram_format as fmt
 from .config import ConfigError, Settings
+from .jobs import JobOutcome, ReindexRunner
 from .models import Answer, Progress
 from .rate_limit import RateLimit
-from .service import BulletinService, IndexBusy, IndexMissing, ServiceError
+from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +171,7 @@ class BotState:
     service: BulletinService
     settings: Settings
     rate: RateLimit
-    reindex_running: bool = False
-    reindex_pending_chat: int | None = None
+    jobs: ReindexRunner
     refresh_task: asyncio.Task | None = None
     tasks: set[asyncio.Task] = field(default_factory=set)
 
@@ -411,8 +411,11 @@ async def _send_contents(message: Message, views: Sequence) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats — what the served index holds."""
-    status = await asyncio.to_thread(_state(context).service.stats)
-    await update.effective_message.reply_text(fmt.stats_text(status))
+    state = _state(context)
+    status = await asyncio.to_thread(state.service.stats)
+    user = update.effective_user
+    is_admin = bool(user and user.id in state.settings.admins)
+    await update.effective_message.reply_text(fmt.stats_text(status, show_problems=is_admin))
 
 
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -458,11 +461,13 @@ async def upload_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log what went wrong with the update, and tell the user in one short line."""
     error = context.error
-    if isinstance(error, IndexMissing):
+    # The messages of the core name server folders and model ids: they go to the log, and the
+    # user, who may be anyone, gets a plain line.
+    if isinstance(error, (IndexMissing, IndexInvalid)):
         text = fmt.index_missing_text()
-        logger.warning("no index: %s", error)
+        logger.warning("no usable index: %s", error)
     elif isinstance(error, ServiceError):
-        text = fmt.esc(str(error))
+        text = fmt.error_text()
         logger.warning("service refused: %s", error)
     else:
         text = fmt.error_text()
@@ -483,73 +488,62 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---------------------------------------------------------------- re-index in the background
 
 
-class _LatestProgress:
-    """The progress callback: called from the worker thread, read by the event loop."""
+class _StatusMessage:
+    """One chat's view of a re-index round: a status message, edited with progress, then the report.
 
-    def __init__(self) -> None:
-        self.value: Progress | None = None
+    The runner calls it from its worker thread; everything that talks to Telegram runs on the
+    bot's event loop.
+    """
 
-    def __call__(self, progress: Progress) -> None:
-        self.value = progress
+    def __init__(self, app: Application, chat_id: int) -> None:
+        self.app = app
+        self.chat_id = chat_id
+        self.loop = asyncio.get_running_loop()
+        self.latest: Progress | None = None
+        self.outcome: JobOutcome | None = None
+        self._done = asyncio.Event()
+
+    def started(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._follow(), self.loop)
+
+    def progress(self, step: Progress) -> None:
+        self.latest = step
+
+    def finished(self, outcome: JobOutcome) -> None:
+        self.outcome = outcome
+        self.loop.call_soon_threadsafe(self._done.set)
+
+    async def _follow(self) -> None:
+        status = await self.app.bot.send_message(self.chat_id, "⏳ 开始重建索引……")
+        shown: Progress | None = None
+        while not self._done.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._done.wait(), timeout=PROGRESS_EVERY)
+            if self._done.is_set() or self.latest is None or self.latest == shown:
+                continue
+            shown = self.latest
+            await _edit(status, fmt.progress_text(shown))
+        outcome = self.outcome
+        if outcome is not None and outcome.report is not None:
+            text = fmt.report_text(outcome.report)
+        else:
+            text = fmt.reindex_failed_text(outcome.error if outcome else "")
+        await _edit(status, text)
 
 
 def _start_reindex(
     context: ContextTypes.DEFAULT_TYPE, chat_id: int, message: Message | None, announce: bool = True
 ) -> None:
+    """Start a round reported in this chat, or queue one more round after the running one."""
     state = _state(context)
     app = context.application
-    if state.reindex_running:
-        if not announce:  # a new file arrived mid-build: one more round picks it up
-            state.reindex_pending_chat = chat_id
-        if message is not None:
-            text = fmt.reindex_running_text() if announce else fmt.reindex_queued_text()
-            task = app.create_task(message.reply_text(text))
-            state.tasks.add(task)
-            task.add_done_callback(state.tasks.discard)
+    if state.jobs.request(_StatusMessage(app, chat_id)):
         return
-    state.reindex_running = True
-    task = app.create_task(_reindex_rounds(app, chat_id))
-    state.tasks.add(task)
-    task.add_done_callback(state.tasks.discard)
-
-
-async def _reindex_rounds(app: Application, chat_id: int) -> None:
-    state: BotState = app.bot_data[STATE]
-    try:
-        while True:
-            state.reindex_pending_chat = None
-            await _reindex_once(app, chat_id)
-            if state.reindex_pending_chat is None:
-                break
-            chat_id = state.reindex_pending_chat
-    finally:
-        state.reindex_running = False
-
-
-async def _reindex_once(app: Application, chat_id: int) -> None:
-    state: BotState = app.bot_data[STATE]
-    status = await app.bot.send_message(chat_id, "⏳ 开始重建索引……")
-    progress = _LatestProgress()
-    job = asyncio.ensure_future(asyncio.to_thread(state.service.reindex, progress))
-    shown: Progress | None = None
-    while not job.done():
-        await asyncio.wait({job}, timeout=PROGRESS_EVERY)
-        if job.done() or progress.value is None or progress.value == shown:
-            continue
-        shown = progress.value
-        await _edit(status, fmt.progress_text(shown))
-    try:
-        report = job.result()
-    except IndexBusy as exc:
-        text = fmt.reindex_failed_text(f"另一个进程正在建索引，请稍后再试（{exc}）")
-    except ServiceError as exc:
-        text = fmt.reindex_failed_text(str(exc))
-    except Exception as exc:
-        logger.exception("re-index failed")
-        text = fmt.reindex_failed_text(f"{type(exc).__name__}: {exc}")
-    else:
-        text = fmt.report_text(report)
-    await _edit(status, text)
+    if message is not None:
+        text = fmt.reindex_running_text() if announce else fmt.reindex_queued_text()
+        task = app.create_task(message.reply_text(text))
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
 
 
 async def _edit(message: Message, text: str) -> None:
@@ -564,7 +558,7 @@ async def _refresh_loop(state: BotState) -> None:
     """Pick up an index that `bulletin-bot index` switched on disk while the bot runs."""
     while True:
         await asyncio.sleep(REFRESH_EVERY)
-        if state.reindex_running:
+        if state.jobs.running:
             continue
         try:
             if await asyncio.to_thread(state.service.refresh):
@@ -615,7 +609,7 @@ def build_application(settings: Settings, service: BulletinService, webhook: boo
     if webhook:
         builder = builder.updater(None)
     app = builder.build()
-    app.bot_data[STATE] = BotState(service, settings, RateLimit(settings.questions_per_minute))
+    app.bot_data[STATE] = BotState(service, settings, RateLimit(settings.questions_per_minute), ReindexRunner(service))
 
     admins = filters.User(user_id=settings.admins)
     private = filters.ChatType.PRIVATE

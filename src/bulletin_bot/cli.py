@@ -17,14 +17,15 @@ from . import __version__
 EPILOG = """\
 settings: every option falls back to an environment variable, then to bulletin-bot.toml or .env
 in the working directory: BULLETIN_BOT_CORPUS, BULLETIN_BOT_INDEX, BULLETIN_BOT_MODEL,
-BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN, ...
-(see README.md).
+BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN,
+BULLETIN_BOT_WECOM_*, BULLETIN_BOT_DINGTALK_*, BULLETIN_BOT_FEISHU_*, ... (see README.md).
 
 examples:
   bulletin-bot index --corpus corpus --index index
   bulletin-bot ask 泗洪县理论宣讲做法
   echo 红书房建了多少个 | bulletin-bot ask --json
   bulletin-bot parse corpus/455.txt
+  bulletin-bot serve --channel feishu
 """
 
 
@@ -36,10 +37,10 @@ def _settings(args: argparse.Namespace):
     from .config import ConfigError, load_settings
 
     overrides = {}
-    for name in ("corpus", "index", "model"):
+    for name in ("corpus", "index", "model", "listen", "port"):
         value = getattr(args, name, None)
         if value is not None:
-            overrides[name] = Path(value) if name != "model" else value
+            overrides[name] = Path(value) if name in ("corpus", "index") else value
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
@@ -68,18 +69,16 @@ class _Bar:
             return
         from tqdm import tqdm
 
-        labels = {"scan": "scan", "parse": "parse", "tokens": "tokenise", "embed": "embed",
-                  "write": "write", "switch": "switch", "done": "done"}
         if p.stage != self.stage:
             self.close()
             self.stage = p.stage
             if p.stage in ("parse", "tokens", "embed") and p.total:
-                self.bar = tqdm(total=p.total, desc=f"{labels[p.stage]:>8}", unit="chunk" if p.stage != "parse" else "file",
+                self.bar = tqdm(total=p.total, desc=f"{p.stage:>8}", unit="chunk" if p.stage != "parse" else "file",
                                 file=sys.stderr, dynamic_ncols=True,
                                 # a log file (CI, systemd) gets a line every 30 s, a terminal a live bar
                                 mininterval=0.5 if sys.stderr.isatty() else 30.0)
             elif p.stage in ("write", "switch"):
-                print(f"{labels[p.stage]:>8}: {p.message}", file=sys.stderr)
+                print(f"{p.stage:>8}: {p.message}", file=sys.stderr)
         if self.bar is not None and p.done > self.bar.n:
             self.bar.update(p.done - self.bar.n)  # update(), unlike refresh(), respects mininterval
 
@@ -106,16 +105,19 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
     else:
-        up_to_date = not (report.added or report.changed or report.removed or report.embedded)
+        if report.built:
+            what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
+                    f"{report.failed} failed")
+        else:
+            what = f"nothing changed, {report.failed} failed"
         print(
-            f"index {report.version} in {settings.index}: {report.issues} issues, {report.articles} articles, "
-            f"{report.chunks} chunks\n"
+            f"index {report.version} in {settings.index}: {what}\n"
+            f"contents: {report.issues} issues, {report.articles} articles, {report.chunks} chunks\n"
             f"files: {report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.unchanged} unchanged, {len(report.problems)} skipped\n"
+            f"{report.unchanged} unchanged, {report.failed} skipped\n"
             f"vectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
-            + ("\n(already up to date: nothing to do)" if up_to_date and report.reused == 0 else "")
         )
-    return 0 if report.built else 1
+    return 0
 
 
 def _print_status(service, as_json: bool) -> int:
@@ -234,12 +236,46 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .bot import run_bot
+    import logging
+
     from .service import BulletinService
 
     settings = _settings(args)
-    run_bot(settings, BulletinService(settings))
+    if args.channel == "telegram":
+        from .bot import run_bot
+
+        run_bot(settings, BulletinService(settings))
+        return 0
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    # httpx logs every URL at INFO, and WeCom puts its secret and access token in URLs
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if args.channel == "wecom":
+        from .channels.wecom import check_settings, run_wecom as run
+    elif args.channel == "dingtalk":
+        from .channels.dingtalk import check_settings, run_dingtalk as run
+    else:
+        from .channels.feishu import check_settings, run_feishu as run
+    check_settings(settings)  # before loading anything: a missing setting is named at once
+    service = BulletinService(settings)
+    _warm_up(service)
+    run(settings, service)
     return 0
+
+
+def _warm_up(service) -> None:
+    """Load the index now, so the first question is not the slow one, and say what is served."""
+    import logging
+
+    from .errors import IndexInvalid, IndexMissing
+
+    log = logging.getLogger("bulletin_bot.serve")
+    try:
+        status = service.stats()
+        log.info("serving index %s: %d issues, %d articles", status.version, status.issues, status.articles)
+    except (IndexMissing, IndexInvalid) as exc:
+        log.warning("no usable index yet (%s): questions get a notice until an admin sends /reindex", exc)
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -323,9 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["build", "show"], help="build: distil static-zh into the cache; show: load and describe")
     p.add_argument("name", nargs="?", help="model to show (default: the configured one)")
 
-    p = add("serve", cmd_serve, "run the Telegram bot (settings: TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, ...)")
+    p = add("serve", cmd_serve, "run the chat bot: Telegram (default), WeCom, DingTalk or Feishu")
+    p.add_argument("--channel", choices=["telegram", "wecom", "dingtalk", "feishu"], default="telegram",
+                   help="telegram: long polling or webhook (TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS); "
+                        "wecom: 企业微信 callback URL /wecom/callback (BULLETIN_BOT_WECOM_*); "
+                        "dingtalk: 钉钉 Stream mode, no public IP needed (BULLETIN_BOT_DINGTALK_*); "
+                        "feishu: 飞书 event URL /feishu/events (BULLETIN_BOT_FEISHU_*). Default: telegram")
     p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")
     index_opt(p)
+    p.add_argument("--listen", metavar="ADDR", help="address of the wecom/feishu callback server "
+                                                     "(env BULLETIN_BOT_LISTEN; default 0.0.0.0)")
+    p.add_argument("--port", type=int, metavar="PORT", help="its port (env BULLETIN_BOT_PORT; default 8080)")
 
     p = add("web", cmd_web, "serve the web app (ask, read, admin) for browsers")
     p.add_argument("--corpus", metavar="DIR", help="corpus folder uploads go to (env BULLETIN_BOT_CORPUS)")

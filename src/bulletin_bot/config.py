@@ -15,6 +15,10 @@ from pathlib import Path
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
 DEFAULT_TELEGRAM_FILE_API = "https://api.telegram.org/file/bot"
+DEFAULT_WECOM_API = "https://qyapi.weixin.qq.com"
+DEFAULT_DINGTALK_API = "https://api.dingtalk.com"
+DEFAULT_FEISHU_API = "https://open.feishu.cn"
+CHANNELS = ("telegram", "wecom", "dingtalk", "feishu")
 
 # env var -> Settings field
 ENV_FIELDS: dict[str, str] = {
@@ -33,6 +37,26 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
     "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
+    # the HTTP server of the WeCom and Feishu channels
+    "BULLETIN_BOT_LISTEN": "listen",
+    "BULLETIN_BOT_PORT": "port",
+    "BULLETIN_BOT_WECOM_CORP_ID": "wecom_corp_id",
+    "BULLETIN_BOT_WECOM_AGENT_ID": "wecom_agent_id",
+    "BULLETIN_BOT_WECOM_SECRET": "wecom_secret",
+    "BULLETIN_BOT_WECOM_TOKEN": "wecom_token",
+    "BULLETIN_BOT_WECOM_AES_KEY": "wecom_aes_key",
+    "BULLETIN_BOT_WECOM_API_BASE_URL": "wecom_api_base_url",
+    "BULLETIN_BOT_WECOM_ADMINS": "wecom_admins",
+    "BULLETIN_BOT_DINGTALK_CLIENT_ID": "dingtalk_client_id",
+    "BULLETIN_BOT_DINGTALK_CLIENT_SECRET": "dingtalk_client_secret",
+    "BULLETIN_BOT_DINGTALK_API_BASE_URL": "dingtalk_api_base_url",
+    "BULLETIN_BOT_DINGTALK_ADMINS": "dingtalk_admins",
+    "BULLETIN_BOT_FEISHU_APP_ID": "feishu_app_id",
+    "BULLETIN_BOT_FEISHU_APP_SECRET": "feishu_app_secret",
+    "BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN": "feishu_verification_token",
+    "BULLETIN_BOT_FEISHU_ENCRYPT_KEY": "feishu_encrypt_key",
+    "BULLETIN_BOT_FEISHU_API_BASE_URL": "feishu_api_base_url",
+    "BULLETIN_BOT_FEISHU_ADMINS": "feishu_admins",
 }
 
 
@@ -57,8 +81,27 @@ class Settings:
     webhook_port: int = 8443
     web_admin_token: str = ""
     max_upload_mb: float = 20.0
-    questions_per_minute: int = 20  # per Telegram user
+    questions_per_minute: int = 20  # per chat user (Telegram, WeCom, DingTalk, Feishu)
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
+    listen: str = "0.0.0.0"
+    port: int = 8080
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""  # the 43-character EncodingAESKey
+    wecom_api_base_url: str = DEFAULT_WECOM_API
+    wecom_admins: frozenset[str] = frozenset()  # WeCom user ids (UserID)
+    dingtalk_client_id: str = ""
+    dingtalk_client_secret: str = ""
+    dingtalk_api_base_url: str = DEFAULT_DINGTALK_API
+    dingtalk_admins: frozenset[str] = frozenset()  # DingTalk user ids (staffId / userid)
+    feishu_app_id: str = ""
+    feishu_app_secret: str = ""
+    feishu_verification_token: str = ""
+    feishu_encrypt_key: str = ""  # optional: events are then encrypted and signed
+    feishu_api_base_url: str = DEFAULT_FEISHU_API
+    feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…) or user_id
 
     @property
     def max_upload_bytes(self) -> int:
@@ -106,6 +149,8 @@ def _convert(name: str, env_key: str, raw: str) -> object:
     try:
         if name == "admins":
             return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+        if name.endswith("_admins"):  # platform user ids are strings
+            return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
         if kind == "Path":
             return Path(os.path.expanduser(raw))
         if kind == "int":

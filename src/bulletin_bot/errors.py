@@ -17,3 +17,15 @@ class IndexInvalid(BulletinError):
 
 class IndexBusy(BulletinError):
     """Another build holds the index lock."""
+
+
+class ChannelConfigError(BulletinError):
+    """A chat channel cannot start with these settings; the message names the setting to fix."""
+
+
+class CallbackRejected(BulletinError):
+    """A platform callback failed its signature, token or decryption check: it is refused unanswered."""
+
+
+class ChannelApiError(BulletinError):
+    """A chat platform's API refused a call (bad credentials, a message it would not take)."""

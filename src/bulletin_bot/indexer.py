@@ -12,7 +12,6 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
-from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress
+from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress, ProgressCallback
 from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
 from .store import (
     CHUNK_DTYPE,
@@ -39,7 +38,6 @@ from .store import (
 from .text import TOKENIZER_VERSION, search_tokens
 from .vector_cache import VectorCache, text_key
 
-ProgressCallback = Callable[[Progress], None]
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 EMBED_BATCH = 128  # texts per cache commit: a killed build loses at most this much work
 CHEAP_EMBED_BATCH = 1024  # a cheap model (static-zh) does 1024 in ~0.1 s; bigger batches run ~20% faster
@@ -226,7 +224,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             _emit(progress, "done", 1, 1, "index is up to date")
             c = old_manifest["counts"]
             return IndexReport(
-                built=True, version=old_manifest["version"], added=0, changed=0, removed=0,
+                built=False, version=old_manifest["version"], added=0, changed=0, removed=0,
                 unchanged=counts["unchanged"], issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
                 embedded=0, reused=0, seconds=time.monotonic() - started,
                 problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),

@@ -6,6 +6,7 @@ tests can use these types without loading models or indexes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -179,17 +180,36 @@ class FileProblem:
 class Progress:
     """One step of a long job, for progress bars and edited status messages."""
 
-    stage: str  # "scan", "parse", "embed", "write", "switch", "done"
+    stage: str  # a key of STAGE_LABELS
     done: int
     total: int
     message: str = ""
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS.get(self.stage, self.stage)
+
+
+# Every stage a build (or a model build) reports, as users of the bot, the chat channels and the
+# web page read it; the CLI shows the keys themselves.
+STAGE_LABELS: dict[str, str] = {
+    "scan": "扫描语料",
+    "parse": "解析文件",
+    "tokens": "切分词语",
+    "embed": "计算向量",
+    "write": "写入索引",
+    "switch": "切换索引",
+    "done": "完成",
+}
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
 class IndexReport:
     """What one `index` run did."""
 
-    built: bool
+    built: bool  # a new version was written and switched in; False: the corpus had not changed
     version: str
     added: int
     changed: int
@@ -202,6 +222,11 @@ class IndexReport:
     reused: int  # chunks whose vectors came from the cache
     seconds: float
     problems: tuple[FileProblem, ...] = ()
+
+    @property
+    def failed(self) -> int:
+        """Corpus files left out of the index (unreadable, duplicates, too big)."""
+        return len(self.problems)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import os
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 
 from .config import Settings
@@ -36,10 +35,9 @@ from .models import (
     IssueView,
     FileProblem,
     ParseError,
-    Progress,
+    ProgressCallback,
 )
 
-ProgressCallback = Callable[[Progress], None]
 ServiceError = BulletinError  # the base of every error a front end should show to the user
 __all__ = ["BulletinService", "ServiceError", "IndexMissing", "IndexInvalid", "IndexBusy", "ProgressCallback"]
 

@@ -24,13 +24,13 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .models import Progress
+from .models import Progress, ProgressCallback
 
 MODEL_NAME = "static-zh"
 # Bump when anything below changes what gets built; a folder built by another recipe is rebuilt.
@@ -44,8 +44,6 @@ SIF_A = 1e-3  # SIF smoothing, weight = a / (a + p(word)); 1e-3 measured best (1
 TEACHER_MODE = "query"  # how entries are fed to e5 ("query: " / "passage: "), see scripts/measure_dense.py
 DOMAIN_FREQ = 3_000  # jieba-scale frequency given to domain words so segmentation keeps them whole
 UNK = "[UNK]"
-
-ProgressCallback = Callable[[Progress], None]
 
 # Terms of Chinese work bulletins that jieba's general dictionary lacks or ranks too low for the
 # 20k cut. They enter the vocabulary whole, so the teacher embeds them as one concept.

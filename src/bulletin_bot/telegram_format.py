@@ -32,15 +32,6 @@ QUERY_SHOWN = 200  # characters of the question echoed above an answer
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;\n]+[”’」』）)\"']*|$)")
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
-STAGES = {
-    "scan": "扫描语料",
-    "parse": "解析文件",
-    "embed": "计算向量",
-    "write": "写入索引",
-    "switch": "切换索引",
-    "done": "完成",
-}
-
 
 def esc(text: str) -> str:
     """Escape text for Telegram's HTML parse mode (quotes need no escaping outside attributes)."""
@@ -269,7 +260,8 @@ def article_gone_text() -> str:
 # ---------------------------------------------------------------- status, admin, help
 
 
-def stats_text(status: IndexStatus, problems_shown: int = 10) -> str:
+def stats_text(status: IndexStatus, show_problems: bool = False, problems_shown: int = 10) -> str:
+    """The served index; the files that failed to index (server file names) only for admins."""
     lines = [
         "<b>索引状态</b>",
         f"简报：{status.issues} 期",
@@ -279,7 +271,7 @@ def stats_text(status: IndexStatus, problems_shown: int = 10) -> str:
         f"版本：{esc(status.version)}",
         f"建立：{esc(status.built_at)}",
     ]
-    if status.problems:
+    if status.problems and show_problems:
         lines.append(f"未收录的文件 {len(status.problems)} 个：")
         for p in status.problems[:problems_shown]:
             lines.append(f"· {esc(p.file)}：{esc(p.reason)}")
@@ -287,8 +279,7 @@ def stats_text(status: IndexStatus, problems_shown: int = 10) -> str:
 
 
 def progress_text(progress: Progress) -> str:
-    stage = STAGES.get(progress.stage, progress.stage)
-    text = f"⏳ 正在重建索引：{esc(stage)}"
+    text = f"⏳ 正在重建索引：{esc(progress.label)}"
     if progress.total:
         pct = int(100 * progress.done / progress.total)
         text += f" {progress.done}/{progress.total}（{pct}%）"
@@ -392,7 +383,7 @@ def upload_too_big_text(name: str, size: int, limit: int) -> str:
 
 
 def reindex_running_text() -> str:
-    return "索引正在重建中，完成后会在进度消息里告诉你。"
+    return "索引正在重建中，这一轮结束后会再重建一次，结果会在新的进度消息里告诉你。"
 
 
 def reindex_queued_text() -> str:

@@ -31,9 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .answers import answer_to_json
 from .config import Settings
-from .models import ArticleView, IssueSummary, IssueView, Progress, Quote
+from .jobs import ReindexRunner
+from .models import ArticleView, IssueSummary, IssueView, Quote
 from .rate_limit import RateLimit
-from .service import BulletinService, IndexBusy, IndexInvalid, IndexMissing, ServiceError
+from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -279,70 +280,6 @@ class LoginThrottle:
             self._recent(client, now).append(now)
 
 
-# --- re-index job ------------------------------------------------------------------------------
-
-
-class ReindexJob:
-    """Runs `service.reindex` in one background thread at a time and keeps its progress."""
-
-    def __init__(self, service: BulletinService) -> None:
-        self._service = service
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._state: dict[str, Any] = {"running": False, "progress": None, "report": None, "error": "",
-                                       "started_at": "", "finished_at": ""}
-
-    def start(self) -> bool:
-        """Start a build; False when one is already running."""
-        with self._lock:
-            if self._state["running"]:
-                return False
-            self._state.update(running=True, progress=None, report=None, error="",
-                               started_at=_now(), finished_at="")
-            self._thread = threading.Thread(target=self._run, name="bulletin-bot-reindex", daemon=True)
-            self._thread.start()
-            return True
-
-    def _progress(self, step: Progress) -> None:
-        with self._lock:
-            self._state["progress"] = asdict(step)
-
-    def _run(self) -> None:
-        report = None
-        error = ""
-        try:
-            report = self._service.reindex(self._progress)
-        except IndexBusy as exc:
-            error = f"另一个索引任务正在进行：{exc}"
-        except ServiceError as exc:
-            error = str(exc)
-        except Exception as exc:  # the admin must hear about it, and the job must end
-            log.exception("re-index failed")
-            error = f"重建失败：{type(exc).__name__}: {exc}"
-        with self._lock:
-            self._state.update(running=False, finished_at=_now(), error=error,
-                               report=_report_json(report) if report is not None else None)
-
-    def wait(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._state)
-
-
-def _report_json(report: Any) -> dict[str, Any]:
-    data = asdict(report)
-    data["problems"] = [asdict(p) for p in report.problems]
-    return data
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S")
-
-
 # --- the app -----------------------------------------------------------------------------------
 
 
@@ -367,7 +304,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     auth = AdminAuth(settings.web_admin_token)
     throttle = LoginThrottle()
     questions = RateLimit(settings.web_questions_per_minute)
-    job = ReindexJob(service)
+    job = ReindexRunner(service)
     app.state.service = service
     app.state.reindex = job
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -630,12 +567,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if not upload.filename.lower().endswith(UPLOAD_SUFFIXES):
             raise HTTPException(400, f"{upload.filename}：只接受 .txt、.docx 或 .pdf 文件。")
         result = await run_in_threadpool(service.add_file, upload.filename, data)
+        if result.ok:  # the new issue becomes answerable without another click
+            job.request()
         if mode == "bearer":
             return JSONResponse({
                 "ok": result.ok, "message": result.message, "file": Path(result.path).name if result.path else "",
-                "issue": _summary_json(result.issue) if result.issue else None,
+                "issue": _summary_json(result.issue) if result.issue else None, "status": job.snapshot(),
             }, status_code=200 if result.ok else 422)
-        message = result.message + ("（文件已保存，点“重建索引”后可以检索。）" if result.ok else "")
+        message = result.message + ("（文件已保存，正在重建索引，完成后即可检索。）" if result.ok else "")
         return admin_panel(request, session, 200 if result.ok else 422, message=message, ok=result.ok)
 
     @app.post("/admin/reindex")
@@ -643,11 +582,11 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         mode, session = require_admin(request)
         form = await _small_form(request)
         require_csrf(mode, session, form.get("csrf"))
-        started = job.start()
+        started = job.request()
         if mode == "bearer":
-            return JSONResponse({"started": started, "status": job.snapshot()}, status_code=202 if started else 409)
-        message = "已开始重建索引。" if started else "已有一个重建任务在进行，请等它完成。"
-        return admin_panel(request, session, 202 if started else 409, message=message, ok=started)
+            return JSONResponse({"started": started, "queued": not started, "status": job.snapshot()}, status_code=202)
+        message = "已开始重建索引。" if started else "正在重建索引，这一轮结束后会再重建一次。"
+        return admin_panel(request, session, 202, message=message, ok=True)
 
     @app.get("/admin/status")
     def admin_status(request: Request) -> dict[str, Any]:

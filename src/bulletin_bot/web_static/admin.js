@@ -5,20 +5,17 @@
   try { data = JSON.parse(document.getElementById("page-data").textContent) || {}; } catch (e) { data = {}; }
   var bar = document.getElementById("job-progress");
   var text = document.getElementById("job-text");
-  var button = document.getElementById("reindex-button");
-  var STAGES = { scan: "扫描文件", parse: "解析", embed: "计算向量", write: "写入索引", "switch": "切换索引", done: "完成" };
 
   function describe(job) {
     if (job.running) {
       var p = job.progress;
       if (!p) return "正在重建索引…";
-      return "正在重建索引：" + (STAGES[p.stage] || p.stage) + " " + p.done + "/" + p.total + (p.message ? " " + p.message : "");
+      return "正在重建索引：" + p.label + " " + p.done + "/" + p.total + (p.message ? " " + p.message : "") +
+        (job.queued ? "（结束后还会再重建一次）" : "");
     }
     if (job.error) return "上次重建失败：" + job.error;
     if (job.report) {
-      var r = job.report;
-      return "上次重建完成（" + job.finished_at + "）：新增 " + r.added + "，修改 " + r.changed + "，删除 " + r.removed +
-        "，共 " + r.issues + " 期 " + r.articles + " 篇。";
+      return "上次重建完成（" + job.finished_at + "）：" + job.report.summary;
     }
     return "本次运行还没有重建过索引。";
   }
@@ -38,7 +35,6 @@
         bar.hidden = !job.running;
         if (job.progress && job.progress.total) { bar.max = job.progress.total; bar.value = job.progress.done; }
         else { bar.removeAttribute("value"); }
-        button.disabled = job.running;
         showStats(s.stats);
         if (job.running) window.setTimeout(poll, 700);
       })

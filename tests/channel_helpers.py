@@ -1,0 +1,149 @@
+"""Shared by the WeCom, DingTalk and Feishu end-to-end tests: a server thread, waiting, a fake service.
+
+The HTTP stand-ins of the platforms run on 127.0.0.1 (stdlib `ThreadingHTTPServer`); the
+channel's own callback server is the real uvicorn, as `bulletin-bot serve` runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from bulletin_bot.models import AddResult, Answer, Citation, IndexReport, IndexStatus, Quote
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@contextmanager
+def serve_app(app: Any):
+    """The ASGI app under uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server.install_signal_handlers = lambda: None  # older uvicorn; newer ones skip it off the main thread
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+class JsonHTTP:
+    """A tiny JSON-over-HTTP server: `routes[(method, path)](query, body, headers) -> (status, payload)`."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], Callable[[dict, bytes, dict], tuple[int, Any]]] = {}
+        self.calls: list[tuple[str, str, dict, bytes]] = []
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> "JsonHTTP":
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _do(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                query = dict(parse_qsl(parts.query))
+                with outer.lock:
+                    outer.calls.append((self.command, parts.path, query, body))
+                route = outer.routes.get((self.command, parts.path))
+                if route is None:
+                    for (method, pattern), handler in outer.routes.items():
+                        if method == self.command and pattern.endswith("*") and parts.path.startswith(pattern[:-1]):
+                            route = handler
+                            break
+                status, payload = (404, {"error": "no such route"}) if route is None else route(
+                    {**query, "_path": parts.path}, body, {k.lower(): v for k, v in self.headers.items()})
+                data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+                kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _do  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def calls_to(self, path: str) -> list[tuple[str, str, dict, bytes]]:
+        with self.lock:
+            return [c for c in self.calls if c[1] == path]
+
+
+def _citation(n: int) -> Citation:
+    return Citation("工作简报", 455, "2023-12-10", "经验交流", f"第{n}篇文章", "455.txt", n)
+
+
+class LongAnswerService:
+    """Answers every question with passages longer than any platform's message limit."""
+
+    SENTENCE = "泗洪县组建“向阳花”志愿服务宣讲队，开展基层微宣讲1000余场次<a href=\"x\">&。"
+
+    def __init__(self, short: bool = False) -> None:
+        self.quotes = [self.SENTENCE] if short else [self.SENTENCE * 30 for _ in range(4)] + [self.SENTENCE * 200]
+
+    def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
+        results = tuple(Quote(_citation(i + 1), q, ((0, len(q)),), 1.0 - i / 100, i + 1)
+                        for i, q in enumerate(self.quotes))[offset : offset + top_k]
+        return Answer(question, bool(results), results)
+
+    def stats(self) -> IndexStatus:
+        return IndexStatus("v1", "2023-12-10T00:00:00", "fake", 8, 1, 1, 1, "index")
+
+    def reindex(self, progress=None) -> IndexReport:
+        return IndexReport(False, "v1", 0, 0, 0, 1, 1, 1, 1, 0, 0, 0.1)
+
+    def add_file(self, filename: str, data: bytes) -> AddResult:
+        return AddResult(False, f"{filename}: not a bulletin")
