@@ -254,7 +254,7 @@ def test_deleted_issue_is_never_quoted_again_by_a_running_service(base: Path) ->
     assert again.returncode == 0, again.stderr
     assert "files: 0 added, 0 changed, 0 removed, 3 unchanged, 0 skipped" in again.stdout
     assert "vectors: 0 embedded, 0 from cache" in again.stdout
-    assert "(already up to date: nothing to do)" in again.stdout
+    assert ": nothing changed, 0 failed" in again.stdout
 
 
 # ---------------------------------------------------------------- queries during a re-index

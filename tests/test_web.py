@@ -154,13 +154,21 @@ def test_api_ask_refuses_bad_parameters(reader):
 
 
 def test_not_found_is_said_plainly_with_a_hint(reader):
-    answer = reader.service.ask("第999期 理论宣讲")
-    assert not answer.found
-    page = reader.get("/", params={"q": "第999期 理论宣讲"})
+    answer = reader.service.ask("红烧肉怎么做才好吃")
+    assert not answer.found and answer.results == ()
+    page = reader.get("/", params={"q": "红烧肉怎么做才好吃"})
     assert page.status_code == 200
     assert "没有找到" in page.text and "换个说法" in page.text
     assert "<mark" not in page.text
-    assert reader.get("/api/ask", params={"q": "第999期 理论宣讲"}).json()["found"] is False
+    assert reader.get("/api/ask", params={"q": "红烧肉怎么做才好吃"}).json()["found"] is False
+
+
+def test_a_restriction_with_nothing_in_it_is_dropped_and_the_page_says_so(reader):
+    data = reader.get("/api/ask", params={"q": "第999期 理论宣讲"}).json()
+    assert data["note"] == "索引中没有第999期的简报，以下是其他简报中的结果"
+    assert data["results"] and 999 not in {r["issue"] for r in data["results"]}
+    page = reader.get("/", params={"q": "第999期 理论宣讲"})
+    assert "索引中没有第999期的简报，以下是其他简报中的结果" in page.text and "<mark" in page.text
 
 
 def test_ask_page_without_a_question_is_a_question_box(reader):

@@ -150,7 +150,7 @@ def test_not_found_and_phone_sized_screen(site, browser):
     base, _, _ = site
     browser.set_window_size(390, 844)
     try:
-        ask(browser, base, "第999期 理论宣讲")
+        ask(browser, base, "红烧肉怎么做才好吃")
         assert "没有找到" in browser.find_element(By.CSS_SELECTOR, ".not-found").text
         ask(browser, base, QUESTION)
         overflow = browser.execute_script(

@@ -140,10 +140,16 @@ def _print_status(service, as_json: bool) -> int:
 
 
 def format_answer(answer) -> str:
-    if not answer.found:
+    from .models import CLOSEST_HEADING
+
+    if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
         return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
     blocks = []
+    if answer.note:
+        blocks.append(f"（{answer.note}）")
+    if not answer.found:
+        blocks.append(f"未找到：{CLOSEST_HEADING}")
     for n, q in enumerate(answer.results, 1):
         quote = q.quote.replace("\n", "\n     ")  # paragraphs of the quote stay under its marker
         blocks.append(f"{n}. {q.citation.label()}\n   > {quote}")

@@ -106,6 +106,10 @@ class QueryFilters:
         return any((self.issue, self.date_from, self.date_to, self.section))
 
 
+# said above the closest passages when none answers directly (every front end uses these words)
+CLOSEST_HEADING = "没有找到直接回答，最接近的内容："
+
+
 @dataclass(frozen=True)
 class Answer:
     """What every front end shows: quotes with citations, or a plain "not found"."""

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from .models import (
+    CLOSEST_HEADING,
     AddResult,
     Answer,
     ArticleView,
@@ -146,7 +147,7 @@ def quote_blocks(quote: Quote, n: int, limit: int = MAX_MESSAGE_CHARS) -> list[s
 
 def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """An answer as HTML messages ≤ limit, split between passages; `start` numbers the first result."""
-    if not answer.found or not answer.results:
+    if not answer.results:
         return [not_found_text(answer)]
     head = f"🔎 <b>{esc(shorten(answer.query))}</b>"
     if start > 1:
@@ -154,6 +155,10 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     scope = describe_filters(answer.filters)
     if scope:
         head += f"\n范围：{esc(scope)}"
+    if answer.note:
+        head += f"\nℹ️ {esc(answer.note)}"
+    if not answer.found:
+        head += f"\n⚠️ {esc(CLOSEST_HEADING)}"
     blocks = [head]
     for n, quote in enumerate(answer.results, start=start):
         blocks.extend(quote_blocks(quote, n, limit))

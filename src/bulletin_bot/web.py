@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .answers import answer_to_json
 from .config import Settings
 from .jobs import ReindexRunner
-from .models import ArticleView, IssueSummary, IssueView, Quote
+from .models import CLOSEST_HEADING, ArticleView, IssueSummary, IssueView, Quote
 from .rate_limit import RateLimit
 from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
 
@@ -403,7 +403,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         return render(
             request, "ask.html", title=question or "提问",
             question=question, answer=answer, results=results, offset=offset, more=more,
-            hint=NOT_FOUND_HINT, page_data={"query": question},
+            hint=NOT_FOUND_HINT, closest_heading=CLOSEST_HEADING, page_data={"query": question},
         )
 
     @app.get("/articles/{article_id:int}", response_class=HTMLResponse)

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from ..config import Settings
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
-from ..models import Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
+from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..rate_limit import RateLimit
 from ..telegram_format import describe_filters, number, shorten, split_sentences
 
@@ -172,6 +172,10 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
     scope = describe_filters(answer.filters)
     if scope:
         head += f"\n范围：{esc(scope)}"
+    if answer.note:
+        head += f"\n{esc(answer.note)}"
+    if not answer.found:
+        head += f"\n{esc(CLOSEST_HEADING)}"
     blocks = [head]
     for n, quote in enumerate(answer.results, start=start):
         blocks.extend(quote_blocks(quote, n, markup))
@@ -415,7 +419,7 @@ class ChatBot:
         if offset and not shown.results:
             await self.reply(message, [NO_MORE])
             return
-        if not shown.found or not shown.results:
+        if not shown.results:
             await self.reply(message, [not_found_text(answer, markup)])
             return
         more = len(answer.results) > TOP_K
