@@ -15,6 +15,7 @@ import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 # Bump when tokenization changes: an index built with another version is rebuilt by the next `index`.
 TOKENIZER_VERSION = "rjieba-search-1"
@@ -219,23 +220,18 @@ def term_credit(term: str, text: str) -> float:
     return 0.0
 
 
-_NAME_TAGS = ("ns", "nr", "nt", "nz", "eng")
+@lru_cache(maxsize=1)
+def name_words() -> frozenset[str]:
+    """Words jieba's dictionary (and ours) tags as names: places, people, organisations, other
+    proper nouns. Read from the dictionary files rather than through jieba.posseg, whose
+    tagger takes two seconds to load."""
+    import jieba
+
+    pattern = re.compile(r"^(\S+) \d+ n[rstz]\w*\s*$", re.M)
+    main = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
+    return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
 
 
-def pos_tokenizer():
-    """jieba's part-of-speech tagger over the process-wide tokenizer (domain words included)."""
-    global _pos
-    if _pos is None:
-        base = jieba_tokenizer()  # outside the lock: it takes the lock itself
-        with _lock:
-            if _pos is None:
-                import jieba.posseg
-
-                _pos = jieba.posseg.POSTokenizer(base)
-    return _pos
-
-
-_pos = None
 _DIGIT = re.compile(r"[0-9０-９]")
 _CN_NUM = "零〇一二三四五六七八九十百千两"
 # places too wide to tell one article from another
@@ -251,14 +247,14 @@ _NUMBERED = re.compile(
 
 def specific_words(text: str) -> list[str]:
     """The words of `text` that name one thing: places, people, organisations, codes and
-    figures (as jieba tags them). A passage that lacks one answers a different question
-    (the same programme in another province, another year's figure)."""
+    figures. A passage that lacks one answers a different question (the same programme in
+    another province, another year's figure)."""
     out: dict[str, None] = {m.group(0): None for m in _NUMBERED.finditer(text)}
-    for pair in pos_tokenizer().lcut(text):
-        word, flag = normalise_token(pair.word), pair.flag
-        if not _WORD.search(word) or word in stopwords() or is_question_word(word):
+    names = name_words()
+    for raw in jieba_tokenizer().lcut(text):
+        word = normalise_token(raw)
+        if not _WORD.search(word) or word in _WIDE or word in stopwords() or is_question_word(word):
             continue
-        if word not in _WIDE and (flag.startswith(_NAME_TAGS) or _DIGIT.search(word)):
+        if raw in names or _DIGIT.search(word) or word.isascii():
             out.setdefault(word, None)
     return list(out)
-
