@@ -149,3 +149,31 @@ def test_dense_lift_means_the_same_for_a_model_whose_cosines_crowd_together(tmp_
             service_spread = index.dense_spread
     assert lifts["plain"] > 0.05
     assert 0.5 < lifts["crowded"] / lifts["plain"] < 2.0
+
+
+def test_a_broad_restriction_reads_vectors_in_bounded_blocks(sample_service, monkeypatch):
+    """A restricted search reads the allowed vectors a block at a time, never all at once: at
+    2.4M chunks a copy of every allowed vector would be gigabytes per question."""
+    import numpy as np
+
+    from bulletin_bot import retrieval
+
+    index = sample_service._current()
+    qvec = np.asarray(sample_service.embedder(index.manifest).embed_query("理论宣讲"), dtype=np.float32)
+    allowed = np.arange(len(index.chunks))
+    exact = np.argsort(-(np.asarray(index.vectors) @ qvec), kind="stable")[:5]
+    read: list[int] = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getitem__(self, rows):
+            read.append(len(rows))
+            return self.inner[rows]
+
+    monkeypatch.setattr(retrieval, "SCAN_BLOCK", 8)
+    monkeypatch.setattr(index, "vectors", Counting(index.vectors))
+    top = retrieval._dense_top(index, qvec, allowed, 5)
+    assert len(allowed) > 8 * 4 and read and max(read) <= 8
+    assert top.tolist() == exact.tolist()
