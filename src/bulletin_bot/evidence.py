@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 FEATURES = (
     "bias", "cov_passage", "cov_article", "specific", "specific_missing", "lift",
-    "bigrams_passage", "dated_issue", "dated_text", "asks_date", "complete_cover",
+    "bigrams_passage", "dated_issue", "dated_text", "asks_date", "complete_cover", "names", "cover_unnamed", "lift_unnamed",
 )
 _FROM_RERANK = ("cov_passage", "cov_article", "specific", "specific_missing", "lift", "bigrams_passage",
                 "dated_issue", "dated_text")
@@ -66,17 +66,20 @@ def model() -> EvidenceModel:
 
 def features(candidates: list[Candidate], pq: ParsedQuestion) -> list[np.ndarray]:
     """Evidence features of each candidate; `candidates` best first."""
+    # a question that names no place, person or figure: their presence says nothing
+    named = bool(candidates) and candidates[0].named
     spec, cov = RERANK_FEATURES.index("specific"), RERANK_FEATURES.index("cov_passage")
     # how well the best of the first five that holds every name and figure covers the question
     complete = max((float(c.features[cov]) for c in candidates[:TOP_FOR_COMPLETE] if c.features[spec] >= 1.0),
-                   default=0.0)
+                   default=0.0) if named else 0.0
     out = []
     # only what holds whatever the archive's size: scores relative to the best candidate or
     # leads over the next one mean little in an index of three articles
     for c in candidates:
         f = dict(zip(RERANK_FEATURES, c.features))
         out.append(np.array([1.0, *(f[n] for n in _FROM_RERANK),
-                             float(bool(pq.windows)), complete]))
+                             float(bool(pq.windows)), complete, float(named),
+                             0.0 if named else f["cov_passage"], 0.0 if named else f["lift"]]))
     return out
 
 

@@ -43,6 +43,7 @@ class Candidate:
     record: ArticleRecord
     features: np.ndarray
     specific_missing: tuple[str, ...]  # the question's names and figures the article lacks
+    named: bool  # the question names any place, person or figure at all
 
 
 @cache
@@ -114,7 +115,7 @@ def features(index: LoadedIndex, hits: list[ArticleHit], records: dict[int, Arti
             coverage(words, whole),
             max(coverage(words, p) for p in passages),
             coverage(words, rec.title),
-            1.0 - len(missing) / len(specific) if specific else 1.0,
+            1.0 - len(missing) / len(specific) if specific else 0.0,  # nothing named: no evidence either way
             float(bool(missing)),
             dated_issue,
             dated_text,
@@ -122,7 +123,7 @@ def features(index: LoadedIndex, hits: list[ArticleHit], records: dict[int, Arti
             _bigram_cover(qgrams, whole),
             max(_bigram_cover(qgrams, p) for p in passages),
         ])
-        out.append(Candidate(hit, rec, x, missing))
+        out.append(Candidate(hit, rec, x, missing, bool(specific)))
     return out
 
 
