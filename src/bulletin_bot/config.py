@@ -33,6 +33,8 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
     "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
+    "BULLETIN_BOT_PARSE_MEMORY_MB": "parse_memory_mb",
+    "BULLETIN_BOT_PARSE_SECONDS": "parse_seconds",
 }
 
 
@@ -59,6 +61,9 @@ class Settings:
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per Telegram user
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
+    # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
+    parse_memory_mb: int = 1024
+    parse_seconds: float = 30.0
 
     @property
     def max_upload_bytes(self) -> int:
@@ -109,9 +114,14 @@ def _convert(name: str, env_key: str, raw: str) -> object:
         if kind == "Path":
             return Path(os.path.expanduser(raw))
         if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
+            value = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        else:
+            return raw
+        if name.startswith("parse_") and value <= 0:
+            raise ValueError("must be more than 0")
+        return value
     except ValueError as exc:
         raise ConfigError(f"{env_key}={raw!r} is not valid: {exc}") from exc
     return raw

@@ -17,3 +17,7 @@ class IndexInvalid(BulletinError):
 
 class IndexBusy(BulletinError):
     """Another build holds the index lock."""
+
+
+class SandboxError(BulletinError):
+    """No process could be started to parse files in (see sandbox.py)."""

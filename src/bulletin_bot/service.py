@@ -251,15 +251,27 @@ class BulletinService:
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         """Check and save an uploaded issue into the corpus (does not re-index)."""
-        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, issue_key, issue_label, parse_bytes
+        from .parsing import SUPPORTED_SUFFIXES
+        from .sandbox import ParsePool
 
         name = safe_filename(filename)
         if not name.lower().endswith(SUPPORTED_SUFFIXES):
             return AddResult(False, f"{name}: 只接受 {' / '.join(SUPPORTED_SUFFIXES)} 文件")
         if len(data) > self.settings.max_upload_bytes:
             return AddResult(False, f"{name}: 文件 {len(data) / 1e6:.1f} MB，超过 {self.settings.max_upload_mb:g} MB 的上限")
+        with ParsePool(self._parse_limits()) as pool:  # an upload is untrusted: parsed in a child
+            return self._add_parsed(pool, name, data)
+
+    def _parse_limits(self):
+        from .sandbox import ParseLimits
+
+        return ParseLimits(memory_mb=self.settings.parse_memory_mb, seconds=self.settings.parse_seconds)
+
+    def _add_parsed(self, pool, name: str, data: bytes) -> AddResult:
+        from .parsing import corpus_files, duplicate_key, issue_key, issue_label
+
         try:
-            issue = parse_bytes(data, name)
+            issue = pool.parse(data, name)
         except ParseError as exc:
             return AddResult(False, f"{name}: 无法读取：{exc.reason}")
         corpus = self.settings.corpus
@@ -281,11 +293,14 @@ class BulletinService:
             rel = path.relative_to(corpus).as_posix()
             if rel in known:
                 continue
-            other = path.read_bytes()
+            try:
+                other = path.read_bytes()
+            except OSError:  # unreadable or removed meanwhile: the next index reports it
+                continue
             if hashlib.sha256(other).hexdigest() == digest:
                 return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
             try:
-                if duplicate_key(parse_bytes(other, rel)) == key:
+                if duplicate_key(pool.parse(other, rel)) == key:
                     return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
             except ParseError:
                 continue
@@ -335,7 +350,8 @@ class BulletinService:
                     manifest = None
             model_name, emb = self._build_embedder(manifest)  # the index's own model unless one is set
             options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
-                                   model_name=model_name, wait=wait, strict=strict)
+                                   model_name=model_name, wait=wait, strict=strict,
+                                   parse_limits=self._parse_limits())
             report = build_index(options, emb, progress)
         finally:
             self._build_lock.release()
