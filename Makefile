@@ -8,7 +8,7 @@ QUESTION ?= 泗洪县理论宣讲做法
 # where `make install` builds the default model; the tests that need it are told so explicitly
 MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
 
-.PHONY: install install-dev sysdeps demo test test-slow eval bench clean
+.PHONY: install install-dev sysdeps demo test test-slow eval bench bench-load bench-parse fuzz clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,23 @@ eval: install
 
 bench: install-dev
 	$(BIN)/bulletin-bot bench
+
+# Load with a re-index of the whole shared corpus running (docs/BENCHMARKS.md, "Load"):
+# 1,000 questions from 50 Telegram users, then 200 web clients on /api/ask for a minute.
+bench-load: install-dev
+	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_bot.py --json /tmp/load-bot.json
+	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_web.py --json /tmp/load-web.json
+
+# What parsing in worker processes costs against parsing in-process (825 shared issues).
+bench-parse: install-dev
+	$(BIN)/python benchmarks/parse_sandbox.py
+
+# Coverage-guided fuzzing of parse_bytes (.txt/.docx/.pdf) with atheris, FUZZ_SECONDS long;
+# inputs that make it raise anything but ParseError land in $(FUZZ_OUT)/findings.
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= /tmp/fuzz-parse
+fuzz: install-dev
+	$(BIN)/python benchmarks/fuzz_parse.py --seconds $(FUZZ_SECONDS) --out $(FUZZ_OUT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

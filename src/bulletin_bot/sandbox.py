@@ -32,8 +32,9 @@ DEFAULT_MEMORY_MB = 1024
 DEFAULT_SECONDS = 30.0
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-# imported once in the forkserver, so each worker starts with the parser (and pypdf, python-docx) loaded
-_CONTEXT.set_forkserver_preload(["bulletin_bot.parsing", "pypdf", "docx"])
+# imported once in the forkserver, so each worker starts with the parser, pypdf, python-docx and
+# the word dictionary loaded
+_CONTEXT.set_forkserver_preload(["pypdf", "docx", "bulletin_bot._parse_warm"])
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _worker(conn: Connection, memory_bytes: int) -> None:
     from .parsing import parse_bytes, warm_up
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then kills us
-    warm_up()  # the word dictionary, before the limit: it is the same for every file
+    warm_up()  # the word dictionary (already loaded by the forkserver), before the limit
     resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     while True:
         try:
