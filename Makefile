@@ -49,8 +49,11 @@ bench: install-dev
 	$(BIN)/bulletin-bot bench
 
 # Load with a re-index of the whole shared corpus running (docs/BENCHMARKS.md, "Load"):
-# 1,000 questions from 50 Telegram users, then 200 web clients on /api/ask for a minute.
+# 1,000 questions from 50 Telegram users, then 200 web clients on /api/ask for a minute (wrk,
+# from Debian). Both need ../shared and the built default model.
 bench-load: install-dev
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends wrk; }
 	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_bot.py --json /tmp/load-bot.json
 	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_web.py --json /tmp/load-web.json
 

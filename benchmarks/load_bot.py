@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from loadlib import ROOT, SwitchWatch, machine, rss_mb, scenario
+from loadlib import ROOT, SwitchWatch, child_env, machine, rss_mb, scenario
 
 sys.path.insert(0, str(ROOT / "tests"))
 from botapi_standin import BotAPIStandin, User  # noqa: E402
@@ -65,14 +65,21 @@ def burst(standin: BotAPIStandin, sent_before: dict[int, int], old, probes, time
                 standin.say(asked[u.id][k], u)
     total = sum(len(q) for q in asked.values())
     deadline = started + timeout
-    while time.monotonic() < deadline:
+    last_change, last_done = time.monotonic(), -1
+    while time.monotonic() < deadline and time.monotonic() - last_change < 60:  # a minute of silence: stop
         done = sum(len(final_replies(standin, u.id)) - sent_before.get(u.id, 0) for u in USERS)
         if done >= total:
             break
+        if done != last_done:
+            last_change, last_done = time.monotonic(), done
         time.sleep(0.5)
     seconds = time.monotonic() - started
     per_user = {u.id: final_replies(standin, u.id)[sent_before.get(u.id, 0):] for u in USERS}
     replies = [m for ms in per_user.values() for m in ms]
+    short = [u for u in USERS if len(per_user[u.id]) < len(asked[u.id])]
+    for u in short[:3]:  # what such a user saw, to tell a lost update from an unexpected reply
+        print(f"user {u.id}: asked {len(asked[u.id])}, final replies {len(per_user[u.id])}; last messages:",
+              [m.get("text", "")[:80] for m in standin.bot_messages(u.id)[-4:]], flush=True)
     return {
         "questions": total,
         "final replies": len(replies),
@@ -105,10 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="load-bot-"))
     sc = scenario(work)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULLETIN_BOT_", "TELEGRAM_"))}
-    env.update(BULLETIN_BOT_CORPUS=str(sc.corpus), BULLETIN_BOT_INDEX=str(sc.index), PYTHONUNBUFFERED="1")
-    if os.environ.get("BULLETIN_BOT_CACHE"):
-        env["BULLETIN_BOT_CACHE"] = os.environ["BULLETIN_BOT_CACHE"]
+    env = child_env(BULLETIN_BOT_CORPUS=str(sc.corpus), BULLETIN_BOT_INDEX=str(sc.index), PYTHONUNBUFFERED="1")
     cli = [sys.executable, "-m", "bulletin_bot.cli"]
     t0 = time.monotonic()
     subprocess.run([*cli, "index", "-q", "--model", args.model], env=env, cwd=work, check=True)
@@ -132,23 +136,26 @@ def main(argv: list[str] | None = None) -> int:
             standin.say("/reindex", ADMIN)
             reindex_sent = time.monotonic()
             first = burst(standin, base, sc.old_questions, sc.probe_questions, args.timeout)
-            # one more user goes on asking (a probe, then an old question, each second) until the
-            # switch and 10 s beyond, so answers are seen on both sides of it
-            trickle = User(2000, "Late")
+            # ten more users go on asking, one question a second between them (a probe, then an
+            # old question; each user well under the rate limit), until 10 s after the switch,
+            # so answers are seen on both sides of it
+            late = [User(2000 + n, f"Late{n}") for n in range(10)]
             k = 0
             deadline = time.monotonic() + args.timeout
             while time.monotonic() < deadline and (watch.at is None or time.monotonic() < watch.at + 10):
                 standin.say(sc.probe_questions[k % len(sc.probe_questions)] if k % 2 == 0
-                            else sc.old_questions[k % len(sc.old_questions)], trickle)
+                            else sc.old_questions[k % len(sc.old_questions)], late[k % len(late)])
                 k += 1
                 time.sleep(1.0)
             standin.wait_for(lambda: any("✅" in m.get("text", "") or "❌" in m.get("text", "")
                                          for m in standin.bot_messages(ADMIN.id)),
                              timeout=args.timeout, what="the re-index to end")
-            standin.wait_for(lambda: len(final_replies(standin, trickle.id)) >= k, timeout=120,
-                             what="the last user's replies")
-            first["late user's questions"] = k
-            first["late user's replies"] = len(final_replies(standin, trickle.id))
+            standin.wait_for(lambda: sum(len(final_replies(standin, u.id)) for u in late) >= k, timeout=120,
+                             what="the late users' replies")
+            first["late users' questions"] = k
+            first["late users' replies"] = sum(len(final_replies(standin, u.id)) for u in late)
+            first["late users told to wait"] = sum(WAIT_TEXT in m.get("text", "")
+                                                   for u in late for m in final_replies(standin, u.id))
             watch.stop()
             admin_texts = [m.get("text", "") for m in standin.bot_messages(ADMIN.id)]
             rss_after_first, hwm_first = rss_mb(bot.pid)

@@ -80,6 +80,21 @@ def scenario(work: Path) -> Scenario:
     return Scenario(work, old, new, seed_qs, probes, new_issues)
 
 
+def child_env(**settings: str) -> dict[str, str]:
+    """The environment for a `bulletin-bot` child: none of the caller's settings, and the very
+    package this benchmark imported first on the path (a relative PYTHONPATH would not resolve
+    from the child's working folder, and another installed copy could be picked up instead)."""
+    import bulletin_bot
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULLETIN_BOT_", "TELEGRAM_"))}
+    package_root = str(Path(bulletin_bot.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)])
+    if os.environ.get("BULLETIN_BOT_CACHE"):
+        env["BULLETIN_BOT_CACHE"] = os.environ["BULLETIN_BOT_CACHE"]
+    env.update(settings)
+    return env
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) of a process in MB."""
     values = {}

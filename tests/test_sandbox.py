@@ -217,3 +217,16 @@ def test_an_indexed_file_that_becomes_unreadable_keeps_its_indexed_content(tmp_p
     assert report.problems[0].file == SAMPLE.name
     assert report.problems[0].reason.endswith("(its indexed content is kept)")
     assert service.ask(QUESTION).results[0].citation.issue == 455
+
+
+def test_pypdf_is_a_current_release():
+    """pypdf 5.x and older have memory-exhaustion bugs on crafted files, fixed in 6."""
+    import re as regex
+    import tomllib
+    from importlib.metadata import version
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    requirement = next(d for d in declared["project"]["dependencies"] if d.startswith("pypdf"))
+    assert regex.fullmatch(r"pypdf>=(\d+)(\.\d+)*", requirement.replace(" ", "")) and int(
+        regex.search(r"\d+", requirement).group()) >= 6
+    assert int(version("pypdf").split(".")[0]) >= 6
