@@ -5,8 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := chromium chromium-driver fonts-noto-cjk
 QUESTION ?= 泗洪县理论宣讲做法
+# where `make install` builds the default model; the tests that need it are told so explicitly
+MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
 
-.PHONY: install install-dev sysdeps demo test test-slow eval bench clean
+.PHONY: install install-dev sysdeps demo test test-slow eval bench bench-load bench-parse fuzz clean
 
 install: $(VENV)/.installed
 
@@ -15,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch==2.13.0 is pinned in pyproject.toml so pip takes the CPU build, not CUDA.
 	$(BIN)/pip install -q -e .
-	$(BIN)/bulletin-bot model build
+	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/bulletin-bot model build
 	touch $@
 
 install-dev: $(VENV)/.installed-dev
@@ -35,16 +37,36 @@ demo: install
 	$(BIN)/bulletin-bot ask --index index "$(QUESTION)"
 
 test: install-dev sysdeps
-	$(BIN)/python -m pytest
+	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest
 
 test-slow: install-dev sysdeps
-	$(BIN)/python -m pytest -m slow
+	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest -m slow
 
 eval: install
 	$(BIN)/python scripts/eval_dev.py
 
 bench: install-dev
 	$(BIN)/bulletin-bot bench
+
+# Load with a re-index of the whole shared corpus running (docs/BENCHMARKS.md, "Load"):
+# 1,000 questions from 50 Telegram users, then 200 web clients on /api/ask for a minute (wrk,
+# from Debian). Both need ../shared and the built default model.
+bench-load: install-dev
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends wrk; }
+	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_bot.py --json /tmp/load-bot.json
+	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/python benchmarks/load_web.py --json /tmp/load-web.json
+
+# What parsing in worker processes costs against parsing in-process (825 shared issues).
+bench-parse: install-dev
+	$(BIN)/python benchmarks/parse_sandbox.py
+
+# Coverage-guided fuzzing of parse_bytes (.txt/.docx/.pdf) with atheris, FUZZ_SECONDS long;
+# inputs that make it raise anything but ParseError land in $(FUZZ_OUT)/findings.
+FUZZ_SECONDS ?= 600
+FUZZ_OUT ?= /tmp/fuzz-parse
+fuzz: install-dev
+	$(BIN)/python benchmarks/fuzz_parse.py --seconds $(FUZZ_SECONDS) --out $(FUZZ_OUT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

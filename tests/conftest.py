@@ -1,10 +1,18 @@
 """Shared fixtures: a built index of the shipped sample issue, with a small fast embedder.
 
-Every test's state lives in tmp folders; nothing reads the user's cache or index.
+Every test's state lives in tmp folders; nothing reads the user's cache, index or settings:
+every BULLETIN_BOT_* and TELEGRAM_* variable is cleared, HOME and the XDG/Hugging Face caches
+point into a temp folder, and each test runs in its own temp working directory (so no `.env` or
+`bulletin-bot.toml` of the developer's applies, to the test or to a command it starts).
+
+Tests that need the real default model (static-zh, built by `bulletin-bot model build`) get its
+cache folder from the `static_cache` fixture, which reads BULLETIN_BOT_TEST_CACHE (`make test`
+sets it to where `make install` built the model) and skips with a reason when it is unset.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -54,17 +62,41 @@ def needs_shared() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the shared data at {SHARED} (absent in a bare clone)")
 
 
+# Read once, before any test clears the environment: the one explicit way in for the real model.
+TEST_CACHE = os.environ.get("BULLETIN_BOT_TEST_CACHE", "")
+# Tests run in temp folders: a relative PYTHONPATH (`PYTHONPATH=src`) would make a command they
+# start import another copy of the package (or none), so its entries are made absolute here.
+_PYTHONPATH = os.pathsep.join(str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test sees the developer's settings files, env vars or model cache."""
-    import os
-
-    for var in ("BULLETIN_BOT_CORPUS", "BULLETIN_BOT_INDEX", "BULLETIN_BOT_MODEL", "BULLETIN_BOT_CONFIG",
-                "TELEGRAM_BOT_TOKEN", "BULLETIN_BOT_ADMINS", "BULLETIN_BOT_WEB_ADMIN_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    for var in [v for v in os.environ if v.startswith(("BULLETIN_BOT_WECOM_", "BULLETIN_BOT_DINGTALK_", "BULLETIN_BOT_FEISHU_"))]:
-        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith(("BULLETIN_BOT_", "TELEGRAM_")):
+            monkeypatch.delenv(var)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("HF_HOME", str(home / ".cache" / "huggingface"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    if _PYTHONPATH:
+        monkeypatch.setenv("PYTHONPATH", _PYTHONPATH)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def static_cache() -> Path:
+    """The cache folder holding the built static-zh model, named by BULLETIN_BOT_TEST_CACHE."""
+    from bulletin_bot.static_model import is_built, model_dir
+
+    if not TEST_CACHE:
+        pytest.skip("needs the built static-zh model: set BULLETIN_BOT_TEST_CACHE to its cache folder "
+                    "(`make test` sets it to ~/.cache/bulletin_bot, where `make install` builds it)")
+    cache = Path(TEST_CACHE).expanduser()
+    if not is_built(model_dir(cache)):
+        pytest.skip(f"static-zh is not built in {cache}: run `bulletin-bot model build` (make install)")
+    return cache
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bulletin_bot.config import load_settings
 from bulletin_bot.embedding import (
     E5Embedder,
     Embedder,
@@ -20,14 +18,7 @@ from bulletin_bot.embedding import (
     StaticEmbedder,
     load_embedder,
 )
-from bulletin_bot.static_model import build_vocabulary, is_built, make_tokenizer, model_dir
-
-REPO = Path(__file__).resolve().parents[1]
-CACHE = load_settings(cwd=REPO).cache
-STATIC = model_dir(CACHE)
-needs_static = pytest.mark.skipif(
-    not is_built(STATIC), reason=f"static-zh not built in {STATIC}: run `bulletin-bot model build` (make install)"
-)
+from bulletin_bot.static_model import build_vocabulary, make_tokenizer, model_dir
 
 
 def _unit_rows(x: np.ndarray) -> bool:
@@ -89,26 +80,23 @@ def test_static_tokenizer_drops_punctuation_and_folds_width(tokenizer):
     assert tokens == ["红书房", "2", "0", "2", "3", "年"]
 
 
-# --- static-zh model (built by `bulletin-bot model build`) -----------------------------------
+# --- static-zh model (built by `bulletin-bot model build`; the `static_cache` fixture) ---------
+# How fast it loads is measured by `bulletin-bot bench` (cold start), not asserted here.
 
 
-@needs_static
-def test_static_model_loads_fast_and_is_normalised():
-    t0 = time.perf_counter()
-    emb = load_embedder("static-zh", CACHE)
-    assert time.perf_counter() - t0 < 3.0
+def test_static_model_loads_and_is_normalised(static_cache):
+    emb = load_embedder("static-zh", static_cache)
     assert isinstance(emb, StaticEmbedder) and isinstance(emb, Embedder)
     assert emb.dimension == 256
     assert emb.model_id.startswith("static-zh-")
     vecs = emb.embed_passages(["泗洪县理论宣讲", "红书房学习阵地", "海军护航编队"])
     assert vecs.shape == (3, 256) and _unit_rows(vecs)
     assert _unit_rows(emb.embed_query("理论宣讲怎么做"))
-    assert load_embedder("static-zh", CACHE).model_id == emb.model_id
+    assert load_embedder("static-zh", static_cache).model_id == emb.model_id
 
 
-@needs_static
-def test_static_model_ranks_similar_text_above_unrelated():
-    emb = load_embedder("static-zh", CACHE)
+def test_static_model_ranks_similar_text_above_unrelated(static_cache):
+    emb = load_embedder("static-zh", static_cache)
     docs = emb.embed_passages(
         [
             "县委理论学习中心组开展专题学习，组织宣讲团深入基层开展理论宣讲。",
@@ -122,37 +110,39 @@ def test_static_model_ranks_similar_text_above_unrelated():
     assert scores.argmax() == 1
 
 
-@needs_static
-def test_a_static_model_folder_by_path_loads_without_torch():
-    emb = load_embedder(str(STATIC), CACHE)
+def test_a_static_model_folder_by_path_loads_without_torch(static_cache):
+    emb = load_embedder(str(model_dir(static_cache)), static_cache)
     assert isinstance(emb, StaticEmbedder)
-    assert emb.model_id == load_embedder("static-zh", CACHE).model_id
+    assert emb.model_id == load_embedder("static-zh", static_cache).model_id
 
 
-@needs_static
-def test_text_without_known_tokens_gives_zero_vector_not_nan():
-    emb = load_embedder("static-zh", CACHE)
+def test_text_without_known_tokens_gives_zero_vector_not_nan(static_cache):
+    emb = load_embedder("static-zh", static_cache)
     vec = emb.embed_query("…！？")
     assert not np.isnan(vec).any()
 
 
-@needs_static
-def test_build_is_quick_when_already_built():
-    from bulletin_bot.static_model import build_static_model
+def test_build_does_nothing_when_already_built(static_cache, monkeypatch):
+    import bulletin_bot.static_model as static_model
 
-    t0 = time.perf_counter()
-    assert build_static_model(CACHE) == STATIC
-    assert time.perf_counter() - t0 < 5.0
+    folder = model_dir(static_cache)
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+    def no_teacher(*args, **kwargs):
+        raise AssertionError("an already built model was built again")
+
+    monkeypatch.setattr(static_model, "teacher_vectors", no_teacher)
+    assert static_model.build_static_model(static_cache) == folder
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
 
 
-@needs_static
 @pytest.mark.slow
-def test_static_model_is_a_real_sentence_transformer():
+def test_static_model_is_a_real_sentence_transformer(static_cache):
     from sentence_transformers import SentenceTransformer
 
     texts = ["泗洪县理论宣讲", "海军护航编队起航"]
-    ours = load_embedder("static-zh", CACHE).embed_passages(texts)
-    theirs = SentenceTransformer(str(STATIC), device="cpu").encode(texts)
+    ours = load_embedder("static-zh", static_cache).embed_passages(texts)
+    theirs = SentenceTransformer(str(model_dir(static_cache)), device="cpu").encode(texts)
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
@@ -169,10 +159,13 @@ def test_missing_local_folder_is_named(tmp_path):
         load_embedder(str(tmp_path / "nope"), tmp_path)
 
 
-def test_missing_hub_model_fails_fast_with_a_fix(tmp_path):
-    """A hub name not in the local cache must fail in seconds, not after a network timeout."""
+def test_missing_hub_model_fails_with_a_fix_without_the_network(tmp_path):
+    """A hub name not in the local cache fails with a fix, never trying the hub: the endpoint
+    given is a closed port on 127.0.0.1 and the cache is empty, so only the offline path succeeds
+    in giving our message (the timeout only guards against a hang)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "SENTENCE_TRANSFORMERS"))}
     env["HF_HOME"] = str(tmp_path / "hf")  # an empty cache
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens there
     code = (
         "import sys\n"
         "from pathlib import Path\n"
@@ -183,13 +176,10 @@ def test_missing_hub_model_fails_fast_with_a_fix(tmp_path):
         "    print(e)\n"
         "    sys.exit(3)\n"
     )
-    t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True, timeout=120
     )
-    elapsed = time.perf_counter() - t0
     assert proc.returncode == 3, proc.stderr
-    assert elapsed < 10.0
     message = proc.stdout
     assert "BAAI/bge-small-zh-v1.5" in message
     assert "HF_ENDPOINT" in message and "path" in message

@@ -62,13 +62,19 @@ def test_an_index_of_another_model_or_format_is_refused_with_a_fix(tmp_path):
     settings = Settings(corpus=corpus, index=tmp_path / "index", cache=tmp_path / "c", model="hash")
     BulletinService(settings, embedder=Hash()).reindex()
 
-    other = BulletinService(settings, embedder=Hash(dimension=32))  # another model: another model_id
-    with pytest.raises(IndexInvalid) as refused:
-        other.ask("红书房建了多少个")
-    assert "re-index" in str(refused.value) and "bulletin-bot index" in str(refused.value)
+    # a process holding another model asks with the index's own (loaded by the name it records)
+    other = BulletinService(settings, embedder=Hash(dimension=32))
+    assert other.ask("红书房建了多少个").found
 
+    # an index whose model no name here loads is refused, with the fix
     current = (tmp_path / "index" / "current").resolve()
     manifest = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    (current / "manifest.json").write_text(json.dumps({**manifest, "model_id": "hash-char12-999"}), encoding="utf-8")
+    with pytest.raises(IndexInvalid) as refused:
+        BulletinService(settings, embedder=Hash(dimension=32)).ask("红书房建了多少个")
+    assert "hash-char12-999" in str(refused.value)
+    assert "re-index" in str(refused.value) and "bulletin-bot index" in str(refused.value)
+
     manifest["format_version"] = 999
     (current / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     fresh = BulletinService(settings, embedder=Hash())

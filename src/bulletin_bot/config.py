@@ -57,6 +57,8 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_FEISHU_ENCRYPT_KEY": "feishu_encrypt_key",
     "BULLETIN_BOT_FEISHU_API_BASE_URL": "feishu_api_base_url",
     "BULLETIN_BOT_FEISHU_ADMINS": "feishu_admins",
+    "BULLETIN_BOT_PARSE_MEMORY_MB": "parse_memory_mb",
+    "BULLETIN_BOT_PARSE_SECONDS": "parse_seconds",
 }
 
 
@@ -102,6 +104,9 @@ class Settings:
     feishu_encrypt_key: str = ""  # optional: events are then encrypted and signed
     feishu_api_base_url: str = DEFAULT_FEISHU_API
     feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…) or user_id
+    # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
+    parse_memory_mb: int = 1024
+    parse_seconds: float = 30.0
 
     @property
     def max_upload_bytes(self) -> int:
@@ -154,9 +159,14 @@ def _convert(name: str, env_key: str, raw: str) -> object:
         if kind == "Path":
             return Path(os.path.expanduser(raw))
         if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
+            value = int(raw)
+        elif kind == "float":
+            value = float(raw)
+        else:
+            return raw
+        if name.startswith("parse_") and value <= 0:
+            raise ValueError("must be more than 0")
+        return value
     except ValueError as exc:
         raise ConfigError(f"{env_key}={raw!r} is not valid: {exc}") from exc
     return raw

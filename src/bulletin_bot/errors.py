@@ -29,3 +29,6 @@ class CallbackRejected(BulletinError):
 
 class ChannelApiError(BulletinError):
     """A chat platform's API refused a call (bad credentials, a message it would not take)."""
+
+class SandboxError(BulletinError):
+    """No process could be started to parse files in (see sandbox.py)."""

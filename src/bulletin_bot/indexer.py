@@ -22,6 +22,7 @@ from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
 from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress, ProgressCallback
 from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
+from .sandbox import ParseLimits, ParsePool, cpu_workers
 from .store import (
     CHUNK_DTYPE,
     FORMAT_VERSION,
@@ -53,6 +54,10 @@ class BuildOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     strict: bool = False
     wait: float = 0.0
+    # every file is parsed in worker processes under these limits (see sandbox.py); None parses
+    # in this process, for measurements only
+    parse_limits: ParseLimits | None = ParseLimits()
+    parse_workers: int = 0  # 0: one per core
 
 
 def chunk_embed_text(title: str, body: str) -> str:
@@ -67,6 +72,26 @@ def embed_batch_size(embedder) -> int:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def unreadable(exc: OSError) -> str:
+    """Why a corpus file could not be read, for the admin."""
+    if isinstance(exc, FileNotFoundError):
+        return "removed while the index was being built"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _parse_all(jobs, options: BuildOptions):
+    """(file, Issue or ParseError) for each (file, data) job, parsed as `options` say."""
+    if options.parse_limits is None:
+        for rel, data in jobs:
+            try:
+                yield rel, parse_bytes(data, rel)
+            except ParseError as exc:
+                yield rel, exc
+        return
+    with ParsePool(options.parse_limits, options.parse_workers or cpu_workers()) as pool:
+        yield from pool.parse_many(jobs)
 
 
 def _previous(paths: IndexPaths) -> tuple[dict, Path | None]:
@@ -145,56 +170,86 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             old_manifest, old_dir = {}, None
         old_files: dict[str, dict] = old_manifest.get("files", {})
 
-        # 1. scan: hash every file, parse only what is new or changed
+        # 1. scan: hash every file, parse only what is new or changed (in worker processes,
+        # while this one goes on reading and hashing)
         files = corpus_files([options.corpus])
         _emit(progress, "scan", 0, len(files), f"{len(files)} files")
         records: dict[str, dict] = {}
         parsed: dict[str, Issue] = {}
         problems: dict[str, str] = {}
         reuse: set[str] = set()
+        kept: set[str] = set()  # indexed before, unreadable now: their indexed content is kept
         counts = {"added": 0, "changed": 0, "unchanged": 0}
-        for n, path in enumerate(files, 1):
-            rel = path.relative_to(options.corpus).as_posix()
-            size = path.stat().st_size
-            if size > options.max_bytes:
-                mb = 1024 * 1024
-                problems[rel] = f"file is {size / mb:.1f} MB, over the {options.max_bytes / mb:g} MB limit"
-                records[rel] = {"sha256": "", "size": size}
-                old = old_files.get(rel)  # counted like any file, so a new one is not "up to date"
-                same = old is not None and old.get("sha256") == "" and old.get("size") == size
-                counts["added" if old is None else "unchanged" if same else "changed"] += 1
-                continue
-            data = path.read_bytes()
-            digest = _sha256(data)
-            records[rel] = {"sha256": digest, "size": size}
-            old = old_files.get(rel)
-            if old is None:
-                counts["added"] += 1
-            elif old.get("sha256") == digest:
-                counts["unchanged"] += 1
-                if old.get("status") == "indexed":
-                    reuse.add(rel)
+        scanned = [0]
+
+        def to_parse():
+            for n, path in enumerate(files, 1):
+                scanned[0] = n
+                rel = path.relative_to(options.corpus).as_posix()
+                old = old_files.get(rel)
+                try:
+                    size = path.stat().st_size
+                    data = None if size > options.max_bytes else path.read_bytes()
+                except OSError as exc:
+                    problems[rel] = unreadable(exc)
+                    if isinstance(exc, FileNotFoundError):
+                        continue  # gone: counted as removed if it was indexed
+                    if old is not None and old.get("status") == "indexed":
+                        records[rel] = dict(old)
+                        kept.add(rel)
+                        reuse.add(rel)
+                        problems[rel] += " (its indexed content is kept)"
+                        counts["unchanged"] += 1
+                    else:
+                        records[rel] = {"sha256": "", "size": 0}
+                        counts["added" if old is None else "changed"] += 1
                     continue
-                if old.get("status") == "problem" and not old.get("reason", "").startswith(DUPLICATE):
-                    problems[rel] = old["reason"]
+                if data is None:
+                    mb = 1024 * 1024
+                    problems[rel] = f"file is {size / mb:.1f} MB, over the {options.max_bytes / mb:g} MB limit"
+                    records[rel] = {"sha256": "", "size": size}
+                    # counted like any file, so a new one is not "up to date"
+                    same = old is not None and old.get("sha256") == "" and old.get("size") == size
+                    counts["added" if old is None else "unchanged" if same else "changed"] += 1
                     continue
+                digest = _sha256(data)
+                records[rel] = {"sha256": digest, "size": size}
+                if old is None:
+                    counts["added"] += 1
+                elif old.get("sha256") == digest:
+                    counts["unchanged"] += 1
+                    if old.get("status") == "indexed":
+                        reuse.add(rel)
+                        continue
+                    if old.get("status") == "problem" and not old.get("reason", "").startswith(DUPLICATE):
+                        problems[rel] = old["reason"]
+                        continue
+                else:
+                    counts["changed"] += 1
+                yield rel, data
+
+        for rel, outcome in _parse_all(to_parse(), options):
+            if isinstance(outcome, ParseError):
+                problems[rel] = outcome.reason
             else:
-                counts["changed"] += 1
-            try:
-                issue = parse_bytes(data, rel)
-            except ParseError as exc:
-                problems[rel] = exc.reason
-            else:
-                parsed[rel] = issue
-            _emit(progress, "parse", n, len(files), rel)
+                parsed[rel] = outcome
+            _emit(progress, "parse", scanned[0], len(files), rel)
         if old_dir is not None:
             parsed.update(_issues_from_db(old_dir / "docs.sqlite", reuse))
-        missing_reused = reuse - parsed.keys()
-        for rel in missing_reused:  # the old table lost them: parse again
-            try:
-                parsed[rel] = parse_bytes((options.corpus / rel).read_bytes(), rel)
-            except ParseError as exc:
-                problems[rel] = exc.reason
+        missing_reused = sorted(reuse - parsed.keys() - kept)
+
+        def reread():
+            for rel in missing_reused:  # the old table lost them: parse again
+                try:
+                    yield rel, (options.corpus / rel).read_bytes()
+                except OSError as exc:
+                    problems[rel] = unreadable(exc)
+
+        for rel, outcome in _parse_all(reread(), options):
+            if isinstance(outcome, ParseError):
+                problems[rel] = outcome.reason
+            else:
+                parsed[rel] = outcome
         removed = sorted(set(old_files) - set(records))
 
         # 2. duplicates: a file already indexed keeps its issue; among new ones, the first in name order
@@ -303,7 +358,9 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         # 6. write beside the current version, then switch
         file_records = {}
         for rel, rec in records.items():
-            if rel in problems:
+            if rel in kept and rel in parsed:
+                file_records[rel] = rec  # as last indexed, so the next build reads it again
+            elif rel in problems:
                 file_records[rel] = {**rec, "status": "problem", "reason": problems[rel]}
             elif rel in parsed:
                 iss = parsed[rel]

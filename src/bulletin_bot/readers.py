@@ -17,6 +17,11 @@ from .models import ParseError
 # Control characters that never occur in a text export (tab, LF, CR, FF are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
+# Refused before any library unpacks them (the sandbox's memory and time limits are the backstop):
+MAX_UNZIPPED = 256 * 1024 * 1024  # a bulletin's .docx unpacks to a few MB, its images included
+MAX_ZIP_RATIO = 200  # text XML deflates ~10:1; a part packed 200:1 or more is built to explode
+MAX_PDF_PAGES = 1000  # a bulletin has tens of pages
+
 
 def sniff(data: bytes) -> str | None:
     """The container format the bytes announce ("docx", "pdf"), or None for plain text."""
@@ -152,6 +157,7 @@ def docx_text(data: bytes, file: str) -> str:
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ParseError(file, "reading .docx needs python-docx: pip install python-docx") from exc
+    check_zip(data, file)
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -178,6 +184,23 @@ def docx_text(data: bytes, file: str) -> str:
     return normalise_newlines(text)
 
 
+def check_zip(data: bytes, file: str) -> None:
+    """Refuse a zip whose parts would unpack to far more than a bulletin (a zip bomb). The sizes
+    declared in the directory bound what zipfile unpacks, so checking them is enough."""
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ParseError(file, f"unreadable Word file: {exc}") from None
+    total = sum(p.file_size for p in parts)
+    if total > MAX_UNZIPPED:
+        raise ParseError(file, f"refused as a zip bomb: its parts unpack to {total / 2**20:,.0f} MB "
+                               f"(a bulletin needs at most {MAX_UNZIPPED / 2**20:g} MB)")
+    for part in parts:
+        if part.file_size > 1024 * 1024 and part.file_size > MAX_ZIP_RATIO * max(1, part.compress_size):
+            raise ParseError(file, f"refused as a zip bomb: {part.filename} unpacks "
+                                   f"{part.file_size // max(1, part.compress_size):,} times its packed size")
+
+
 def pdf_text(data: bytes, file: str) -> str:
     """Text of every page with pypdf, pages separated by blank lines (a page end is a paragraph gap)."""
     try:
@@ -185,13 +208,20 @@ def pdf_text(data: bytes, file: str) -> str:
         from pypdf.errors import PdfReadError
     except ImportError as exc:  # pragma: no cover - declared dependency
         raise ParseError(file, "reading .pdf needs pypdf: pip install pypdf") from exc
+    if b"%%EOF" not in data[-1024:]:  # where every PDF writer ends the file
+        raise ParseError(file, "unreadable PDF: truncated, it does not end with %%EOF (an incomplete copy or download)")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                reader.decrypt("")
+                opened = reader.decrypt("")  # only an empty user password can be tried
             except Exception:
-                raise ParseError(file, "unreadable PDF: encrypted with a password") from None
+                opened = 0
+            if not opened:  # PasswordType.NOT_DECRYPTED
+                raise ParseError(file, "unreadable PDF: encrypted with a password")
+        count = len(reader.pages)
+        if count > MAX_PDF_PAGES:
+            raise ParseError(file, f"refused: the PDF has {count:,} pages (a bulletin has at most {MAX_PDF_PAGES:,})")
         pages = [page.extract_text() or "" for page in reader.pages]
     except ParseError:
         raise

@@ -8,6 +8,11 @@ threads while `reindex` runs in another; the new index is swapped in only when c
 `reindex` is blocking (adapters run it in a worker thread) and raises `IndexBusy` when another
 build holds the index lock. A version switched in by another process (`bulletin-bot index`
 while the bot runs) is noticed on the next call: the `current` link is checked each time.
+
+Models: questions are embedded by the model that embedded the index's vectors, whatever this
+process loaded first, so a version built with another model (`bulletin-bot index --model e5`)
+is served on the next question like any new version. A build uses the model named in settings,
+else the current index's own, and records the name of the model it really used.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections import deque
 from pathlib import Path
 
 from .config import Settings
@@ -43,6 +49,8 @@ __all__ = ["BulletinService", "ServiceError", "IndexMissing", "IndexInvalid", "I
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 500
+MAX_WARNINGS = 100  # the newest are kept; a long-running bot must not grow without bound
+MAX_MODELS = 2  # models kept loaded: the index's and, while it changes, the next one
 
 
 def safe_filename(name: str) -> str:
@@ -58,7 +66,7 @@ def safe_filename(name: str) -> str:
 
 class BulletinService:
     def __init__(self, settings: Settings, embedder: object | None = None, retrieval: object | None = None) -> None:
-        """`embedder` overrides the model named in settings (tests pass a small one);
+        """`embedder` stands in for the model named in settings (tests pass a small one);
         `retrieval` (RetrievalSettings) overrides fusion weights and the abstention threshold."""
         from .retrieval import RetrievalSettings
         from .store import IndexPaths
@@ -66,12 +74,13 @@ class BulletinService:
         self.settings = settings
         self.retrieval = retrieval or RetrievalSettings()
         self.paths = IndexPaths(settings.index)
-        self._embedder = embedder
+        self._given = embedder
+        self._models: dict[str, object] = {}  # by name, oldest first
         self._index = None
         self._target: Path | None = None
         self._load_lock = threading.RLock()
         self._build_lock = threading.Lock()
-        self.warnings: list[str] = []
+        self.warnings: deque[str] = deque(maxlen=MAX_WARNINGS)
 
     # ------------------------------------------------------------ loading
 
@@ -86,24 +95,54 @@ class BulletinService:
             return manifest["model_name"]
         return "default"
 
-    def _loaded_embedder(self, name: str):
+    def _named_embedder(self, name: str):
+        """The model called `name`, loaded once (EmbedderError when it cannot be)."""
         with self._load_lock:
-            if self._embedder is None:
+            emb = self._models.get(name)
+            if emb is None:
                 from .embedding import load_embedder
 
-                self._embedder = load_embedder(name, self.settings.cache)
-        return self._embedder
+                emb = load_embedder(name, self.settings.cache)
+                self._models[name] = emb
+                while len(self._models) > MAX_MODELS:
+                    del self._models[next(iter(self._models))]
+        return emb
+
+    def _build_embedder(self, manifest: dict | None) -> tuple[str, object]:
+        """The model a build uses and the name recorded for it: the one named in settings, else
+        the current index's own (a given embedder stands in for the first, or for an index it made)."""
+        name = self._model_name(manifest)
+        given = self._given
+        if given is not None and (self.settings.model or not manifest or manifest.get("model_id") == given.model_id):
+            return name, given
+        return name, self._named_embedder(name)
 
     def embedder(self, manifest: dict | None = None):
-        """The embedding model (loaded once), checked against the index it will search."""
-        emb = self._loaded_embedder(self._model_name(manifest))
-        if manifest and manifest.get("model_id") != emb.model_id:
-            raise IndexInvalid(
-                f"the index in {self.paths.root} was built with model {manifest.get('model_name')!r} "
-                f"({manifest.get('model_id')}), but this process uses {emb.model_id}: re-index with "
-                f"`bulletin-bot index`, or set BULLETIN_BOT_MODEL={manifest.get('model_name')}"
-            )
-        return emb
+        """The model that embedded the index's vectors: questions must be embedded by it too."""
+        if not manifest:
+            return self._build_embedder(None)[1]
+        want = manifest.get("model_id")
+        known = [self._given, *list(self._models.values())]
+        for emb in known:
+            if emb is not None and emb.model_id == want:
+                return emb
+        from .embedding import EmbedderError
+
+        tried: list[str] = []
+        for name in dict.fromkeys(n for n in (self.settings.model, manifest.get("model_name")) if n):
+            try:
+                emb = self._named_embedder(name)
+            except EmbedderError as exc:
+                tried.append(str(exc))
+                continue
+            if emb.model_id == want:
+                return emb
+            tried.append(f"{name!r} here is {emb.model_id}")
+        raise IndexInvalid(
+            f"the index in {self.paths.root} was built with model {manifest.get('model_name')!r} ({want}), "
+            f"which this process cannot load ({'; '.join(tried) or 'no model name'}): re-index with "
+            f"`bulletin-bot index`, or set BULLETIN_BOT_MODEL to that model"
+        )
 
     def _current(self):
         """The loaded index, reloaded when `current` was switched since the last call."""
@@ -116,11 +155,15 @@ class BulletinService:
             target = self.paths.current_target()
             if self._index is not None and target == self._target:
                 return self._index
+            loaded = None
             try:
                 loaded = load_current(self.paths, warn=self._warn)
-            except (IndexInvalid, IndexMissing):
+                self.embedder(loaded.manifest)  # its model loaded now, before it is served
+            except (IndexInvalid, IndexMissing) as exc:
+                if loaded is not None:
+                    loaded.close()
                 if self._index is not None:  # keep serving what we have
-                    self._warn(f"new index version at {target} not usable; still serving {self._index.version}")
+                    self._warn(f"new index version at {target} not usable ({exc}); still serving {self._index.version}")
                     self._target = target
                     return self._index
                 raise
@@ -205,15 +248,27 @@ class BulletinService:
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         """Check and save an uploaded issue into the corpus (does not re-index)."""
-        from .parsing import SUPPORTED_SUFFIXES, corpus_files, duplicate_key, issue_key, issue_label, parse_bytes
+        from .parsing import SUPPORTED_SUFFIXES
+        from .sandbox import ParsePool
 
         name = safe_filename(filename)
         if not name.lower().endswith(SUPPORTED_SUFFIXES):
             return AddResult(False, f"{name}: 只接受 {' / '.join(SUPPORTED_SUFFIXES)} 文件")
         if len(data) > self.settings.max_upload_bytes:
             return AddResult(False, f"{name}: 文件 {len(data) / 1e6:.1f} MB，超过 {self.settings.max_upload_mb:g} MB 的上限")
+        with ParsePool(self._parse_limits()) as pool:  # an upload is untrusted: parsed in a child
+            return self._add_parsed(pool, name, data)
+
+    def _parse_limits(self):
+        from .sandbox import ParseLimits
+
+        return ParseLimits(memory_mb=self.settings.parse_memory_mb, seconds=self.settings.parse_seconds)
+
+    def _add_parsed(self, pool, name: str, data: bytes) -> AddResult:
+        from .parsing import corpus_files, duplicate_key, issue_key, issue_label
+
         try:
-            issue = parse_bytes(data, name)
+            issue = pool.parse(data, name)
         except ParseError as exc:
             return AddResult(False, f"{name}: 无法读取：{exc.reason}")
         corpus = self.settings.corpus
@@ -235,19 +290,21 @@ class BulletinService:
             rel = path.relative_to(corpus).as_posix()
             if rel in known:
                 continue
-            other = path.read_bytes()
+            try:
+                other = path.read_bytes()
+            except OSError:  # unreadable or removed meanwhile: the next index reports it
+                continue
             if hashlib.sha256(other).hexdigest() == digest:
                 return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
             try:
-                if duplicate_key(parse_bytes(other, rel)) == key:
+                if duplicate_key(pool.parse(other, rel)) == key:
                     return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
             except ParseError:
                 continue
-        target = self._unique_path(corpus, name)
         tmp = corpus / f".upload-{os.getpid()}-{threading.get_ident()}.part"
         tmp.write_bytes(data)
         try:
-            os.link(tmp, target)  # fails rather than overwrite, unlike rename
+            target = self._link_unique(tmp, corpus, name)
         finally:
             tmp.unlink(missing_ok=True)
         summary = IssueSummary(issue.series, issue.number, issue.date, issue.office, issue.sections,
@@ -256,14 +313,21 @@ class BulletinService:
                          str(target), summary)
 
     @staticmethod
-    def _unique_path(folder: Path, name: str) -> Path:
-        target = folder / name
-        stem, suffix = target.stem, target.suffix
-        n = 1
-        while target.exists():
-            target = folder / f"{stem}-{n}{suffix}"
-            n += 1
-        return target
+    def _link_unique(tmp: Path, folder: Path, name: str) -> Path:
+        """Give `tmp` the name `name` in `folder`, or name-1, name-2 … when taken. A link fails
+        rather than overwrite (unlike rename), so an upload of the same name racing this one
+        (another thread or process) makes this one take the next free name."""
+        stem, suffix = Path(name).stem, Path(name).suffix
+        for n in range(10_000):
+            target = folder / (name if n == 0 else f"{stem}-{n}{suffix}")
+            if target.exists():
+                continue
+            try:
+                os.link(tmp, target)
+            except FileExistsError:  # taken between the check and the link
+                continue
+            return target
+        raise BulletinError(f"{name}: no free file name in {folder}")
 
     def reindex(self, progress: ProgressCallback | None = None, wait: float = 0.0, strict: bool = False) -> IndexReport:
         """Build the index from the corpus incrementally and swap it in when complete;
@@ -281,10 +345,10 @@ class BulletinService:
                     manifest = read_manifest(target)
                 except BulletinError:
                     manifest = None
-            model_name = self._model_name(manifest)
-            emb = self._loaded_embedder(model_name)  # the index's own model unless one is set
+            model_name, emb = self._build_embedder(manifest)  # the index's own model unless one is set
             options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
-                                   model_name=model_name, wait=wait, strict=strict)
+                                   model_name=model_name, wait=wait, strict=strict,
+                                   parse_limits=self._parse_limits())
             report = build_index(options, emb, progress)
         finally:
             self._build_lock.release()
