@@ -9,21 +9,13 @@ model (static-zh, built by `make install`), as users would.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
-from bulletin_bot.config import Settings, load_settings
+from bulletin_bot.config import Settings
 from bulletin_bot.models import CLOSEST_HEADING
 from bulletin_bot.service import BulletinService
-from bulletin_bot.static_model import is_built, model_dir
 from conftest import SAMPLE
-
-REPO = Path(__file__).resolve().parents[1]
-CACHE = load_settings(cwd=REPO).cache
-needs_static = pytest.mark.skipif(
-    not is_built(model_dir(CACHE)), reason=f"static-zh not built in {CACHE}: run `bulletin-bot model build` (make install)"
-)
 
 
 def bulletin(number: int, day: str, articles: list[tuple[str, str, str]]) -> str:
@@ -62,16 +54,14 @@ ARCHIVE = {
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> BulletinService:
-    if not is_built(model_dir(CACHE)):
-        pytest.skip(f"static-zh not built in {CACHE}")
+def archive(tmp_path_factory, static_cache) -> BulletinService:
     base = tmp_path_factory.mktemp("archive")
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(SAMPLE, corpus / SAMPLE.name)
     for name, text in ARCHIVE.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    service = BulletinService(Settings(corpus=corpus, index=base / "index", cache=CACHE, model="static-zh"))
+    service = BulletinService(Settings(corpus=corpus, index=base / "index", cache=static_cache, model="static-zh"))
     report = service.reindex()
     assert report.issues == 1 + len(ARCHIVE) and not report.problems
     return service
@@ -82,7 +72,6 @@ def top_issue(answer) -> int:
     return answer.results[0].citation.issue
 
 
-@needs_static
 @pytest.mark.parametrize("year, issue", [("2023", 10), ("2024", 60)])
 def test_a_year_in_the_question_picks_that_years_event(archive, year, issue):
     """The same yearly event, worded alike: the date decides, as evidence."""
@@ -92,14 +81,12 @@ def test_a_year_in_the_question_picks_that_years_event(archive, year, issue):
     assert {q.citation.issue for q in answer.results} >= {10, 60}
 
 
-@needs_static
 def test_a_years_figures_published_the_next_year_are_found(archive):
     answer = archive.ask("2023年全国铁路旅客发送量是多少")
     assert answer.found and top_issue(answer) == 62
     assert "36.8亿人次" in answer.results[0].quote
 
 
-@needs_static
 @pytest.mark.parametrize("question", ["到2035年江苏要建成什么", "江苏2035年的目标是什么"])
 def test_a_target_year_is_content_not_a_date(archive, question):
     answer = archive.ask(question)
@@ -107,7 +94,6 @@ def test_a_target_year_is_content_not_a_date(archive, question):
     assert "具有世界影响力的产业科技创新中心" in answer.results[0].quote
 
 
-@needs_static
 def test_a_restriction_to_bulletins_is_kept_when_something_in_it_answers(archive):
     answer = archive.ask("第60期 春节假期国内旅游出游人次")
     assert answer.found and {q.citation.issue for q in answer.results} == {60}
@@ -116,7 +102,6 @@ def test_a_restriction_to_bulletins_is_kept_when_something_in_it_answers(archive
     assert {q.citation.issue for q in answer.results} == {10}
 
 
-@needs_static
 def test_a_restriction_with_nothing_that_answers_is_dropped_and_said(archive):
     answer = archive.ask("第10期 2023年全国铁路旅客发送量")
     assert answer.note == "第10期的简报中没有找到相关内容，以下是其他简报中的结果"
@@ -126,7 +111,6 @@ def test_a_restriction_with_nothing_that_answers_is_dropped_and_said(archive):
     assert 999 not in {q.citation.issue for q in answer.results}
 
 
-@needs_static
 @pytest.mark.parametrize("question, title", [
     ("泗洪县的经验做法", "泗洪县：打造“洪轩理”理论品牌"),
     ("简报里介绍的泗洪县经验做法", "泗洪县：打造“洪轩理”理论品牌"),
@@ -144,7 +128,6 @@ def test_the_seeds_articles_are_answered_with_or_without_words_about_bulletins(a
     assert answer.results[0].citation.issue == 455 and answer.results[0].citation.title.startswith(title)
 
 
-@needs_static
 @pytest.mark.parametrize("question", ["2021年春节假期国内旅游出游人次", "红烧肉怎么做才好吃"])
 def test_questions_the_archive_cannot_answer_are_not_found(archive, question):
     """A real topic in a year the archive does not cover, and one it never covered."""
