@@ -1,50 +1,17 @@
-"""Bytes -> text: detect the encoding of a plain-text export, or pull the text out of .docx / .pdf.
+"""Plain-text exports: find the encoding, reject binary junk, undo hard wrapping.
 
-Every reader returns `(text, encoding)` where `text` uses "\\n" line ends and keeps one
-paragraph (or one visual line, for PDFs) per line; `parsing` does the rest, so the three
-formats share one structure and repair logic. Readers raise `ParseError` naming the file.
+UTF-8 (with or without BOM), UTF-16 with BOM, GB18030/GBK, Big5; any line ends.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections import Counter
 
-from .models import ParseError
+from .base import CJK, ParseError, normalise_newlines, width
 
 # Control characters that never occur in a text export (tab, LF, CR, FF are fine).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-def sniff(data: bytes) -> str | None:
-    """The container format the bytes announce ("docx", "pdf"), or None for plain text."""
-    if data.startswith(b"%PDF"):
-        return "pdf"
-    if data.startswith(b"PK\x03\x04"):
-        return "docx"
-    return None
-
-
-def extract_text(data: bytes, file: str) -> tuple[str, str]:
-    """Text of a .txt, .docx or .pdf file, decided by content first, then by the file name."""
-    kind = sniff(data)
-    lower = file.lower()
-    if kind is None and lower.endswith(".pdf"):
-        raise ParseError(file, "unreadable PDF: the file does not start with %PDF")
-    if kind is None and lower.endswith(".docx"):
-        raise ParseError(file, "unreadable Word file: a .docx must be a zip archive")
-    if kind == "pdf":
-        return pdf_text(data, file), "pdf"
-    if kind == "docx":
-        return docx_text(data, file), "docx"
-    return decode_text(data, file)
-
-
-def normalise_newlines(text: str) -> str:
-    """CRLF and lone CR become LF; form feeds (page breaks) become blank lines."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
 
 
 def decode_text(data: bytes, file: str) -> tuple[str, str]:
@@ -65,13 +32,10 @@ def decode_text(data: bytes, file: str) -> tuple[str, str]:
                 raise ParseError(file, f"truncated UTF-8: the file ends mid-character at byte {exc.start}") from None
             text, encoding = _gb_or_big5(data, file)
     _check_textual(text, file)
-    if not _CJK.search(text):
+    if not CJK.search(text):
         # e.g. UTF-8 read once as Latin-1 and saved again ("å»ºè®¾"): valid bytes, no Chinese
         raise ParseError(file, f"no Chinese text (decoded as {encoding}): a wrong encoding, or not a bulletin")
     return reflow_wrapped(normalise_newlines(text)), encoding
-
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 def _valid_prefix(data: bytes, end: int, codec: str) -> bool:
@@ -121,7 +85,7 @@ def _mostly_common_traditional(text: str) -> bool:
     if len(sample) < 20:
         return False
     frequent = sum(0xA440 <= int.from_bytes(ch.encode("big5", errors="replace")[:2], "big") <= 0xC67E
-                   or not _CJK.match(ch) for ch in sample)
+                   or not CJK.match(ch) for ch in sample)
     return frequent >= 0.8 * len(sample)
 
 
@@ -144,88 +108,8 @@ def _check_textual(text: str, file: str) -> None:
         raise ParseError(file, f"binary data, not a text export ({controls} control characters)")
 
 
-def docx_text(data: bytes, file: str) -> str:
-    """Paragraphs of a Word file in document order, tables row by row (one cell per line)."""
-    try:
-        import docx  # python-docx
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph
-    except ImportError as exc:  # pragma: no cover - declared dependency
-        raise ParseError(file, "reading .docx needs python-docx: pip install python-docx") from exc
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ParseError(file, f"unreadable Word file: {exc}") from None
-    except Exception as exc:  # python-docx raises assorted errors on damaged packages
-        raise ParseError(file, f"unreadable Word file: {type(exc).__name__}: {exc}") from None
-    lines: list[str] = []
-    body = document.element.body
-    for child in body.iterchildren():
-        tag = child.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            lines.append(Paragraph(child, document).text)
-        elif tag == "tbl":
-            for row in Table(child, document).rows:
-                seen: list = []
-                for cell in row.cells:
-                    if any(cell._tc is other for other in seen):  # a merged cell repeats in its row
-                        continue
-                    seen.append(cell._tc)
-                    lines.extend(p.text for p in cell.paragraphs)
-    text = "\n\n".join(line.replace("\v", "\n") for line in lines)
-    if not text.strip():
-        raise ParseError(file, "empty Word file: no text in its paragraphs")
-    return normalise_newlines(text)
-
-
-def pdf_text(data: bytes, file: str) -> str:
-    """Text of every page with pypdf, pages separated by blank lines (a page end is a paragraph gap)."""
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-    except ImportError as exc:  # pragma: no cover - declared dependency
-        raise ParseError(file, "reading .pdf needs pypdf: pip install pypdf") from exc
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                reader.decrypt("")
-            except Exception:
-                raise ParseError(file, "unreadable PDF: encrypted with a password") from None
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except ParseError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise ParseError(file, f"unreadable PDF: {exc}") from None
-    except Exception as exc:  # pypdf raises assorted errors on damaged files
-        raise ParseError(file, f"unreadable PDF: {type(exc).__name__}: {exc}") from None
-    if not any(page.strip() for page in pages):
-        raise ParseError(file, "unreadable PDF: no text layer (scanned image? run OCR first)")
-    return reflow_pdf_lines(pages)
-
-
 _STOPS = set("。！？!?；;：:")
 _PAGE_NUMBER = re.compile(r"^[-－—–\s]*(?:第\s*)?\d{1,4}\s*(?:页)?[-－—–\s]*(?:/\s*\d+\s*页?)?$")
-
-
-_NARROW = re.compile(r"[\x00-\u200f\u2070-\u2e7f]")
-
-
-def _width(line: str) -> float:
-    """Printed width in ems: CJK characters and punctuation one em, Latin letters and digits half."""
-    return len(line) - 0.5 * len(_NARROW.findall(line))
-
-
-def reflow_pdf_lines(pages: list[str]) -> str:
-    """One paragraph per line. A PDF's text layer has one line per printed line: a line as wide as
-    the text column was wrapped and continues on the next line (even across a page end). When the
-    document indents its paragraphs, an indented line starts a new one. Page numbers are dropped."""
-    raw = [line for page in pages for line in _raw_lines(page)]
-    if not raw:
-        return ""
-    widths = sorted(_width(text) for text, _ in raw)
-    column = widths[int(0.95 * (len(widths) - 1))]  # the full text column, ignoring a few overlong lines
-    return "\n\n".join(_reflow(raw, column, _indented(raw)))
 
 
 def _raw_lines(text: str) -> list[tuple[str, bool]]:
@@ -247,9 +131,9 @@ def _reflow(raw: list[tuple[str, bool]], column: float, indents: bool) -> list[s
     for k, (text, indented) in enumerate(raw):
         if k and out:
             prev = raw[k - 1][0]
-            full = _width(prev) >= column - 3
+            full = width(prev) >= column - 3
             if indents:
-                heading = prev[-1] in _STOPS and _width(text) < column - 3 and text[-1] not in _STOPS
+                heading = prev[-1] in _STOPS and width(text) < column - 3 and text[-1] not in _STOPS
                 joined = full and not indented and not heading
             else:
                 # Without indents a full line ending a sentence may also end its paragraph: keep it
@@ -267,12 +151,12 @@ def reflow_wrapped(text: str) -> str:
     join the lines of each blank-line separated block the way PDF lines are joined. Text whose
     lines are whole paragraphs (widths all different) is returned unchanged."""
     raw = _raw_lines(text)
-    long = [round(_width(line)) for line, _ in raw if _width(line) >= 12]
+    long = [round(width(line)) for line, _ in raw if width(line) >= 12]
     if len(long) < 12:
         return text
     column, count = Counter(long).most_common(1)[0]
-    near = sum(1 for width in long if abs(width - column) <= 1)
-    if near < 0.4 * len(long) or sum(1 for width in long if width > column + 1) > 0.05 * len(long):
+    near = sum(1 for w in long if abs(w - column) <= 1)
+    if near < 0.4 * len(long) or sum(1 for w in long if w > column + 1) > 0.05 * len(long):
         return text
     indents = _indented(raw)
     blocks = re.split(r"\n[ \t\u3000]*\n", normalise_newlines(text))

@@ -1,0 +1,65 @@
+"""What every reader shares: the error it raises, line ends, printed widths, contents lines.
+
+A reader turns a file's bytes into text with one paragraph (or heading, or contents entry) per
+line, separated by blank lines; `parsing` reads that text whatever the format was. Readers of
+fixed-layout formats (PDF, OFD, OCR) hand positioned lines to `layout` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import ParseError
+
+__all__ = ["ParseError", "CJK", "normalise_newlines", "width", "join_pieces", "contents_entry", "contents_lines"]
+
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_NARROW = re.compile(r"[\x00-\u200f\u2070-\u2e7f]")
+_LATIN_END = re.compile(r"[0-9A-Za-z]$")
+_LATIN_START = re.compile(r"^[0-9A-Za-z]")
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF; form feeds (page breaks) become blank lines."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+
+
+def width(line: str) -> float:
+    """Printed width in ems: CJK characters and punctuation one em, Latin letters and digits half."""
+    return len(line) - 0.5 * len(_NARROW.findall(line))
+
+
+def join_pieces(left: str, right: str) -> str:
+    """Two pieces of one wrapped line: Chinese runs on with no space; two Latin words keep one."""
+    if _LATIN_END.search(left) and _LATIN_START.search(right):
+        return f"{left} {right}"
+    return left + right
+
+
+# A contents line: the title, a dotted leader or a tab, the page number ("标题……………3", "标题\t3").
+_LEADER = re.compile(r"^(?P<title>.*?\S)\s*(?:(?:[.．·•…⋯_]\s*){3,}|\t[\s.．·•…⋯_]*)(?P<page>\d{1,4})$")
+_SECTION_ONLY = re.compile(r"^【[^【】]+】$")
+
+
+def contents_entry(text: str) -> str | None:
+    """The title of a contents line with a leader and page number, else None."""
+    match = _LEADER.match(text.strip())
+    return match.group("title").strip() if match else None
+
+
+def contents_lines(lines: list[str]) -> list[str]:
+    """Contents lines written the way the text parser reads a contents list: "- title" (a
+    【section】 entry stays a section line). Only when two or more lines have leaders: one
+    stray "…\\t3" is not a contents page."""
+    titles = [contents_entry(line) for line in lines]
+    if sum(title is not None for title in titles) < 2:
+        return lines
+    out = []
+    for line, title in zip(lines, titles):
+        if title is None:
+            out.append(line)
+        elif _SECTION_ONLY.match(title):
+            out.append(title)
+        else:
+            out.append(f"- {title}")
+    return out
