@@ -37,8 +37,11 @@ def join_pieces(left: str, right: str) -> str:
 
 
 # A contents line: the title, a dotted leader or a tab, the page number ("标题……………3", "标题\t3").
-_LEADER = re.compile(r"^(?P<title>.*?\S)\s*(?:(?:[.．·•…⋯_]\s*){3,}|\t[\s.．·•…⋯_]*)(?P<page>\d{1,4})$")
+_LEADER = re.compile(r"^(?P<title>.*?\S)\s*(?:(?:[.．·•…⋯_]\s*){2,}|\t[\s.．·•…⋯_]*)(?P<page>\d{1,4})$")
 _SECTION_ONLY = re.compile(r"^【[^【】]+】$")
+# Inside a contents list, an entry that fills its line leaves no room for a leader: the page
+# number follows the title's last character directly ("…二十大精神1").
+_NUMBER_AFTER_TITLE = re.compile(r"^(?P<title>.*[\u3400-\u9fff”’）》」』])[\s.．·…⋯]*(?P<page>\d{1,3})$")
 
 
 def contents_entry(text: str) -> str | None:
@@ -47,13 +50,23 @@ def contents_entry(text: str) -> str | None:
     return match.group("title").strip() if match else None
 
 
+def ends_with_page_number(text: str) -> bool:
+    """Does a line end like a contents entry with no room for a leader ("…大精神1", "…共赢.1")?"""
+    return bool(_NUMBER_AFTER_TITLE.match(text.strip()))
+
+
 def contents_lines(lines: list[str]) -> list[str]:
     """Contents lines written the way the text parser reads a contents list: "- title" (a
     【section】 entry stays a section line). Only when two or more lines have leaders: one
     stray "…\\t3" is not a contents page."""
     titles = [contents_entry(line) for line in lines]
-    if sum(title is not None for title in titles) < 2:
+    found = [k for k, title in enumerate(titles) if title is not None]
+    if len(found) < 2:
         return lines
+    for k in range(found[0] + 1, found[-1]):
+        if titles[k] is None and not _SECTION_ONLY.match(lines[k]):
+            match = _NUMBER_AFTER_TITLE.match(lines[k].strip())
+            titles[k] = match.group("title") if match else None
     out = []
     for line, title in zip(lines, titles):
         if title is None:

@@ -20,9 +20,10 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .base import contents_entry, contents_lines, join_pieces
+from .base import contents_entry, contents_lines, ends_with_page_number, join_pieces
 
 _ENDS_SENTENCE = set("。！？!?；;：:")
+_ENDS_TITLE = set("。！？!?")  # a title may break after a colon ("浙江：" / "鸡鸣山社区…")
 # A page number alone on a line: "— 3 —", "- 3 -", "第 3 页", "第3页 共8页", "3/8", "Page 3", "3".
 _PAGE_NUMBER = re.compile(
     r"^(?:[-－—–―~～]+\s*\d{1,4}\s*[-－—–―~～]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
@@ -219,7 +220,8 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         # the first line of a contents entry too long for one line (whatever type it is set in)
         # (a contents list keeps the page-number column free, so that line stops short of it)
         return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
-                and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size)
+                and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
+                and not ends_with_page_number(a.text))  # an entry with its number right after the title
     if not _same_size(a.size, b.size) or a.bold != b.bold:
         return False
     if a.page == b.page:
@@ -230,7 +232,7 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         return False
     if _display(a, m):
         # a title over two or three lines: same type, close together, same page
-        return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_SENTENCE
+        return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
     if not _full(a, m) or b.x0 > m.left + 0.5 * b.size:
         return False  # a short line ends its paragraph; an indented one starts the next

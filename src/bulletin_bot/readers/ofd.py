@@ -56,13 +56,13 @@ def ofd_text(data: bytes, file: str) -> str:
 
 
 def _sized(text: str, advance: float) -> tuple[float, float]:
-    """(size, advance) of a run written without a Size (some converters omit it): ofdkit then
-    counts the DeltaX steps but not the last character, and a Chinese character is one em wide."""
-    before = width(text[:-1])
-    if before <= 0:
+    """(size, advance) of a run written without a Size (some converters omit it, and space the
+    characters evenly over the run's box): ofdkit then counts the DeltaX steps but not the last
+    character, so the size is the step between characters."""
+    if len(text) < 2:
         return 0.0, advance
-    size = advance / before
-    return size, advance + size * width(text[-1])
+    size = advance / (len(text) - 1)
+    return size, advance + size
 
 
 def _fill_sizes(pieces: list[Piece]) -> list[Piece]:
