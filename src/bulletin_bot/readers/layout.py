@@ -34,6 +34,7 @@ _SECTION = re.compile(r"^【[^【】]+】$")
 # Masthead lines that stand alone even in display type: the issue number and the date.
 _MASTHEAD = re.compile(r"第\s*[0-9０-９〇零一二三四五六七八九十百]+\s*期|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DIGITS = re.compile(r"\d+")
+_LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
 
 
@@ -196,10 +197,13 @@ def _display(line: Line, m: _Measure) -> bool:
     return line.size > m.size and not _same_size(line.size, m.size) or line.bold
 
 
-def _full(line: Line, m: _Measure) -> bool:
+def _full(line: Line, m: _Measure, following: str = "") -> bool:
     """Reaches the right edge of the column from its left: a wrapped line (in a column wide
-    enough for text; a page of a few words has no measure to fill)."""
-    return (line.x1 >= m.right - 1.2 * line.size and line.x0 <= m.left + 2.6 * line.size
+    enough for text; a page of a few words has no measure to fill). A number or Latin word is
+    not broken, so a line followed by one may stop short by its width ("…倒计时" / "100天")."""
+    word = _LEADING_WORD.match(following)
+    slack = 1.2 + (0.6 * len(word.group()) + 1.0 if word else 0.0)
+    return (line.x1 >= m.right - slack * line.size and line.x0 <= m.left + 2.6 * line.size
             and m.right - m.left >= 12 * line.size)
 
 
@@ -234,7 +238,7 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         # a title over two or three lines: same type, close together, same page
         return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
-    if not _full(a, m) or b.x0 > m.left + 0.5 * b.size:
+    if not _full(a, m, b.text) or b.x0 > m.left + 0.5 * b.size:
         return False  # a short line ends its paragraph; an indented one starts the next
     if a.page == b.page and step > 1.35 * m.pitch:
         return False  # space above: a new paragraph
