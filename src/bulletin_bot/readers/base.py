@@ -44,6 +44,18 @@ _SECTION_ONLY = re.compile(r"^【[^【】]+】$")
 _NUMBER_AFTER_TITLE = re.compile(r"^(?P<title>.*[\u3400-\u9fff”’）》」』])[\s.．·…⋯]*(?P<page>\d{1,3})$")
 
 
+# Lines that stand alone even in display type: a 【section】, the issue number, the date.
+_MASTHEAD = re.compile(r"第\s*[0-9０-９〇零一二三四五六七八九十百]+\s*期|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+_SPACE = re.compile(r"\s+")
+
+
+def stands_alone(text: str) -> bool:
+    """A line that is a paragraph by itself whatever its neighbours: a 【section】, a masthead
+    number or date, a contents heading."""
+    text = _SPACE.sub("", text)
+    return bool(_SECTION_ONLY.match(text) or (len(text) <= 40 and _MASTHEAD.search(text))) or text in ("目录", "本期目录")
+
+
 def contents_entry(text: str) -> str | None:
     """The title of a contents line with a leader and page number, else None."""
     match = _LEADER.match(text.strip())

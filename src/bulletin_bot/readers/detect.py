@@ -51,7 +51,8 @@ def _zip_kind(data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = {name.lower().lstrip("/") for name in archive.namelist()}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        return "docx"  # a damaged package: the Word reader says why (the common case)
+        # a damaged package: the reader of what its first entries name says why
+        return "ofd" if b"OFD.xml" in data[:65536] else "docx"
     if "ofd.xml" in names:
         return "ofd"
     if "word/document.xml" in names:

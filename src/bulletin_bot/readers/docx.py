@@ -8,7 +8,8 @@ is read here:
   read as contents lines ("- title");
 - tables: one line per cell paragraph, a merged cell once;
 - tracked insertions and hyperlinks: their text, in place (deleted text is not `w:t`);
-- a soft line break (Shift+Enter) in a title printed over two centred lines: the line runs on;
+- a title printed over two centred lines, by a soft line break (Shift+Enter) or as two
+  centred paragraphs in the same display type (WPS's 公文 templates do this): one line;
 - text boxes (a masthead's red title is often one): their paragraphs, before the paragraph
   that anchors them; the VML copy of the same box (`mc:Fallback`) is skipped.
 """
@@ -19,7 +20,7 @@ import io
 import posixpath
 import zipfile
 
-from .base import ParseError, contents_lines, join_pieces, normalise_newlines
+from .base import ParseError, contents_lines, join_pieces, normalise_newlines, stands_alone
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -34,9 +35,9 @@ def docx_text(data: bytes, file: str) -> str:
     body = root.find(f"{_W}body")
     if body is None:
         raise ParseError(file, "unreadable Word file: the document has no body")
-    lines: list[str] = []
-    _block(body, lines)
-    lines = contents_lines([line for line in (collapse_line(text) for text in lines) if line])
+    found: list[tuple[str, tuple | None]] = []
+    _block(body, found)
+    lines = contents_lines(_join_display_lines([(collapse_line(text), key) for text, key in found if collapse_line(text)]))
     if not lines:
         raise ParseError(file, "empty Word file: no text in its paragraphs")
     return normalise_newlines("\n\n".join(lines))
@@ -86,7 +87,7 @@ def _main_name(archive: zipfile.ZipFile, names: dict[str, str]) -> str | None:
     return "word/document.xml" if "word/document.xml" in names else None
 
 
-def _block(element, lines: list[str]) -> None:
+def _block(element, lines: list[tuple[str, tuple | None]]) -> None:
     """Paragraphs and tables of a body, a cell, a content control or a text box, in order."""
     for child in element:
         tag = child.tag
@@ -107,15 +108,61 @@ def _continues_merge(cell) -> bool:
     return merge is not None and merge.get(f"{_W}val", "continue") == "continue"
 
 
-def _paragraph(paragraph, lines: list[str]) -> None:
+def _paragraph(paragraph, lines: list[tuple[str, tuple | None]]) -> None:
     parts: list[str] = []
-    boxes: list[str] = []
+    boxes: list[tuple[str, tuple | None]] = []
     _runs(paragraph, parts, boxes)
     lines.extend(boxes)
-    lines.extend(_resolve_breaks("".join(parts)).split("\n"))
+    pieces = _resolve_breaks("".join(parts)).split("\n")
+    key = _type_key(paragraph) if len(pieces) == 1 else None
+    lines.extend((piece, key) for piece in pieces)
 
 
-def _runs(element, parts: list[str], boxes: list[str]) -> None:
+def _type_key(paragraph) -> tuple:
+    """(alignment, style, size in half-points, bold) as the paragraph sets them directly."""
+    props = paragraph.find(f"{_W}pPr")
+    align = style = None
+    run_props = None
+    if props is not None:
+        jc, pstyle = props.find(f"{_W}jc"), props.find(f"{_W}pStyle")
+        align = jc.get(f"{_W}val") if jc is not None else None
+        style = pstyle.get(f"{_W}val") if pstyle is not None else None
+        run_props = props.find(f"{_W}rPr")
+    for run in paragraph.iter(f"{_W}r"):
+        if run.find(f"{_W}t") is not None:
+            run_props = run.find(f"{_W}rPr")
+            break
+    size = bold = None
+    if run_props is not None:
+        sz, b = run_props.find(f"{_W}sz"), run_props.find(f"{_W}b")
+        size = int(sz.get(f"{_W}val")) if sz is not None and (sz.get(f"{_W}val") or "").isdigit() else None
+        bold = b is not None and b.get(f"{_W}val", "true") not in ("0", "false")
+    return (align, style, size, bool(bold))
+
+
+def _join_display_lines(lines: list[tuple[str, tuple | None]]) -> list[str]:
+    """Join consecutive centred paragraphs set in the same display type (larger than the body,
+    or bold): a title the editor split over two paragraphs to balance its lines."""
+    sizes: dict[int, int] = {}
+    for text, key in lines:
+        if key is not None and key[2] is not None:  # sizes set directly; a style's size is not known here
+            sizes[key[2]] = sizes.get(key[2], 0) + len(text)
+    body = max(sizes, key=sizes.get) if sizes else None
+    out: list[str] = []
+    last_key = None
+    for text, key in lines:
+        display = key is not None and key[0] == "center" and (
+            key[3] or (key[2] is not None and body is not None and key[2] > body))
+        if out and display and key == last_key and not stands_alone(out[-1]) and not stands_alone(text) \
+                and out[-1][-1] not in "。！？!?":
+            out[-1] = join_pieces(out[-1], text)
+        else:
+            out.append(text)
+        last_key = key if display else None
+    return out
+
+
+def _runs(element, parts: list[str], boxes: list[tuple[str, tuple | None]]) -> None:
     for child in element:
         tag = child.tag
         if not isinstance(tag, str) or tag == _MC_FALLBACK or tag in (f"{_W}del", f"{_W}instrText", f"{_W}pPr", f"{_W}rPr"):

@@ -20,22 +20,21 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .base import contents_entry, contents_lines, ends_with_page_number, join_pieces
+from .base import contents_entry, contents_lines, ends_with_page_number, join_pieces, stands_alone
 
 _ENDS_SENTENCE = set("。！？!?；;：:")
 _ENDS_TITLE = set("。！？!?")  # a title may break after a colon ("浙江：" / "鸡鸣山社区…")
 # A page number alone on a line: "— 3 —", "- 3 -", "第 3 页", "第3页 共8页", "3/8", "Page 3", "3".
 _PAGE_NUMBER = re.compile(
-    r"^(?:[-－—–―~～]+\s*\d{1,4}\s*[-－—–―~～]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
+    r"^(?:[-－—–―~～一]+\s*\d{1,4}\s*[-－—–―~～一]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$"
 )
 _BARE_NUMBER = re.compile(r"^\d{1,4}$")
-_SECTION = re.compile(r"^【[^【】]+】$")
-# Masthead lines that stand alone even in display type: the issue number and the date.
-_MASTHEAD = re.compile(r"第\s*[0-9０-９〇零一二三四五六七八九十百]+\s*期|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
+# A space beside full-width punctuation is an artefact of glyph widths ("“ 洪轩理” "), never text.
+_PUNCT_SPACE = re.compile(r"(?<=[“‘（《〈【「『”’）》〉】」』，。、；：！？])\s+|\s+(?=[“‘（《〈【「『”’）》〉】」』，。、；：！？])")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def _split_row(row: list[Piece], number: int) -> list[Line]:
                 text += " "  # Latin words set without space characters
         text += chunk
         last = piece
-    text = _SPACES.sub(" ", text).strip()
+    text = _PUNCT_SPACE.sub("", _SPACES.sub(" ", text).strip())
     row = [piece for piece in row if piece.text.strip()]
     if not row:
         return []
@@ -208,10 +207,7 @@ def _full(line: Line, m: _Measure, following: str = "") -> bool:
 
 
 def _alone(line: Line) -> bool:
-    """A line that is a paragraph by itself whatever its neighbours: a 【section】, a masthead
-    number or date, a contents heading."""
-    text = _SPACES.sub("", line.text)
-    return bool(_SECTION.match(text) or (len(text) <= 40 and _MASTHEAD.search(text))) or text in ("目录", "本期目录")
+    return stands_alone(line.text)
 
 
 def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:

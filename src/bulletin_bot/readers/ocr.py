@@ -23,7 +23,9 @@ from .layout import Piece
 
 LANGUAGE = "chi_sim"
 PAGE_SECONDS = 180  # one page takes 5-20 s on two cores; more means tesseract is stuck
-_CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) +(?=[^\x00-\x7f])")
+# tesseract separates every Chinese character, and digits from characters ("12 月 4 日");
+# only a space between two Latin words is text
+_CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) +|(?<=[0-9A-Za-z]) +(?=[^\x00-\x7f])")
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,31 @@ def read_image(gray: bytes, width: int, height: int, stride: int, dpi: int, file
     return _pieces(done.stdout.decode("utf-8", errors="replace"), 72.0 / dpi)
 
 
+_FULL_WIDTH = str.maketrans({",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"})
+_HALF_PUNCT = re.compile(r"(?<=[\u3400-\u9fff）”])[,:;!?)]|[,:;!?(](?=[\u3400-\u9fff（“])")
+
+
+# A section line's brackets come back as "【要闻]】", "【要闻]" or "[要闻】".
+_SECTION_LINE = re.compile(r"^[【\[]\s*([^【】\[\]]{1,16}?)\s*[\]】」』|1l]+$")
+
+
+def _chinese_punctuation(text: str) -> str:
+    """tesseract writes "：" as ":" and "，" as ","; beside Chinese characters they are full-width.
+    It reads the brackets of a 【section】 line as "]" or "1", and "（" as "〈"."""
+    text = _HALF_PUNCT.sub(lambda match: match.group().translate(_FULL_WIDTH), text)
+    section = _SECTION_LINE.match(text)
+    if section and re.search(r"[\u3400-\u9fff]", section.group(1)):
+        return f"【{section.group(1)}】"
+    if "〈" in text and "〉" not in text and "）" in text:
+        text = text.replace("〈", "（")
+    return text
+
+
 def _pieces(tsv: str, scale: float) -> list[Piece]:
     """One piece per recognised line: its words joined (no spaces between Chinese characters),
-    the baseline at the box's foot, the size from the height of its characters."""
+    the baseline at the box's foot, the size from the height of its characters. A "word" far
+    flatter than the text and wide is a dotted leader, which tesseract reads as letters
+    ("eeesese"): it becomes "……", so the contents line is read as one."""
     lines: dict[tuple[str, str, str, str], list[dict]] = {}
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
         if row.get("level") != "5" or not (row.get("text") or "").strip():
@@ -88,14 +112,22 @@ def _pieces(tsv: str, scale: float) -> list[Piece]:
             continue
         key = (row["page_num"], row["block_num"], row["par_num"], row["line_num"])
         lines.setdefault(key, []).append(row)
+    all_heights = sorted(int(word["height"]) for words in lines.values() for word in words)
+    typical = all_heights[len(all_heights) // 2] if all_heights else 0
     pieces = []
     for words in lines.values():
+        for word in words:
+            if int(word["height"]) < 0.3 * typical and int(word["width"]) > 1.5 * typical:
+                word["text"] = "……"
+        words = [word for word in words if int(word["height"]) >= 0.3 * typical or word["text"] == "……"]
+        if not words:
+            continue
         text = " ".join(word["text"].strip() for word in words)
-        text = _CJK_GAP.sub("", text)
+        text = _chinese_punctuation(_CJK_GAP.sub("", text))
         left = min(int(word["left"]) for word in words)
         right = max(int(word["left"]) + int(word["width"]) for word in words)
         bottom = max(int(word["top"]) + int(word["height"]) for word in words)
-        heights = sorted(int(word["height"]) for word in words if not word["text"].strip().isascii())
+        heights = sorted(int(word["height"]) for word in words if not word["text"].strip().isascii() and word["text"] != "……")
         height = heights[len(heights) // 2] if heights else max(int(word["height"]) for word in words)
         # a Chinese character's ink is about 0.9 of its em
         pieces.append(Piece(text, left * scale, right * scale, bottom * scale, round(height * scale / 0.9, 1)))

@@ -14,7 +14,10 @@ from .base import ParseError
 from .layout import Page, Piece, layout_text
 
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold", "hei", "xbs", "xiaobiaosong", "小标宋", "黑")
-_RENDER_DPI = 300
+# A scanned page goes to tesseract at 200 dpi, however finely it was scanned: its Chinese
+# model reads 三号 body text best near that size (10 dev-sample pages scanned at 300 dpi, passed
+# at 125/150/175/200/250/300 dpi: 95.0/95.6/93.4/97.2/94.9/93.1% of characters right).
+OCR_DPI = 200
 
 
 def pdf_text(data: bytes, file: str) -> tuple[str, str]:
@@ -70,17 +73,19 @@ def _read_scanned(document, pages: list[Page], scanned: list[int], file: str) ->
     for index in scanned:
         page = document[index]
         try:
-            scale = _RENDER_DPI / 72
-            bitmap = page.render(scale=scale, grayscale=True)
-            try:
-                gray = bytes(bitmap.buffer)
-                pieces = ocr.read_image(gray, bitmap.width, bitmap.height, bitmap.stride, _RENDER_DPI, file)
-            finally:
-                bitmap.close()
+            pages[index] = Page(pages[index].width, pages[index].height, tuple(ocr_page(page, file)))
         finally:
             page.close()
-        pages[index] = Page(pages[index].width, pages[index].height, tuple(pieces))
     return "pdf+ocr"
+
+
+def ocr_page(page, file: str) -> list[Piece]:
+    """The words tesseract reads on a page rendered at OCR_DPI."""
+    bitmap = page.render(scale=OCR_DPI / 72, grayscale=True)
+    try:
+        return ocr.read_image(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, OCR_DPI, file)
+    finally:
+        bitmap.close()
 
 
 def glyphs(page, height: float) -> list[Piece] | None:
