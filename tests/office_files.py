@@ -278,7 +278,7 @@ def _Leader(*args):  # noqa: N802 - built lazily so that importing this module n
 def to_docx(bulletin: Bulletin, pages: dict[int, int] | None = None) -> bytes:
     """A .docx like an editor makes in Word: styles as in `to_pdf`, the contents list in a
     content control (as Word's table of contents is) with dotted tab leaders, page numbers in
-    the footer as a PAGE field, and the hand-broken titles with a soft line break."""
+    the footer as a PAGE field, and the hand-broken titles with a soft line break or as two centred paragraphs."""
     import docx
     from docx.enum.section import WD_SECTION  # noqa: F401 - imported for its side effect of loading enums
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
@@ -366,13 +366,17 @@ def to_docx(bulletin: Bulletin, pages: dict[int, int] | None = None) -> bytes:
         if name != current:
             current = name
             paragraph(f"【{name}】", 16, bold=True)
-        p = paragraph("", 18, WD_ALIGN_PARAGRAPH.CENTER, bold=True)
-        p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(8)
         parts = _balanced(title) if k in broken else [title]
-        for n, part in enumerate(parts):
-            r = run(p, part, 18, bold=True)
-            if n + 1 < len(parts):
-                r.add_break()
+        if len(parts) > 1 and k % 4 == 1:  # broken into two centred paragraphs, as WPS templates do
+            for part in parts:
+                paragraph(part, 18, WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+        else:  # one paragraph, broken (if at all) by a soft line break
+            p = paragraph("", 18, WD_ALIGN_PARAGRAPH.CENTER, bold=True)
+            p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(8)
+            for n, part in enumerate(parts):
+                r = run(p, part, 18, bold=True)
+                if n + 1 < len(parts):
+                    r.add_break()
         for text in paragraphs:
             paragraph(text, 16, WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True)
     for line in bulletin.footer:
