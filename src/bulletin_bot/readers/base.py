@@ -47,13 +47,25 @@ _NUMBER_AFTER_TITLE = re.compile(r"^(?P<title>.*[\u3400-\u9fff”’）》」』
 # Lines that stand alone even in display type: a 【section】, the issue number, the date.
 _MASTHEAD = re.compile(r"第\s*[0-9０-９〇零一二三四五六七八九十百]+\s*期|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _SPACE = re.compile(r"\s+")
+_TITLE_MARKS = re.compile(r"[（(《“，,：:；;。！？]")
 
 
 def stands_alone(text: str) -> bool:
     """A line that is a paragraph by itself whatever its neighbours: a 【section】, a masthead
     number or date, a contents heading."""
     text = _SPACE.sub("", text)
-    return bool(_SECTION_ONLY.match(text) or (len(text) <= 40 and _MASTHEAD.search(text))) or text in ("目录", "本期目录")
+    if _SECTION_ONLY.match(text) or text in ("目录", "本期目录"):
+        return True
+    # the number or date with at most an office name beside it; a title that holds a date
+    # ("国内联播快讯（2023年1月30日起…") is no masthead line
+    found = _MASTHEAD.search(text)
+    if not found:
+        return False
+    start, end = found.span()
+    if text[start - 1 : start] in ("（", "(") and text[end : end + 1] in ("）", ")"):
+        start, end = start - 1, end + 1  # "工作简报（第12期）"
+    rest = text[:start] + text[end:]
+    return len(rest) <= 30 and not _TITLE_MARKS.search(rest)
 
 
 def contents_entry(text: str) -> str | None:
