@@ -217,11 +217,7 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     if contents_entry(a.text) is not None:
         return False  # a contents line ends at its page number
     if contents_entry(b.text) is not None:
-        # the first line of a contents entry too long for one line (whatever type it is set in)
-        # (a contents list keeps the page-number column free, so that line stops short of it)
-        return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
-                and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
-                and not ends_with_page_number(a.text))  # an entry with its number right after the title
+        return _entry_continues(a, b, m)
     if not _same_size(a.size, b.size) or a.bold != b.bold:
         return False
     if a.page == b.page:
@@ -241,6 +237,29 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     return m.indents or a.text[-1] not in _ENDS_SENTENCE
 
 
+def _entry_continues(a: Line, b: Line, m: _Measure) -> bool:
+    """Is `a` a line of a contents entry too long for one line, `b` the entry's next line?
+    (A contents list keeps the page-number column free, so a wrapped line stops short of it.)"""
+    return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
+            and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
+            and contents_entry(a.text) is None and not stands_alone(a.text)
+            and not ends_with_page_number(a.text))  # an entry with its number right after the title
+
+
+def _wrapped_entries(lines: list[Line], m: _Measure) -> set[int]:
+    """Lines that run on into the next because they and it are one contents entry: up to three
+    lines above a line with a leader and page number."""
+    joined: set[int] = set()
+    for k, line in enumerate(lines):
+        if contents_entry(line.text) is None:
+            continue
+        i = k - 1
+        while i >= 0 and k - i <= 3 and _entry_continues(lines[i], lines[i + 1], m):
+            joined.add(i)
+            i -= 1
+    return joined
+
+
 def layout_text(pages: list[Page]) -> str:
     """The text of fixed-layout pages, one paragraph per line, separated by blank lines."""
     per_page = [page_lines(page, number) for number, page in enumerate(pages)]
@@ -255,9 +274,10 @@ def layout_text(pages: list[Page]) -> str:
     if not lines:
         return ""
     m = _measure(lines)
+    entries = _wrapped_entries(lines, m)
     paragraphs: list[str] = []
     for k, line in enumerate(lines):
-        if k and _runs_on(lines[k - 1], line, m, k - 1 in last_on_page):
+        if k and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
             paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
         else:
             paragraphs.append(line.text)
