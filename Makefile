@@ -3,7 +3,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium chromium-driver fonts-noto-cjk
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim
 QUESTION ?= 泗洪县理论宣讲做法
 # where `make install` builds the default model; the tests that need it are told so explicitly
 MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
@@ -26,7 +26,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# Debian packages the browser tests need (Chromium, its driver, a CJK font).
+# Debian packages the tests need: Chromium, its driver and a CJK font for the browser tests;
+# tesseract with its simplified-Chinese model for the OCR test (OCR is optional at run time).
 sysdeps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "sysdeps: already installed"; \
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

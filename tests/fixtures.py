@@ -44,7 +44,7 @@ def docx_bytes(text: str, masthead_table: bool = False) -> bytes:
 
 def pdf_bytes(text: str, indent: bool = True) -> bytes:
     """An A4 PDF with one paragraph per line, set in reportlab's built-in STSong-Light CID font
-    (no font file needed; pypdf reads the text back). Body paragraphs get the usual 2-em indent."""
+    (no font file needed; pdfium reads the text back). Body paragraphs get the usual 2-em indent."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics

@@ -898,3 +898,17 @@ def test_standin_accepts_json_form_and_multipart(how):
         bad = httpx.post(url, json={**params, "text": "<b>你好"}).json()
         assert not bad["ok"] and "can't parse entities" in bad["description"]
         assert httpx.post(f"{standin.base_url}123:wrong/getMe").status_code == 401
+
+
+def test_admin_may_send_every_format_offices_use(tmp_path):
+    """.doc, .wps and .ofd are downloaded and handed to the service like .txt/.docx/.pdf (here a
+    fake one that refuses them all), not turned away by their names."""
+    service = FakeService()
+    with fake_bot(tmp_path, service) as standin:
+        for n, name in enumerate(("455.doc", "455.WPS", "455.ofd")):
+            before = len(standin.bot_messages(ADMIN.id))
+            standin.send_document(name, b"x", ADMIN)
+            reply = standin.wait_messages(ADMIN.id, 1, after=before)
+            assert reply[0]["text"] == f"❌ {name}: not a bulletin", name
+        standin.idle()
+        assert len(standin.calls_of("getFile")) == 3

@@ -243,7 +243,9 @@ def test_unsupported_and_too_large(tmp_path):
         read_issue(odd)
     with pytest.raises(ParseError, match="unsupported file type"):
         parse_bytes(b"x", "notes.md")
-    with pytest.raises(ParseError, match=r"unsupported file type '\.doc' .*save it as \.docx or \.pdf"):
+    with pytest.raises(ParseError, match=r"unsupported file type '\.rtf' .*save it as \.docx or \.pdf"):
+        parse_bytes(b"{\\rtf1 x}", "old.rtf")
+    with pytest.raises(ParseError, match=r"^old\.doc: unreadable Word file"):  # .doc is read, these 4 bytes are not one
         parse_bytes(b"\xd0\xcf\x11\xe0", "old.doc")
     big = tmp_path / "455.txt"
     shutil.copy(SEED, big)
@@ -334,7 +336,7 @@ def test_page_number_lines_are_dropped_but_cut_numbers_kept():
 
 
 def test_hard_wrapped_text_export_is_reflowed():
-    from bulletin_bot.readers import _width
+    from bulletin_bot.readers.base import width as _width
 
     def wrap(text: str, column: int = 35) -> str:
         out = []

@@ -519,3 +519,17 @@ def test_admin_uploads_a_docx_issue(admin_app):
     r = admin_app.post("/admin/upload", files=files, headers=auth)
     assert r.status_code == 200, r.text
     assert r.json()["issue"]["number"] == 456 and r.json()["file"].endswith(".docx")
+
+
+@pytest.mark.parametrize("name", ["第455期.doc", "第455期.wps", "第455期.ofd"])
+def test_admin_upload_reads_doc_wps_and_ofd(admin_app, name):
+    """The page offers every format, and the upload reads it (455 is already in the corpus, so
+    the answer names the issue it found in the file and keeps the corpus as it was)."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    data_dir = Path(__file__).resolve().parent / "data"
+    data = (data_dir / ("455.ofd" if name.endswith(".ofd") else "455.doc")).read_bytes()
+    r = admin_app.post("/admin/upload", files={"file": (name, data, "application/octet-stream")}, headers=auth)
+    assert r.status_code == 422, r.text
+    assert "是同一期（第455期）" in r.json()["message"]
+    page = admin_app.get("/admin", headers=auth).text
+    assert 'accept=".txt,.docx,.pdf,.doc,.wps,.ofd"' in page

@@ -52,6 +52,7 @@ from .config import ConfigError, Settings
 from .jobs import JobOutcome, ReindexRunner
 from .models import Answer, Progress
 from .rate_limit import RateLimit
+from .readers import SUPPORTED_SUFFIXES
 from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ TOP_K = 5  # results per answer message; 更多 asks for the next TOP_K
 PROGRESS_EVERY = 2.0  # seconds between edits of the re-index progress message
 REFRESH_EVERY = 30.0  # seconds between checks for an index switched by another process
 QUERIES_KEPT = 50  # 更多 state kept per chat
-UPLOAD_TYPES = (".txt", ".docx", ".pdf")
 DOWNLOAD_TIMEOUT = 120.0  # seconds to read an uploaded bulletin (up to max_upload_mb)
 ALLOWED_UPDATES = ["message", "callback_query"]
 
@@ -434,7 +434,7 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     document = message.document
     name = PurePath(document.file_name or "upload").name
-    if not name.lower().endswith(UPLOAD_TYPES):
+    if not name.lower().endswith(SUPPORTED_SUFFIXES):
         await message.reply_text(fmt.upload_type_text(name))
         return
     limit = state.settings.max_upload_bytes

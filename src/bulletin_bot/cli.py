@@ -123,12 +123,18 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _print_status(service, as_json: bool) -> int:
+    from .readers import ocr_status
+
     status = service.stats()
+    ocr = ocr_status()
     if as_json:
-        print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems]}, ensure_ascii=False))
+        print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems],
+                          "ocr": {"available": ocr.available, "detail": ocr.detail}}, ensure_ascii=False))
         return 0
+    ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
     print(f"version:  {status.version}\nbuilt:    {status.built_at}\nmodel:    {status.model}, {status.dimension} dims\n"
-          f"contents: {status.issues} issues, {status.articles} articles, {status.chunks} chunks\npath:     {status.path}")
+          f"contents: {status.issues} issues, {status.articles} articles, {status.chunks} chunks\npath:     {status.path}\n"
+          f"ocr:      {ocr_line}")
     if status.problems:
         print(f"files that failed last time ({len(status.problems)}):")
         for p in status.problems:
@@ -305,6 +311,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .readers.detect import SUPPORTED_LABEL
+
     parser = argparse.ArgumentParser(
         prog="bulletin-bot",
         description="Answer questions over Chinese work bulletins (工作简报) with verbatim quotes and citations.",
@@ -331,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="DIR", help="folder of bulletin files (env BULLETIN_BOT_CORPUS; default: corpus)")
     index_opt(p)
     model_opt(p)
-    p.add_argument("--status", action="store_true", help="show the current index version, model, counts and failed files")
+    p.add_argument("--status", action="store_true",
+                   help="show the current index version, model, counts, failed files, and whether OCR (for scanned PDFs) is available")
     p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of exiting")
@@ -359,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed")
 
     p = add("parse", cmd_parse, "parse bulletin files or folders and show their structure")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files (.txt, .docx, .pdf) or folders")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=f"files ({SUPPORTED_LABEL}; the format is told by the content) or folders")
     p.add_argument("--json", action="store_true",
                    help='one JSON object per issue: {"file","series","issue","date","office","sections","articles"}')
 

@@ -22,6 +22,7 @@ from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
 from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress, ProgressCallback
 from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
+from .readers import SUPPORTED_LABEL
 from .sandbox import ParseLimits, ParsePool, cpu_workers
 from .store import (
     CHUNK_DTYPE,
@@ -288,7 +289,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             # (every file deleted on purpose is the one case that builds an empty index: a
             # deleted issue must never be quoted again)
             if not problems:
-                raise BulletinError(f"no issue in {options.corpus} could be indexed (the folder has no .txt/.docx/.pdf)")
+                raise BulletinError(f"no issue in {options.corpus} could be indexed (the folder has no {SUPPORTED_LABEL} file)")
             shown = sorted(problems.items())[:20]
             more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
             raise BulletinError(  # the caller never gets a report, so the reasons travel in the message

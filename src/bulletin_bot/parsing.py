@@ -1,6 +1,7 @@
 """Text -> Issue: masthead, contents, sections, articles, footer, page-break repair.
 
-A bulletin file, whatever it was exported from (.txt, .docx, .pdf; see `readers`), reads as
+A bulletin file, whatever it was exported from (.txt, .docx, .pdf, .doc, .wps, .ofd; see
+`readers`), reads as
 non-empty lines:
 
     <series>                       or   <series>（第N期）
@@ -35,12 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .models import Article, FileProblem, Issue, ParseError
-from .readers import extract_text
+from .readers import SUPPORTED_SUFFIXES, extract_text
 
-SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
-# Bump whenever a change here or in readers.py reads some file differently: an index built by
+# Bump whenever a change here or in readers/ reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
-PARSER_VERSION = "2026-11-26.3"
+PARSER_VERSION = "2026-12-01.1"
 
 _WS = re.compile(r"\s+")
 _NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
@@ -808,7 +808,7 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
 
 
 def _unsupported(file: str, suffix: str) -> ParseError:
-    hint = "; save it as .docx or .pdf" if suffix.lower() in (".doc", ".wps", ".rtf", ".odt") else ""
+    hint = "; save it as .docx or .pdf" if suffix.lower() in (".rtf", ".odt", ".et", ".xls", ".xlsx") else ""
     return ParseError(file, f"unsupported file type {suffix or '(none)'!r} (supported: {', '.join(SUPPORTED_SUFFIXES)}{hint})")
 
 

@@ -25,6 +25,7 @@ from .models import (
     QueryFilters,
     Quote,
 )
+from .readers.detect import SUPPORTED_LABEL
 
 MAX_MESSAGE_CHARS = 4096
 PAGE_FOOTER_RESERVE = 40  # room for "第 12/34 页" under an article page
@@ -358,7 +359,7 @@ def help_text(is_admin: bool, bot_username: str) -> str:
             "",
             "<b>管理员</b>",
             "/reindex — 按语料目录重建索引（进度会在一条消息里更新）",
-            "私聊发送 .txt / .docx / .pdf 简报文件 — 加入语料并重建索引，完成后即可提问",
+            f"私聊发送 {SUPPORTED_LABEL} 简报文件 — 加入语料并重建索引，完成后即可提问",
         ]
     return "\n".join(lines)
 
@@ -380,7 +381,7 @@ def upload_refused_text() -> str:
 
 
 def upload_type_text(name: str) -> str:
-    return f"不支持的文件类型：{esc(name)}。请上传 .txt、.docx 或 .pdf 格式的简报。"
+    return f"不支持的文件类型：{esc(name)}。请上传 {SUPPORTED_LABEL} 格式的简报。"
 
 
 def upload_too_big_text(name: str, size: int, limit: int) -> str:

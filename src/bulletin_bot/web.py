@@ -34,6 +34,7 @@ from .config import Settings
 from .jobs import ReindexRunner
 from .models import CLOSEST_HEADING, ArticleView, IssueSummary, IssueView, Quote
 from .rate_limit import RateLimit
+from .readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ MAX_SPANS = 50
 SESSION_COOKIE = "bulletin_bot_admin"
 SESSION_SECONDS = 12 * 3600
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the CSRF field around the uploaded file
-UPLOAD_SUFFIXES = (".txt", ".docx", ".pdf")
 LOGIN_FAILURES_PER_MINUTE = 10
 
 SECURITY_HEADERS = {
@@ -502,6 +502,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             request, "admin.html", status_code, title="管理", state="panel", stats=stats,
             csrf=auth.csrf_for(session) if session else "", message=message, ok=ok,
             job=job.snapshot(), max_upload_mb=settings.max_upload_mb,
+            upload_suffixes=SUPPORTED_SUFFIXES, upload_label=SUPPORTED_LABEL,
             page_data={"status_url": request.scope.get("root_path", "") + "/admin/status",
                        "running": job.snapshot()["running"]},
         )
@@ -546,7 +547,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     @app.post("/admin/upload")
     async def admin_upload(request: Request) -> Response:
-        """Check and save one .txt/.docx/.pdf issue into the corpus (re-index separately)."""
+        """Check and save one issue (any format `readers` accepts) into the corpus (re-index separately)."""
         mode, session = require_admin(request)  # before reading a byte of the body
         limit = settings.max_upload_bytes
         too_big = f"文件超过上传上限 {settings.max_upload_mb:g} MB。"
@@ -558,14 +559,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         require_csrf(mode, session, form.get("csrf"))
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
-            raise HTTPException(400, "请选择要上传的文件（.txt、.docx 或 .pdf）。")
+            raise HTTPException(400, f"请选择要上传的文件（{SUPPORTED_LABEL}）。")
         data = await upload.read()
         if len(data) > limit:
             raise HTTPException(413, too_big)
         if not data:
             raise HTTPException(400, f"{upload.filename}：文件是空的。")
-        if not upload.filename.lower().endswith(UPLOAD_SUFFIXES):
-            raise HTTPException(400, f"{upload.filename}：只接受 .txt、.docx 或 .pdf 文件。")
+        if not upload.filename.lower().endswith(SUPPORTED_SUFFIXES):
+            raise HTTPException(400, f"{upload.filename}：只接受 {SUPPORTED_LABEL} 文件。")
         result = await run_in_threadpool(service.add_file, upload.filename, data)
         if result.ok:  # the new issue becomes answerable without another click
             job.request()

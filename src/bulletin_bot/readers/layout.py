@@ -1,0 +1,290 @@
+"""Fixed-layout pages -> clean text lines, for PDF, OFD and OCR alike.
+
+A reader hands over positioned pieces of text (a glyph, a text run, an OCR word); here they
+become printed lines, and the lines become what the text parser reads, one per line:
+- running headers and footers are dropped: page numbers ("— 3 —", "第 3 页 共 8 页") at the top
+  or foot of a page, and any line printed at the same place on several pages (the series name);
+- a title set in display type (larger or bolder than the body) and wrapped over two or three
+  lines is joined back into one line; so is a heading the author broke by hand;
+- a body line that fills the column runs on into the next line, across a page end too, unless
+  the next line starts a paragraph (an indent, extra space above, a change of type);
+- a contents page with dotted leaders and page numbers becomes contents lines ("- title").
+
+Units are points, y grows down the page; sizes are font sizes in points.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .base import contents_entry, contents_lines, ends_with_page_number, join_pieces, stands_alone
+
+_ENDS_SENTENCE = set("。！？!?；;：:")
+_ENDS_TITLE = set("。！？!?")  # a title may break after a colon ("浙江：" / "鸡鸣山社区…")
+# A page number alone on a line: "— 3 —", "- 3 -", "第 3 页", "第3页 共8页", "3/8", "Page 3", "3".
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-－—–―~～一]+\s*\d{1,4}\s*[-－—–―~～一]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$"
+)
+_BARE_NUMBER = re.compile(r"^\d{1,4}$")
+_DIGITS = re.compile(r"\d+")
+_LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
+_SPACES = re.compile(r"\s+")
+# A space beside full-width punctuation is an artefact of glyph widths ("“ 洪轩理” "), never text.
+_PUNCT_SPACE = re.compile(r"(?<=[“‘（《〈【「『”’）》〉】」』，。、；：！？])\s+|\s+(?=[“‘（《〈【「『”’）》〉】」』，。、；：！？])")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Text as a reader found it on a page: a glyph, a run or a word, on one baseline."""
+
+    text: str
+    x0: float
+    x1: float
+    baseline: float  # from the top of the page
+    size: float
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    """One printed line."""
+
+    text: str
+    x0: float
+    x1: float
+    baseline: float
+    size: float
+    bold: bool
+    page: int
+
+
+@dataclass(frozen=True)
+class Page:
+    width: float
+    height: float
+    pieces: tuple[Piece, ...]
+
+
+# ------------------------------------------------------------------ pieces -> lines
+
+
+def page_lines(page: Page, number: int) -> list[Line]:
+    """The printed lines of a page, top to bottom: pieces on one baseline, left to right."""
+    pieces = sorted((p for p in page.pieces if p.text), key=lambda p: (p.baseline, p.x0))
+    rows: list[list[Piece]] = []
+    for piece in pieces:
+        if rows and abs(piece.baseline - rows[-1][0].baseline) <= 0.35 * max(piece.size, rows[-1][0].size, 1.0):
+            rows[-1].append(piece)
+        else:
+            rows.append([piece])
+    return [line for row in rows for line in _split_row(row, number)]
+
+
+def _split_row(row: list[Piece], number: int) -> list[Line]:
+    """One line per row; pieces far apart (more than 2 ems) get one space between them, and so
+    do Latin words set without a space character. Space characters of the text are kept."""
+    row.sort(key=lambda p: p.x0)
+    text = ""
+    last = None
+    for piece in row:
+        chunk = piece.text
+        if not chunk.strip():
+            text += " "
+            continue
+        if last is not None:
+            gap = piece.x0 - last.x1
+            if gap > 2.0 * max(piece.size, last.size) and not text.endswith(" "):
+                text += " "
+            elif gap > 0.25 * max(piece.size, last.size) and text[-1:].isascii() and text[-1:].isalnum() \
+                    and chunk[:1].isascii() and chunk[:1].isalnum():
+                text += " "  # Latin words set without space characters
+        text += chunk
+        last = piece
+    text = _PUNCT_SPACE.sub("", _SPACES.sub(" ", text).strip())
+    row = [piece for piece in row if piece.text.strip()]
+    if not row:
+        return []
+    sizes: Counter[float] = Counter()
+    bold = 0
+    for piece in row:
+        weight = len(piece.text.strip())
+        sizes[round(piece.size, 1)] += weight
+        bold += weight if piece.bold else -weight
+    return [Line(text, row[0].x0, max(p.x1 for p in row), row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number)]
+
+
+# ------------------------------------------------------------------ running headers and footers
+
+
+def _running(pages: list[list[Line]], heights: list[float]) -> set[tuple[int, int]]:
+    """(page, line) of page numbers and of lines repeated at the same place on several pages."""
+    drop: set[tuple[int, int]] = set()
+    seen: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for p, lines in enumerate(pages):
+        edge = list(range(min(3, len(lines)))) + list(range(max(3, len(lines) - 3), len(lines)))
+        for i in edge:
+            line = lines[i]
+            squeezed = _SPACES.sub("", line.text)
+            outer = i in (0, len(lines) - 1)
+            if outer and _PAGE_NUMBER.match(squeezed):
+                in_margin = line.baseline < 0.15 * heights[p] or line.baseline > 0.85 * heights[p]
+                if not _BARE_NUMBER.match(squeezed) or in_margin:
+                    drop.add((p, i))
+                    continue
+            seen[_DIGITS.sub("#", squeezed), round(line.baseline / 4)].add(p)
+    repeated = {key for key, where in seen.items() if len(where) >= 2 and len(where) >= 0.3 * len(pages)}
+    for p, lines in enumerate(pages):
+        for i, line in enumerate(lines):
+            if (_DIGITS.sub("#", _SPACES.sub("", line.text)), round(line.baseline / 4)) in repeated:
+                drop.add((p, i))
+    return drop
+
+
+# ------------------------------------------------------------------ the body's measure
+
+
+@dataclass(frozen=True)
+class _Measure:
+    size: float  # the body's font size
+    left: float  # the column's left and right edges
+    right: float
+    pitch: float  # baseline to baseline, body lines
+    indents: bool  # paragraphs start with an indent
+
+
+def _same_size(a: float, b: float) -> bool:
+    """Within 7%: 小二 (18 pt) titles stand apart from 三号 (16 pt) text, OCR's estimates do not."""
+    return abs(a - b) <= max(0.2, 0.07 * max(a, b))
+
+
+def _measure(lines: list[Line]) -> _Measure:
+    sizes: Counter[float] = Counter()
+    for line in lines:
+        sizes[line.size] += len(line.text)
+    size = sizes.most_common(1)[0][0]
+    body = [line for line in lines if _same_size(line.size, size)] or lines
+    left = _edge([line.x0 for line in body], lowest=True)
+    right = _edge([line.x1 for line in body], lowest=False)
+    pitches = [b.baseline - a.baseline for a, b in zip(body, body[1:])
+               if a.page == b.page and 0 < b.baseline - a.baseline < 3 * size]
+    pitch = statistics.median(pitches) if pitches else 1.5 * size
+    indented = [line for line in body if 0.8 * size <= line.x0 - left <= 4.5 * size and line.x1 - line.x0 > 4 * size]
+    return _Measure(size, left, right, pitch, len(indented) >= max(2, 0.05 * len(body)))
+
+
+def _edge(values: list[float], lowest: bool) -> float:
+    """The leftmost (or rightmost) position shared by at least 5% of the lines (the margin
+    that wrapped lines start or end at), else the 5th (or 95th) percentile."""
+    ordered = sorted(values, reverse=not lowest)
+    need = max(2, int(0.05 * len(ordered)))
+    for k, value in enumerate(ordered):
+        near = sum(1 for other in ordered[k : k + 4 * need] if abs(other - value) <= 1.5)
+        if near >= need:
+            return value
+    return ordered[int(0.05 * (len(ordered) - 1))]
+
+
+# ------------------------------------------------------------------ lines -> paragraphs
+
+
+def _display(line: Line, m: _Measure) -> bool:
+    """Set in display type: larger than the body, or bold where the body is not."""
+    return line.size > m.size and not _same_size(line.size, m.size) or line.bold
+
+
+def _full(line: Line, m: _Measure, following: str = "") -> bool:
+    """Reaches the right edge of the column from its left: a wrapped line (in a column wide
+    enough for text; a page of a few words has no measure to fill). A number or Latin word is
+    not broken, so a line followed by one may stop short by its width ("…倒计时" / "100天")."""
+    word = _LEADING_WORD.match(following)
+    slack = 1.2 + (0.6 * len(word.group()) + 1.0 if word else 0.0)
+    return (line.x1 >= m.right - slack * line.size and line.x0 <= m.left + 2.6 * line.size
+            and m.right - m.left >= 12 * line.size)
+
+
+def _alone(line: Line) -> bool:
+    return stands_alone(line.text)
+
+
+def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
+    """Does line `b` continue the paragraph whose last line is `a`?"""
+    if _alone(a) or _alone(b):
+        return False
+    if contents_entry(a.text) is not None:
+        return False  # a contents line ends at its page number
+    if contents_entry(b.text) is not None:
+        return _entry_continues(a, b, m)
+    if not _same_size(a.size, b.size) or a.bold != b.bold:
+        return False
+    if a.page == b.page:
+        step = b.baseline - a.baseline
+        if step <= 0:
+            return False
+    elif not (last_on_page and b.page == a.page + 1):
+        return False
+    if _display(a, m):
+        # a title over two or three lines: same type, close together, same page
+        return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_TITLE
+                and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
+    if not _full(a, m, b.text) or b.x0 > m.left + 0.5 * b.size:
+        return False  # a short line ends its paragraph; an indented one starts the next
+    if a.page == b.page and step > 1.35 * m.pitch:
+        return False  # space above: a new paragraph
+    return m.indents or a.text[-1] not in _ENDS_SENTENCE
+
+
+def _entry_continues(a: Line, b: Line, m: _Measure) -> bool:
+    """Is `a` a line of a contents entry too long for one line, `b` the entry's next line?
+    (A contents list keeps the page-number column free, so a wrapped line stops short of it.)"""
+    return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
+            and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
+            and contents_entry(a.text) is None and not stands_alone(a.text)
+            and not ends_with_page_number(a.text))  # an entry with its number right after the title
+
+
+def _wrapped_entries(lines: list[Line], m: _Measure) -> set[int]:
+    """Lines that run on into the next because they and it are one contents entry: up to three
+    lines above a line with a leader and page number."""
+    joined: set[int] = set()
+    for k, line in enumerate(lines):
+        if contents_entry(line.text) is None:
+            continue
+        i = k - 1
+        while i >= 0 and k - i <= 3 and _entry_continues(lines[i], lines[i + 1], m):
+            joined.add(i)
+            i -= 1
+    return joined
+
+
+def layout_text(pages: list[Page]) -> str:
+    """The text of fixed-layout pages, one paragraph per line, separated by blank lines."""
+    per_page = [page_lines(page, number) for number, page in enumerate(pages)]
+    drop = _running(per_page, [page.height for page in pages])
+    lines: list[Line] = []
+    last_on_page: set[int] = set()
+    for p, page in enumerate(per_page):
+        kept = [line for i, line in enumerate(page) if (p, i) not in drop]
+        lines.extend(kept)
+        if kept:
+            last_on_page.add(len(lines) - 1)
+    if not lines:
+        return ""
+    m = _measure(lines)
+    entries = _wrapped_entries(lines, m)
+    paragraphs: list[str] = []
+    for k, line in enumerate(lines):
+        if k and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
+            paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
+        else:
+            paragraphs.append(line.text)
+    return "\n\n".join(_contents(paragraphs))
+
+
+def _contents(paragraphs: list[str]) -> list[str]:
+    """Dotted-leader contents lines become "- title" (see `base.contents_lines`); a wrapped
+    entry's first line was already joined to its leader line above (it fills the column)."""
+    return contents_lines(paragraphs)

@@ -1,0 +1,141 @@
+"""PDF: every glyph with its place, size and weight (pypdfium2, Chrome's PDF engine), laid out
+by `layout`; pages without a text layer are scanned pages, read by OCR when it is installed.
+
+A page "has no text layer" when it has no glyphs, or when most of its glyphs have no Unicode
+meaning (fonts embedded without a ToUnicode map, which print fine and extract as garbage).
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+from . import ocr
+from .base import MAX_PDF_PAGES, ParseError
+from .layout import Page, Piece, layout_text
+
+_BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold", "hei", "xbs", "xiaobiaosong", "小标宋", "黑")
+# A scanned page goes to tesseract at 200 dpi, however finely it was scanned: its Chinese
+# model reads 三号 body text best near that size (10 dev-sample pages scanned at 300 dpi, passed
+# at 125/150/175/200/250/300 dpi: 95.0/95.6/93.4/97.2/94.9/93.1% of characters right).
+OCR_DPI = 200
+
+
+def pdf_text(data: bytes, file: str) -> tuple[str, str]:
+    """(text, "pdf" or "pdf+ocr") of a PDF file."""
+    import pypdfium2 as pdfium
+
+    if b"%%EOF" not in data[-1024:]:  # where every PDF writer ends the file
+        raise ParseError(file, "unreadable PDF: truncated, it does not end with %%EOF (an incomplete copy or download)")
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        reason = "encrypted with a password" if "password" in str(exc).lower() else f"damaged file ({exc})"
+        raise ParseError(file, f"unreadable PDF: {reason}") from None
+    except Exception as exc:  # pragma: no cover - pdfium reports through PdfiumError
+        raise ParseError(file, f"unreadable PDF: {type(exc).__name__}: {exc}") from None
+    try:
+        if len(document) == 0:
+            raise ParseError(file, "unreadable PDF: it has no pages")
+        if len(document) > MAX_PDF_PAGES:
+            raise ParseError(file, f"refused: the PDF has {len(document):,} pages (a bulletin has at most {MAX_PDF_PAGES:,})")
+        pages, scanned = [], []
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                width, height = page.get_size()
+                pieces = glyphs(page, height)
+                if pieces is None:
+                    scanned.append(index)
+                    pieces = ()
+                pages.append(Page(width, height, tuple(pieces)))
+            finally:
+                page.close()
+        encoding = "pdf"
+        if scanned:
+            encoding = _read_scanned(document, pages, scanned, file)
+    except ParseError:
+        raise
+    except Exception as exc:  # pdfium raises assorted errors on damaged pages
+        raise ParseError(file, f"unreadable PDF: {type(exc).__name__}: {exc}") from None
+    finally:
+        document.close()
+    text = layout_text(pages)
+    if not text.strip():
+        found = "OCR found no text on its pages" if encoding == "pdf+ocr" else "no text on any page"
+        raise ParseError(file, f"unreadable PDF: no text layer, and {found}")
+    return text, encoding
+
+
+def _read_scanned(document, pages: list[Page], scanned: list[int], file: str) -> str:
+    """OCR the pages without a text layer; without OCR, a file of nothing but scans is refused."""
+    status = ocr.status()
+    if not status.available:
+        if len(scanned) == len(pages):
+            raise ParseError(file, f"scanned PDF: no text layer on its {len(pages)} page(s), and OCR is not "
+                                   f"available ({status.detail})")
+        return "pdf"  # the pages with text are read; the scanned ones are skipped
+    for index in scanned:
+        page = document[index]
+        try:
+            pages[index] = Page(pages[index].width, pages[index].height, tuple(ocr_page(page, file)))
+        finally:
+            page.close()
+    return "pdf+ocr"
+
+
+def ocr_page(page, file: str) -> list[Piece]:
+    """The words tesseract reads on a page rendered at OCR_DPI."""
+    bitmap = page.render(scale=OCR_DPI / 72, grayscale=True)
+    try:
+        return ocr.read_image(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, OCR_DPI, file)
+    finally:
+        bitmap.close()
+
+
+def glyphs(page, height: float) -> list[Piece] | None:
+    """The page's glyphs (y from the top of a page `height` tall), or None when it has no usable text layer (a scan)."""
+    import pypdfium2.raw as raw
+
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        x, y = ctypes.c_double(), ctypes.c_double()
+        name = ctypes.create_string_buffer(128)
+        flags = ctypes.c_int()
+        matrix = raw.FS_MATRIX()
+        pieces: list[Piece] = []
+        unmapped = 0
+        last_font = (None, False)
+        for i in range(count):
+            code = raw.FPDFText_GetUnicode(textpage, i)
+            if raw.FPDFText_IsGenerated(textpage, i) or code in (0, 0xFFFE, 0xFFFF) or code < 0x20:
+                unmapped += code == 0
+                continue  # pdfium's own line ends and spaces: the layout decides those
+            char = chr(code)
+            if 0xE000 <= code <= 0xF8FF or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
+                unmapped += 1
+                continue
+            raw.FPDFText_GetCharBox(textpage, i, left, right, bottom, top)
+            raw.FPDFText_GetCharOrigin(textpage, i, x, y)
+            size = raw.FPDFText_GetFontSize(textpage, i)  # in text space: the text matrix scales it
+            if raw.FPDFText_GetMatrix(textpage, i, matrix):
+                size *= abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5 or 1.0
+            length = raw.FPDFText_GetFontInfo(textpage, i, name, len(name), flags)
+            font = name.value[: max(0, length - 1)] if length else b""
+            if font != last_font[0]:
+                last_font = (font, _bold_name(font.decode("utf-8", errors="replace")))
+            bold = last_font[1] or raw.FPDFText_GetFontWeight(textpage, i) >= 600
+            x1 = max(right.value, left.value + (0.5 if char.isascii() else 1.0) * size * 0.8)
+            pieces.append(Piece(char, left.value, x1, height - y.value, float(size), bool(bold)))
+        if not any(piece.text.strip() for piece in pieces) or unmapped > max(20, len(pieces)):
+            return None  # a scan, text drawn as outlines, or glyphs without meaning
+        return pieces
+    finally:
+        textpage.close()
+
+
+def _bold_name(font: str) -> bool:
+    lower = font.lower()
+    return any(mark in lower for mark in _BOLD_NAMES)
+
