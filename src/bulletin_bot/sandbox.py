@@ -215,6 +215,8 @@ class ParsePool:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             if -code == signal.SIGKILL:  # the kernel's out-of-memory killer, or an admin
                 return f"the reader was killed ({name}) while reading it: " + self._too_big()
+            if -code == signal.SIGABRT:  # a native reader (pdfium) aborts when malloc fails at the limit
+                return f"the reader aborted ({name}) while reading it, most likely because " + self._too_big()
             return f"the reader crashed on it ({name})"
         return f"the reader stopped while reading it (exit status {code})"
 
