@@ -254,7 +254,7 @@ async def _ask_and_reply(
     if len(answer.results) > TOP_K:
         more_id = _remember_query(context, question, offset + TOP_K)
     texts = fmt.answer_messages(shown, start=offset + 1)
-    markup = _answer_keyboard(shown, offset + 1, more_id) if shown.found else None
+    markup = _answer_keyboard(shown, offset + 1, more_id) if shown.results else None
     await _send_all(message, texts, markup)
 
 
