@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 import office_files as of  # noqa: E402
 
-from bulletin_bot.models import ParseError  # noqa: E402
+from bulletin_bot.errors import ParseError  # noqa: E402
 from bulletin_bot.parsing import issue_to_json, parse_bytes  # noqa: E402
 
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"

@@ -36,7 +36,8 @@ from hypothesis import strategies as st
 from bulletin_bot import telegram_format as fmt
 from bulletin_bot.bot import BotConfigError, build_application, check_token, protect_token, serve_webhook
 from bulletin_bot.rate_limit import RateLimit
-from bulletin_bot.config import ConfigError, Settings
+from bulletin_bot.config import Settings
+from bulletin_bot.errors import ConfigError
 from bulletin_bot.errors import IndexInvalid
 from bulletin_bot.models import (
     AddResult,
@@ -50,7 +51,7 @@ from bulletin_bot.models import (
     Progress,
     Quote,
 )
-from bulletin_bot.service import ServiceError
+from bulletin_bot.errors import BulletinError
 
 from botapi_standin import BotAPIStandin, Chat, User, parse_html
 
@@ -687,7 +688,7 @@ class BrokenIndexService(FakeService):
                            "but this process uses hash-64")
 
     def stats(self) -> IndexStatus:
-        raise ServiceError("corpus folder /srv/secret/corpus does not exist")
+        raise BulletinError("corpus folder /srv/secret/corpus does not exist")
 
 
 def test_internal_error_text_never_reaches_users(tmp_path, caplog):
@@ -794,7 +795,7 @@ def test_token_is_checked_before_anything_starts():
     for bad in ("", "   ", "not-a-token", "123456:short", "abc:AAHk3-test_token_for_the_standin_0123"):
         with pytest.raises(BotConfigError) as caught:
             check_token(bad)
-        assert isinstance(caught.value, ServiceError) and isinstance(caught.value, ConfigError)
+        assert isinstance(caught.value, BulletinError) and isinstance(caught.value, ConfigError)
         assert "TELEGRAM_BOT_TOKEN" in str(caught.value)
         if bad.strip():
             assert bad not in str(caught.value)

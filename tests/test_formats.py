@@ -20,7 +20,7 @@ import pytest
 
 import office_files as of
 from bulletin_bot import cli
-from bulletin_bot.models import ParseError
+from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import parse_bytes, read_issue
 from bulletin_bot.readers import extract_text, ocr_status, sniff
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bulletin_bot.errors import BulletinError
-from bulletin_bot.models import Issue, ParseError
+from bulletin_bot.models import Issue
+from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import parse_bytes
 from bulletin_bot.sandbox import ParsePool
 

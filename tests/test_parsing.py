@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bulletin_bot.models import ParseError
+from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import (
     SUPPORTED_SUFFIXES,
     corpus_files,

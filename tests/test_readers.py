@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from bulletin_bot.models import ParseError
+from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import parse_bytes, read_issue, scan
 from bulletin_bot.readers import decode_text, sniff
 

@@ -19,7 +19,7 @@ import pytest
 
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
-from bulletin_bot.models import ParseError
+from bulletin_bot.errors import ParseError
 from bulletin_bot.sandbox import ParseLimits, ParsePool
 from bulletin_bot.service import BulletinService
 
@@ -163,7 +163,8 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
 
 
 def test_limits_are_settings(tmp_path):
-    from bulletin_bot.config import ConfigError, load_settings
+    from bulletin_bot.config import load_settings
+    from bulletin_bot.errors import ConfigError
 
     settings = load_settings(env={"BULLETIN_BOT_PARSE_MEMORY_MB": "300", "BULLETIN_BOT_PARSE_SECONDS": "2.5"},
                              cwd=tmp_path)

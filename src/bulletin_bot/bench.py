@@ -921,7 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     from .config import load_settings
-    from .embedding import DEFAULT_MODEL, EmbedderError, load_embedder
+    from .embedding import DEFAULT_MODEL, load_embedder
+    from .errors import EmbedderError
 
     quick = args.quick
     rounds = args.rounds or (1 if quick else 3)

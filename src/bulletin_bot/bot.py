@@ -48,12 +48,13 @@ from telegram.ext import (
 )
 
 from . import telegram_format as fmt
-from .config import ConfigError, Settings
+from .config import Settings
 from .jobs import JobOutcome, ReindexRunner
 from .models import Answer, Progress
 from .rate_limit import RateLimit
 from .readers import SUPPORTED_SUFFIXES
-from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
+from .errors import BotConfigError, BulletinError, IndexInvalid, IndexMissing
+from .service import BulletinService
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,6 @@ COMMANDS = [
     BotCommand("help", "使用说明"),
 ]
 ADMIN_COMMANDS = [*COMMANDS, BotCommand("reindex", "重建索引（管理员）")]
-
-
-class BotConfigError(ConfigError, ServiceError):
-    """The bot cannot start with these settings; the message says which one and how to fix it."""
 
 
 # ---------------------------------------------------------------- token hygiene
@@ -466,7 +463,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, (IndexMissing, IndexInvalid)):
         text = fmt.index_missing_text()
         logger.warning("no usable index: %s", error)
-    elif isinstance(error, ServiceError):
+    elif isinstance(error, BulletinError):
         text = fmt.error_text()
         logger.warning("service refused: %s", error)
     else:

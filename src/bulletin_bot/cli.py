@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .errors import BulletinError, UsageError
 
 EPILOG = """\
 settings: every option falls back to an environment variable, then to bulletin-bot.toml or .env
@@ -31,12 +32,9 @@ examples:
 """
 
 
-class CliError(Exception):
-    """Printed as one line `bulletin-bot: error: ...`, exit status 1."""
-
-
 def _settings(args: argparse.Namespace):
-    from .config import ConfigError, load_settings
+    from .config import load_settings
+    from .errors import ConfigError
 
     overrides = {}
     for name in ("corpus", "index", "model", "listen", "port"):
@@ -46,7 +44,7 @@ def _settings(args: argparse.Namespace):
     try:
         return load_settings(**overrides)
     except ConfigError as exc:
-        raise CliError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def _service(args: argparse.Namespace):
@@ -188,11 +186,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, format_table, load_questions, load_truth
 
-    service = _service(args)
     questions = []
     for path in args.questions:
         questions.extend(load_questions(Path(path)))
     truth = load_truth(Path(args.truth)) if args.truth else {}
+    service = _service(args)
     tallies = evaluate(questions, lambda q: service.ask(q, top_k=10), truth)
     if args.json:
         print(json.dumps({k: t.row() for k, t in tallies.items()}, ensure_ascii=False))
@@ -410,12 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .embedding import EmbedderError
-    from .errors import BulletinError
-
     try:
         return args.func(args)
-    except (CliError, BulletinError, EmbedderError) as exc:
+    except BulletinError as exc:  # every error the project raises on purpose: one line, status 1
         print(f"bulletin-bot: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

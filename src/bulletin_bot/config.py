@@ -8,6 +8,8 @@ working directory, then the defaults below.
 
 from __future__ import annotations
 
+from .errors import ConfigError
+
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -60,10 +62,6 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_PARSE_MEMORY_MB": "parse_memory_mb",
     "BULLETIN_BOT_PARSE_SECONDS": "parse_seconds",
 }
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True)

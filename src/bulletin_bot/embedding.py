@@ -17,6 +17,8 @@ torch and sentence-transformers are imported only on the last path.
 
 from __future__ import annotations
 
+from .errors import EmbedderError
+
 import hashlib
 import importlib.util
 import json
@@ -35,10 +37,6 @@ DEFAULT_MODEL = "static-zh"
 MINILM_DIR = "all-MiniLM-L6-v2"
 
 ProgressFn = Callable[[int], None]
-
-
-class EmbedderError(ValueError):
-    """A model that cannot be loaded; the message says how to fix it."""
 
 
 @runtime_checkable

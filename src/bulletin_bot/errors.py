@@ -1,10 +1,67 @@
-"""Exceptions the core raises; front ends turn them into one clear line for the user."""
+"""Every exception the project raises on purpose; front ends turn them into one clear line.
+
+One base, `BulletinError`: a front end that catches it shows the message, which says what went
+wrong and what to do (which file, which setting). Anything else is a bug.
+"""
 
 from __future__ import annotations
 
 
 class BulletinError(Exception):
     """Something a user or admin can act on; the message says what."""
+
+
+# ---------------------------------------------------------------- settings and models
+
+
+class ConfigError(BulletinError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class BotConfigError(ConfigError):
+    """The Telegram bot cannot start with these settings (the token is never echoed)."""
+
+
+class ChannelConfigError(ConfigError):
+    """A chat channel cannot start with these settings; the message names the setting to fix."""
+
+
+class EmbedderError(BulletinError):
+    """An embedding model cannot be loaded; the message says how to get it."""
+
+
+class StaticModelError(BulletinError):
+    """The default static model cannot be built."""
+
+
+# ---------------------------------------------------------------- files
+
+
+class ParseError(BulletinError):
+    """A file that could not be read as a bulletin. `str()` names the file and why."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(file, reason)
+        self.file = file
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
+class SandboxError(BulletinError):
+    """No process could be started to parse files in (see sandbox.py)."""
+
+
+class UploadTooLarge(BulletinError):
+    """An upload's body is over the size limit (the web app answers 413)."""
+
+
+class QuestionFileError(BulletinError):
+    """An evaluation question file is malformed; the message names the file and line."""
+
+
+# ---------------------------------------------------------------- the index
 
 
 class IndexMissing(BulletinError):
@@ -19,8 +76,11 @@ class IndexBusy(BulletinError):
     """Another build holds the index lock."""
 
 
-class ChannelConfigError(BulletinError):
-    """A chat channel cannot start with these settings; the message names the setting to fix."""
+# ---------------------------------------------------------------- front ends
+
+
+class UsageError(BulletinError):
+    """A command was given arguments it cannot use (printed as `bulletin-bot: error: …`)."""
 
 
 class CallbackRejected(BulletinError):
@@ -29,6 +89,3 @@ class CallbackRejected(BulletinError):
 
 class ChannelApiError(BulletinError):
     """A chat platform's API refused a call (bad credentials, a message it would not take)."""
-
-class SandboxError(BulletinError):
-    """No process could be started to parse files in (see sandbox.py)."""

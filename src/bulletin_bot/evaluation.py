@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import QuestionFileError
 from .models import Answer, Quote
 
 
@@ -30,16 +31,23 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionFileError(f"{path}: cannot read the question file ({exc})") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            ids = tuple(x for x in [row.get("id"), *(row.get("also") or [])] if x)
+            kind = row.get("kind") or ("negative" if row.get("issue") is None else "question")
+            out.append(Question(row["q"], row.get("issue"), ids, row.get("answer") or "", kind))
         except ValueError as exc:
-            raise ValueError(f"{path}:{n}: not JSON ({exc})") from None
-        ids = tuple(x for x in [row.get("id"), *(row.get("also") or [])] if x)
-        kind = row.get("kind") or ("negative" if row.get("issue") is None else "question")
-        out.append(Question(row["q"], row.get("issue"), ids, row.get("answer") or "", kind))
+            raise QuestionFileError(f"{path}:{n}: not JSON ({exc})") from None
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise QuestionFileError(f"{path}:{n}: not a question object ({type(exc).__name__}: {exc}); "
+                                    'each line needs {"q": …, "issue": …, "id": …}') from None
     return out
 
 

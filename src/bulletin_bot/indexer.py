@@ -20,7 +20,8 @@ import numpy as np
 from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
-from .models import Article, FileProblem, IndexReport, Issue, ParseError, Progress, ProgressCallback
+from .models import Article, FileProblem, IndexReport, Issue, Progress, ProgressCallback
+from .errors import ParseError
 from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
 from .readers import SUPPORTED_LABEL
 from .sandbox import ParseLimits, ParsePool, cpu_workers

@@ -42,18 +42,6 @@ class Issue:
     volume: str = ""
 
 
-class ParseError(Exception):
-    """A file that could not be read as a bulletin. `str()` names the file and why."""
-
-    def __init__(self, file: str, reason: str) -> None:
-        super().__init__(file, reason)
-        self.file = file
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.reason}"
-
-
 @dataclass(frozen=True)
 class Chunk:
     """A retrievable span of one article; `start`/`end` index into `Article.text`."""

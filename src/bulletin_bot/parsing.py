@@ -35,7 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Article, FileProblem, Issue, ParseError
+from .models import Article, FileProblem, Issue
+from .errors import ParseError
 from .readers import SUPPORTED_SUFFIXES, extract_text
 
 # Bump whenever a change here or in readers/ reads some file differently: an index built by

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from .errors import SandboxError
-from .models import Issue, ParseError
+from .models import Issue
+from .errors import ParseError
 
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_SECONDS = 30.0

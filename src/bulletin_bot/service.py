@@ -28,7 +28,7 @@ from collections import deque
 from pathlib import Path
 
 from .config import Settings
-from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing
+from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing, ParseError
 from .models import (
     AddResult,
     Answer,
@@ -40,12 +40,10 @@ from .models import (
     IssueSummary,
     IssueView,
     FileProblem,
-    ParseError,
     ProgressCallback,
 )
 
-ServiceError = BulletinError  # the base of every error a front end should show to the user
-__all__ = ["BulletinService", "ServiceError", "IndexMissing", "IndexInvalid", "IndexBusy", "ProgressCallback"]
+__all__ = ["BulletinService"]
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 500
@@ -126,7 +124,7 @@ class BulletinService:
         for emb in known:
             if emb is not None and emb.model_id == want:
                 return emb
-        from .embedding import EmbedderError
+        from .errors import EmbedderError
 
         tried: list[str] = []
         for name in dict.fromkeys(n for n in (self.settings.model, manifest.get("model_name")) if n):

@@ -17,6 +17,8 @@ vocabulary: 理论宣讲 -> 理论 / 宣讲, 红书房 stays whole.
 
 from __future__ import annotations
 
+from .errors import StaticModelError
+
 import hashlib
 import json
 import math
@@ -66,10 +68,6 @@ DOMAIN_WORDS: tuple[str, ...] = (
 )
 
 _CJK = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
-
-
-class StaticModelError(RuntimeError):
-    """The static model could not be built; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

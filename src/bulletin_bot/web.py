@@ -35,7 +35,8 @@ from .jobs import ReindexRunner
 from .models import CLOSEST_HEADING, ArticleView, IssueSummary, IssueView, Quote
 from .rate_limit import RateLimit
 from .readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
-from .service import BulletinService, IndexInvalid, IndexMissing, ServiceError
+from .errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
+from .service import BulletinService
 
 log = logging.getLogger(__name__)
 
@@ -283,10 +284,6 @@ class LoginThrottle:
 # --- the app -----------------------------------------------------------------------------------
 
 
-class _TooLarge(Exception):
-    pass
-
-
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -346,15 +343,15 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     @app.exception_handler(IndexMissing)
     @app.exception_handler(IndexInvalid)
-    async def index_missing(request: Request, exc: ServiceError) -> Response:
+    async def index_missing(request: Request, exc: BulletinError) -> Response:
         log.warning("web: %s", exc)  # names the server's folders: for the log, not for readers
         message = "还没有可用的索引，请管理员先建立索引（bulletin-bot index，或管理页的“重建索引”）。"
         if is_api(request):
             return JSONResponse({"error": message}, status_code=503)
         return render(request, "error.html", 503, title="索引未就绪", message=message)
 
-    @app.exception_handler(ServiceError)
-    async def service_error(request: Request, exc: ServiceError) -> Response:
+    @app.exception_handler(BulletinError)
+    async def service_error(request: Request, exc: BulletinError) -> Response:
         if is_api(request):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return render(request, "error.html", 400, title="出错了", message=str(exc))
@@ -553,7 +550,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         too_big = f"文件超过上传上限 {settings.max_upload_mb:g} MB。"
         try:
             body = await _read_body(request, limit + MULTIPART_OVERHEAD)
-        except _TooLarge:
+        except UploadTooLarge:
             raise HTTPException(413, too_big) from None
         form = await _form_from(request, body, max_files=1, max_fields=4)
         require_csrf(mode, session, form.get("csrf"))
@@ -617,13 +614,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The request body, refused as soon as it passes `limit` bytes (never buffered past it)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        raise UploadTooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise UploadTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -648,7 +645,7 @@ async def _form_from(request: Request, body: bytes, max_files: int, max_fields: 
 async def _small_form(request: Request) -> Any:
     try:
         body = await _read_body(request, 16 * 1024)
-    except _TooLarge:
+    except UploadTooLarge:
         raise HTTPException(413, "表单太大。") from None
     return await _form_from(request, body, max_files=0, max_fields=8)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import ParseError
+from ..errors import ParseError
 
 __all__ = ["ParseError", "CJK", "normalise_newlines", "width", "join_pieces", "contents_entry", "contents_lines"]
 
