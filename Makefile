@@ -47,7 +47,7 @@ eval: install
 	$(BIN)/python scripts/eval_dev.py
 
 bench: install-dev
-	$(BIN)/bulletin-bot bench
+	$(BIN)/python benchmarks/bench.py
 
 # Load with a re-index of the whole shared corpus running (docs/BENCHMARKS.md, "Load"):
 # 1,000 questions from 50 Telegram users, then 200 web clients on /api/ask for a minute (wrk,

@@ -36,20 +36,17 @@ from bulletin_bot.service import BulletinService  # noqa: E402
 def baseline_answers(service: BulletinService):
     """The baseline over the very articles bulletin_bot indexed, answering like `ask`."""
     index = service._current()
-    rows = index.query(
-        "SELECT a.id, a.idx, a.section, a.title, a.text, i.series, i.number, i.date, i.file "
-        "FROM articles a JOIN issues i ON a.issue = i.id"
-    )
-    meta = {r[0]: r for r in rows}
+    issues = {r.id: r for r in index.all_issues()}
+    meta = {a.id: (a, issues[a.issue_id]) for a in index.all_articles()}
     t0 = time.monotonic()
-    base = Baseline.build([(r[0], r[3], r[4]) for r in rows])
+    base = Baseline.build([(a.id, a.title, a.text) for a, _ in meta.values()])
     print(f"baseline: {len(base.texts)} passages indexed in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
     def ask(q: str) -> Answer:
         quotes = []
         for key, passage, score in base.search(q, 10):
-            _id, idx, section, title, _text, series, number, date, file = meta[key]
-            cit = Citation(series, number, date, section, title, file, idx)
+            a, i = meta[key]
+            cit = Citation(i.series, i.number, i.date, a.section, a.title, i.file, a.index)
             quotes.append(Quote(cit, passage, (), round(score, 4), key))
         return Answer(q, True, tuple(quotes))
 

@@ -45,8 +45,9 @@ EVIDENCE_OUT = ROOT / "src/bulletin_bot/data/evidence.json"
 
 
 def right(index, truth, q, rec) -> bool:
-    issue = index.issue_row(rec.issue_id)
-    probe = Quote(Citation(issue[1], issue[2], issue[3], rec.section, rec.title, issue[6], rec.index), "", (), 0.0, rec.id)
+    issue = index.issue(rec.issue_id)
+    probe = Quote(Citation(issue.series, issue.number, issue.date, rec.section, rec.title, issue.file, rec.index),
+                  "", (), 0.0, rec.id)
     return any(_id_matches(a, q.issue, probe, truth) for a in q.ids)
 
 

@@ -1,13 +1,17 @@
-"""`bulletin-bot bench --quick` on the seed issue with the hash model writes a complete report.
+"""`benchmarks/bench.py --quick` (`make bench`) on the seed issue with the hash model writes a complete report.
 
 A smoke test of the benchmark's plumbing only: no figure is asserted, timings depend on the machine.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from conftest import SAMPLE
 
-from bulletin_bot.bench import main
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench import main  # noqa: E402
 
 
 def test_quick_bench_writes_every_section(tmp_path, capsys):

@@ -124,7 +124,7 @@ def test_eval_reports_metrics(built, tmp_path):
 
 def test_help_names_every_command():
     result = run("--help")
-    for command in ("index", "ask", "eval", "parse", "serve", "web", "model", "bench"):
+    for command in ("index", "ask", "eval", "parse", "serve", "web", "model"):
         assert command in result.stdout
 
 

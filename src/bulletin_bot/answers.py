@@ -246,20 +246,20 @@ def build_answer(
             return np.asarray(embedder.embed_passages(texts), dtype=np.float32) @ qvec
     quotes: list[Quote] = []
     for hit in shown[offset : offset + top_k]:
-        row = index.article_row(hit.article_id)
-        if row is None:
+        rec = index.article(hit.article_id)
+        issue = index.issue(rec.issue_id) if rec else None
+        if rec is None or issue is None:
             continue
-        article_id, issue_id, idx, section, title, text = row
-        issue = index.issue_row(issue_id)
+        text, title = rec.text, rec.title
         focus = [(int(index.chunks["start"][c]), int(index.chunks["end"][c])) for c in hit.chunk_ids[:2]]
         spans = select_spans(text, _title_aware(retrieval.weights, title), focus, settings, shape=shape,
                              known=frozenset(t for t in retrieval.weights if t in title), similarity=similarity,
                              how=asks_how(question))
         citation = Citation(
-            series=issue[1], issue=issue[2], date=issue[3], section=section, title=title, file=issue[6],
-            article_index=idx,
+            series=issue.series, issue=issue.number, date=issue.date, section=rec.section, title=title,
+            file=issue.file, article_index=rec.index,
         )
-        quotes.append(Quote(citation, render_quote(text, spans), tuple(spans), round(hit.score, 4), article_id))
+        quotes.append(Quote(citation, render_quote(text, spans), tuple(spans), round(hit.score, 4), rec.id))
     return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason, retrieval.note)
 
 

@@ -299,12 +299,6 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import main as bench_main
-
-    return bench_main(args.bench_args)
-
-
 # ------------------------------------------------------------------ parser
 
 
@@ -392,17 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
 
-    p = add("bench", cmd_bench, "measure speed and memory (docs/BENCHMARKS.md); bulletin-bot bench --help for its options")
-    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="options for the benchmark (try: bench --help)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:  # the benchmark has its own options and --help
-        from .bench import main as bench_main
-
-        return bench_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -9,8 +9,6 @@ resumes where it stopped. The new version is switched in only when complete.
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,13 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
-from .errors import BulletinError
-from .models import Article, FileProblem, IndexReport, Issue, Progress, ProgressCallback
-from .errors import ParseError
+from .errors import BulletinError, ParseError
+from .models import FileProblem, IndexReport, Issue, Progress, ProgressCallback
 from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
 from .readers import SUPPORTED_LABEL
 from .sandbox import ParseLimits, ParsePool, cpu_workers
 from .store import (
+    read_issues,
     CHUNK_DTYPE,
     FORMAT_VERSION,
     IndexPaths,
@@ -119,39 +117,6 @@ def _loads(version_dir: Path) -> bool:
     return True
 
 
-def _issues_from_db(db_path: Path, files: set[str]) -> dict[str, Issue]:
-    """Issues already parsed into a previous version, by corpus-relative file name."""
-    out: dict[str, Issue] = {}
-    if not files:
-        return out
-    try:
-        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return out
-    try:
-        # a table without `volume` (an older version) raises here: everything is parsed again
-        issue_rows = db.execute(
-            "SELECT id, series, number, date, office, sections, file, encoding, volume FROM issues"
-        ).fetchall()
-        wanted = {r[0]: r for r in issue_rows if r[6] in files}
-        arts: dict[int, list[Article]] = {i: [] for i in wanted}
-        for issue_id, idx, section, title, text in db.execute(
-            "SELECT issue, idx, section, title, text FROM articles ORDER BY id"
-        ):
-            if issue_id in arts:
-                arts[issue_id].append(Article(section, title, tuple(text.split("\n")), idx))
-        for issue_id, r in wanted.items():
-            out[r[6]] = Issue(
-                file=r[6], series=r[1], number=r[2], date=r[3], office=r[4],
-                sections=tuple(json.loads(r[5])), articles=tuple(arts[issue_id]), encoding=r[7], volume=r[8] or "",
-            )
-    except sqlite3.Error:
-        return {}
-    finally:
-        db.close()
-    return out
-
-
 def _emit(progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = "") -> None:
     if progress:
         progress(Progress(stage, done, total, message))
@@ -237,7 +202,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 parsed[rel] = outcome
             _emit(progress, "parse", scanned[0], len(files), rel)
         if old_dir is not None:
-            parsed.update(_issues_from_db(old_dir / "docs.sqlite", reuse))
+            parsed.update(read_issues(old_dir, reuse))
         missing_reused = sorted(reuse - parsed.keys() - kept)
 
         def reread():

@@ -18,7 +18,6 @@ else the current index's own, and records the name of the model it really used.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
@@ -32,7 +31,6 @@ from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing, ParseE
 from .models import (
     AddResult,
     Answer,
-    ArticleRef,
     ArticleView,
     Citation,
     IndexReport,
@@ -194,43 +192,29 @@ class BulletinService:
 
     # ------------------------------------------------------------ reading
 
-    @staticmethod
-    def _summary(row: tuple) -> IssueSummary:
-        _id, series, number, date, office, sections, file, _enc, count = row
-        return IssueSummary(series, number, date, office, tuple(json.loads(sections)), count, file)
-
     def article(self, article_id: int) -> ArticleView | None:
         index = self._current()
-        row = index.article_row(int(article_id))
-        if row is None:
+        rec = index.article(int(article_id))
+        issue = index.issue(rec.issue_id) if rec else None
+        if rec is None or issue is None:
             return None
-        _id, issue_id, idx, section, title, text = row
-        issue = self._summary(index.issue_row(issue_id))
-        citation = Citation(issue.series, issue.number, issue.date, section, title, issue.file, idx)
-        return ArticleView(int(article_id), citation, issue, tuple(text.split("\n")))
-
-    def _issue_view(self, index, issue_row: tuple) -> IssueView:
-        rows = index.query("SELECT id, idx, section, title FROM articles WHERE issue=? ORDER BY id", (issue_row[0],))
-        return IssueView(self._summary(issue_row), tuple(ArticleRef(*r) for r in rows))
-
-    _ISSUE_COLS = "id, series, number, date, office, sections, file, encoding, article_count"
+        summary = issue.summary()
+        citation = Citation(issue.series, issue.number, issue.date, rec.section, rec.title, issue.file, rec.index)
+        return ArticleView(rec.id, citation, summary, tuple(rec.text.split("\n")))
 
     def issue(self, number: int) -> list[IssueView]:
         """Every indexed issue with that number (several series may share one), contents only."""
         index = self._current()
-        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues WHERE number=? ORDER BY date DESC", (int(number),))
-        return [self._issue_view(index, r) for r in rows]
+        return [IssueView(r.summary(), tuple(index.contents(r.id))) for r in index.issues_numbered(number)]
 
     def issues(self) -> list[IssueSummary]:
         """All indexed issues, newest first."""
-        index = self._current()
-        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues ORDER BY date DESC, number DESC")
-        return [self._summary(r) for r in rows]
+        return [r.summary() for r in self._current().all_issues()]
 
     def latest(self) -> IssueView | None:
         index = self._current()
-        rows = index.query(f"SELECT {self._ISSUE_COLS} FROM issues ORDER BY date DESC, number DESC LIMIT 1")
-        return self._issue_view(index, rows[0]) if rows else None
+        newest = index.all_issues(limit=1)
+        return IssueView(newest[0].summary(), tuple(index.contents(newest[0].id))) if newest else None
 
     def stats(self) -> IndexStatus:
         index = self._current()

@@ -31,6 +31,7 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .errors import IndexBusy, IndexInvalid, IndexMissing
+from .models import Article, ArticleRef, Issue, IssueSummary
 
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 2
@@ -279,6 +280,34 @@ def read_manifest(version_dir: Path) -> dict:
 
 
 @dataclass(frozen=True)
+class IssueRecord:
+    """An indexed issue as stored (its row id, and no article bodies)."""
+
+    id: int
+    series: str
+    number: int
+    date: str
+    office: str
+    sections: tuple[str, ...]
+    file: str
+    encoding: str
+    article_count: int
+    volume: str
+
+    def summary(self) -> IssueSummary:
+        return IssueSummary(self.series, self.number, self.date, self.office, self.sections,
+                            self.article_count, self.file)
+
+
+_ISSUE_COLS = "id, series, number, date, office, sections, file, encoding, article_count, volume"
+_ARTICLE_COLS = "id, issue, idx, section, title, text"
+
+
+def _issue_record(row: tuple) -> IssueRecord:
+    return IssueRecord(*row[:5], tuple(json.loads(row[5])), row[6], row[7], row[8], row[9] or "")
+
+
+@dataclass(frozen=True)
 class ArticleRecord:
     """An indexed article as stored: its row id, its issue's row id, and its text."""
 
@@ -377,29 +406,75 @@ class LoadedIndex:
     def close(self) -> None:
         self._db.close()
 
-    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._db_lock:
             return self._db.execute(sql, args).fetchall()
 
-    def article_row(self, article_id: int) -> tuple | None:
-        rows = self.query("SELECT id, issue, idx, section, title, text FROM articles WHERE id=?", (article_id,))
-        return rows[0] if rows else None
+    def article(self, article_id: int) -> ArticleRecord | None:
+        rows = self._query(f"SELECT {_ARTICLE_COLS} FROM articles WHERE id=?", (int(article_id),))
+        return ArticleRecord(*rows[0]) if rows else None
 
     def article_records(self, article_ids: list[int]) -> dict[int, ArticleRecord]:
         """The articles with these row ids (one query, whatever their number)."""
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
-        rows = self.query(f"SELECT id, issue, idx, section, title, text FROM articles WHERE id IN ({marks})",
-                          tuple(int(a) for a in article_ids))
+        rows = self._query(f"SELECT {_ARTICLE_COLS} FROM articles WHERE id IN ({marks})",
+                           tuple(int(a) for a in article_ids))
         return {r[0]: ArticleRecord(*r) for r in rows}
 
-    def issue_row(self, issue_id: int) -> tuple | None:
-        rows = self.query(
-            "SELECT id, series, number, date, office, sections, file, encoding, article_count FROM issues WHERE id=?",
-            (issue_id,),
-        )
-        return rows[0] if rows else None
+    def all_articles(self) -> Iterator[ArticleRecord]:
+        """Every article, in index order (for evaluation and benchmarks)."""
+        for row in self._query(f"SELECT {_ARTICLE_COLS} FROM articles ORDER BY id"):
+            yield ArticleRecord(*row)
+
+    def contents(self, issue_id: int) -> list[ArticleRef]:
+        """An issue's articles in order, without their bodies."""
+        rows = self._query("SELECT id, idx, section, title FROM articles WHERE issue=? ORDER BY id", (int(issue_id),))
+        return [ArticleRef(*r) for r in rows]
+
+    def issue(self, issue_id: int) -> IssueRecord | None:
+        rows = self._query(f"SELECT {_ISSUE_COLS} FROM issues WHERE id=?", (int(issue_id),))
+        return _issue_record(rows[0]) if rows else None
+
+    def issues_numbered(self, number: int) -> list[IssueRecord]:
+        """Every issue with that number (several series may share one), newest first."""
+        rows = self._query(f"SELECT {_ISSUE_COLS} FROM issues WHERE number=? ORDER BY date DESC", (int(number),))
+        return [_issue_record(r) for r in rows]
+
+    def all_issues(self, limit: int | None = None) -> list[IssueRecord]:
+        """Issues, newest first."""
+        sql = f"SELECT {_ISSUE_COLS} FROM issues ORDER BY date DESC, number DESC"
+        rows = self._query(sql + " LIMIT ?", (limit,)) if limit else self._query(sql)
+        return [_issue_record(r) for r in rows]
+
+
+def read_issues(version_dir: Path, files: set[str]) -> dict[str, Issue]:
+    """Issues already parsed into a version, by corpus-relative file name (for reuse by the next
+    build); empty when the version cannot be read or predates a column (all is parsed again)."""
+    out: dict[str, Issue] = {}
+    if not files:
+        return out
+    try:
+        db = sqlite3.connect(f"file:{version_dir / 'docs.sqlite'}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return out
+    try:
+        issues = [_issue_record(r) for r in db.execute(f"SELECT {_ISSUE_COLS} FROM issues")]
+        wanted = {r.id: r for r in issues if r.file in files}
+        arts: dict[int, list[Article]] = {i: [] for i in wanted}
+        for _id, issue_id, idx, section, title, text in db.execute(f"SELECT {_ARTICLE_COLS} FROM articles ORDER BY id"):
+            if issue_id in arts:
+                arts[issue_id].append(Article(section, title, tuple(text.split("\n")), idx))
+        for issue_id, r in wanted.items():
+            out[r.file] = Issue(file=r.file, series=r.series, number=r.number, date=r.date, office=r.office,
+                                sections=r.sections, articles=tuple(arts[issue_id]), encoding=r.encoding,
+                                volume=r.volume)
+    except sqlite3.Error:
+        return {}
+    finally:
+        db.close()
+    return out
 
 
 def load_current(paths: IndexPaths, warn=None) -> LoadedIndex:

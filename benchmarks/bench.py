@@ -1,4 +1,4 @@
-"""`bulletin-bot bench`: how fast indexing and asking are, and how much memory they take.
+"""`make bench` (benchmarks/bench.py): how fast indexing and asking are, and how much memory they take.
 
 Every figure is measured on this machine and written to a Markdown report
 (`docs/BENCHMARKS.md` by default) together with the machine, the library versions and the
@@ -41,7 +41,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT_SRC = Path(__file__).resolve().parents[1] / "src"
+if str(ROOT_SRC) not in sys.path:  # run from a checkout: the package beside it
+    sys.path.insert(0, str(ROOT_SRC))
+
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = ROOT.parent / "shared"
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 ALL_MODELS = ("static-zh", "hash", "minilm", "e5")
@@ -227,7 +231,7 @@ class ProxyEmbedder:
         self.dimension = real.dimension
 
     def embed_passages(self, texts, batch_size=64, progress=None):
-        from .vector_cache import text_key
+        from bulletin_bot.vector_cache import text_key
 
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for i, t in enumerate(texts):
@@ -241,12 +245,12 @@ class ProxyEmbedder:
 
 def chunk_texts(index_dir: Path) -> list[str]:
     """The distinct texts a build embedded, read back from the current version."""
-    from .indexer import chunk_embed_text
-    from .store import IndexPaths, load_current
+    from bulletin_bot.indexer import chunk_embed_text
+    from bulletin_bot.store import IndexPaths, load_current
 
     loaded = load_current(IndexPaths(index_dir))
     try:
-        arts = loaded.query("SELECT title, text FROM articles ORDER BY id")
+        arts = [(a.title, a.text) for a in loaded.all_articles()]
         texts = [chunk_embed_text(arts[a][0], arts[a][1][s:e]) for a, s, e in loaded.chunks.tolist()]
     finally:
         loaded.close()
@@ -259,8 +263,8 @@ def chunk_texts(index_dir: Path) -> list[str]:
 def measure_build(model: str, label: str, corpus: Path, index_dir: Path, embedder, vectors: str,
                   bare: bool = True, token_cache: Path | None = None) -> Build:
     """Time a first build of `corpus` (empty caches), stage by stage, and the bare encoder."""
-    from .indexer import BuildOptions, build_index
-    from .store import IndexPaths
+    from bulletin_bot.indexer import BuildOptions, build_index
+    from bulletin_bot.store import IndexPaths
 
     shutil.rmtree(index_dir, ignore_errors=True)
     if token_cache is not None and token_cache.is_file():  # proxies: jieba was timed already
@@ -344,7 +348,8 @@ atexit.register(_peak)
 """
 # what the `bulletin-bot` console script runs, plus the report above
 _CLI_CODE = _REPORT_PEAK + "from bulletin_bot.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-_BOT_CODE = _REPORT_PEAK + "from bulletin_bot.bench import answer_questions\nsys.exit(answer_questions(sys.argv[1:]))\n"
+_BOT_CODE = _REPORT_PEAK + (f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
+                             "from bench import answer_questions\nsys.exit(answer_questions(sys.argv[1:]))\n")
 
 
 def _child_env(cache: Path) -> dict[str, str]:
@@ -400,13 +405,19 @@ def measure_bot(model: str, label: str, index_dir: Path, cache: Path, work: Path
 
 
 def answer_questions(argv: list[str]) -> int:
-    """The bot stand-in run by `measure_bot`: load, answer every question `rounds` times, print a tally."""
-    from .config import Settings
-    from .service import BulletinService
+    """The bot stand-in run by `measure_bot`: load, answer every question `rounds` times, print a tally.
+
+    It builds the real Telegram application around the service (python-telegram-bot loaded, its
+    handlers wired), so the figure is the bot's, without a network connection."""
+    from bulletin_bot.bot import build_application
+    from bulletin_bot.config import Settings
+    from bulletin_bot.service import BulletinService
 
     index_dir, model, cache, qfile, rounds = argv
     questions = [q for q in Path(qfile).read_text(encoding="utf-8").splitlines() if q]
-    service = BulletinService(Settings(index=Path(index_dir), cache=Path(cache), model=model))
+    settings = Settings(index=Path(index_dir), cache=Path(cache), model=model, telegram_token="123456789:" + "b" * 35)
+    service = BulletinService(settings)
+    app = build_application(settings, service)  # noqa: F841 (held, as the running bot holds it)
     found = asked = 0
     for _ in range(int(rounds)):
         for q in questions:
@@ -477,7 +488,7 @@ def replicate_bm25(bm25, copies: int, folder: Path):
     written straight into .npy files (the postings repeat; idf follows the new document counts)."""
     from numpy.lib.format import open_memmap
 
-    from .bm25 import BM25Index
+    from bulletin_bot.bm25 import BM25Index
 
     folder.mkdir(parents=True, exist_ok=True)
     n = bm25.n_docs
@@ -526,7 +537,7 @@ def replicate_bm25(bm25, copies: int, folder: Path):
 
 def _bm25_timings(bm25, token_lists: list[list[str]], candidates: int) -> tuple[list[float], list[float]]:
     """ms per question of `BM25Index.scores` and of the top-`candidates` selection `retrieve` makes."""
-    from .retrieval import _top
+    from bulletin_bot.retrieval import _top
 
     scoring, selecting = [], []
     ids = np.arange(bm25.n_docs)
@@ -552,7 +563,7 @@ def _hnsw_rows(vecs: np.ndarray, queries: np.ndarray, truth: np.ndarray, m: int,
     thread, as the bot does, for each efSearch."""
     import faiss
 
-    from . import store
+    from bulletin_bot import store
 
     faiss.omp_set_num_threads(build_threads)
     index = faiss.IndexHNSWFlat(vecs.shape[1], m, faiss.METRIC_INNER_PRODUCT)
@@ -580,11 +591,11 @@ def scale_study(src_dir: Path, embedder, questions: list[str], targets: dict[str
     """Exact vs HNSW search and BM25 at the source size and at synthetic archive sizes."""
     import faiss
 
-    from . import store
-    from .bm25 import BM25Index
-    from .retrieval import RetrievalSettings
-    from .store import IndexPaths, load_current
-    from .text import is_question_word, search_tokens
+    from bulletin_bot import store
+    from bulletin_bot.bm25 import BM25Index
+    from bulletin_bot.retrieval import RetrievalSettings
+    from bulletin_bot.store import IndexPaths, load_current
+    from bulletin_bot.text import is_question_word, search_tokens
 
     k = RetrievalSettings().candidates
     cores = max(1, os.cpu_count() or 1)
@@ -592,7 +603,7 @@ def scale_study(src_dir: Path, embedder, questions: list[str], targets: dict[str
     src = np.ascontiguousarray(loaded.vectors, dtype=np.float32)
     n_src, dim = src.shape
     issues_src = len(loaded.issues)
-    titles = [r[0] for r in loaded.query("SELECT title FROM articles ORDER BY id")]
+    titles = [a.title for a in loaded.all_articles()]
     rng = np.random.default_rng(7)
     extra = [titles[i] for i in rng.choice(len(titles), size=min(len(titles), 40 if quick else 140), replace=False)]
     query_texts = list(questions) + extra
@@ -705,7 +716,7 @@ def target_rows(r: Report, default: str) -> list[tuple[str, str, str, str]]:
     bot = next((x for x in r.processes if x.model == default and x.size == main_size and x.kind == "bot"), None)
     rows.append(("bot peak RSS ≤ 1 GB", f"{_fmt(bot.rss_mb[0], '.0f')} MB" if bot else "–",
                  _verdict(None if bot is None else bot.rss_mb[0] <= TARGETS["bot_rss_mb"]), where))
-    from .store import EXACT_SEARCH_LIMIT
+    from bulletin_bot.store import EXACT_SEARCH_LIMIT
 
     for h in r.scale.get("hnsw_scale", []):
         if h["store"]:
@@ -731,7 +742,7 @@ def render(r: Report, default: str) -> str:
     out: list[str] = []
     add = out.append
     add("# Benchmarks\n")
-    add("Generated by `bulletin-bot bench` (`src/bulletin_bot/bench.py`); do not edit by hand — run it again.\n")
+    add("Generated by `make bench` (`benchmarks/bench.py`); do not edit by hand — run it again.\n")
     add(f"Mode: {'quick' if r.quick else 'full'}; took {r.seconds / 60:.1f} min.\n")
     add("## Machine\n")
     add("| | |\n|---|---|")
@@ -740,9 +751,9 @@ def render(r: Report, default: str) -> str:
     add("")
     add("## Commands\n")
     add("```sh")
-    add(f"bulletin-bot bench -- {shlex.join(r.argv)}".rstrip())
-    add("bulletin-bot bench -- --quick       # under two minutes: seed, 100 and a synthetic 2k; default + hash model")
-    add("python -m bulletin_bot.bench --help # the same program")
+    add(f"python benchmarks/bench.py {shlex.join(r.argv)}".rstrip())
+    add("python benchmarks/bench.py --quick   # under two minutes: seed, 100 and a synthetic 2k; default + hash model")
+    add("python benchmarks/bench.py --help    # every option")
     add("```\n")
     add("Builds start from an empty vector cache (first builds) in a scratch folder. Warm latency: "
         "every dev question asked once to warm up, then timed; the bare embedding is `embed_query` of the "
@@ -920,9 +931,9 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    from .config import load_settings
-    from .embedding import DEFAULT_MODEL, load_embedder
-    from .errors import EmbedderError
+    from bulletin_bot.config import load_settings
+    from bulletin_bot.embedding import DEFAULT_MODEL, load_embedder
+    from bulletin_bot.errors import EmbedderError
 
     quick = args.quick
     rounds = args.rounds or (1 if quick else 3)
@@ -994,9 +1005,9 @@ def main(argv: list[str] | None = None) -> int:
 def run_all(report: Report, args, embedders: dict, default: str, sizes: dict[str, int], synthetic: dict[str, int],
             shared_files: list[Path], seed: Path, questions: list[str], work: Path, cache: Path,
             rounds: int, cold_runs: int, max_embed: float) -> None:
-    from .config import Settings
-    from .service import BulletinService
-    from .store import IndexPaths
+    from bulletin_bot.config import Settings
+    from bulletin_bot.service import BulletinService
+    from bulletin_bot.store import IndexPaths
 
     quick = args.quick
     order = sorted(embedders, key=lambda n: (n != default, n != "hash"))  # default first: others reuse its tokens
@@ -1048,7 +1059,7 @@ def run_all(report: Report, args, embedders: dict, default: str, sizes: dict[str
 
 def findings(r: Report, default: str) -> list[str]:
     """Statements computed from this run's numbers (no hand-written claims: those would go stale)."""
-    from . import store
+    from bulletin_bot import store
 
     notes = []
     for b in r.builds:
