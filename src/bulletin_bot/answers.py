@@ -1,4 +1,7 @@
-"""Ranked articles -> quotes and citations: the 1–3 sentences that answer, verbatim.
+"""Ranked articles -> quotes and citations: the passage that answers, verbatim.
+
+A quote is the best run of up to three sentences, sometimes a second shorter passage of the
+same article holding the question's other words, and for a "how" question the sentence after.
 
 Every quoted piece is a slice of the article text (`spans` say where), so a quote can always
 be checked against the bulletin; "…" marks where sentences were skipped or a long sentence cut.

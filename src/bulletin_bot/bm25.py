@@ -83,10 +83,6 @@ class BM25Index:
             n_docs=int(meta["n_docs"]),
         )
 
-    def term_idf(self, token: str) -> float:
-        t = self.vocab.get(token)
-        return float(self.idf[t]) if t is not None else 0.0
-
     def scores(self, query_tokens: Iterable[str]) -> np.ndarray:
         """BM25 score of every document (float32, length n_docs)."""
         parts_docs = []

@@ -146,10 +146,6 @@ class StaticEmbedder:
         # the mean and the sum differ by a positive factor, which normalising removes
         return normalise(out)
 
-    def tokens(self, text: str) -> list[str]:
-        """How the model splits `text` (for debugging and tests)."""
-        return self.tokenizer.encode(text, add_special_tokens=False).tokens
-
     def embed_passages(self, texts, batch_size=64, progress=None):
         # tokenizers parallelises inside a batch; bigger batches are faster and still report progress
         return _batched(texts, max(batch_size, 1024), self._embed, self.dimension, progress)
@@ -211,8 +207,10 @@ class SentenceTransformerEmbedder:
         return self._encode([text], self._query_prompt)[0]
 
 
-def _hub_offline() -> bool:
-    """Offline unless the user explicitly set HF_HUB_OFFLINE to a false value (empty = unset)."""
+def ensure_hub_offline() -> bool:
+    """Set HF_HUB_OFFLINE=1 unless the user set it to something (empty = unset); True when the
+    hub stays offline. It writes the environment on purpose: sentence-transformers and
+    huggingface_hub read it there, and must never download a model by themselves."""
     if not os.environ.get("HF_HUB_OFFLINE", "").strip():
         os.environ["HF_HUB_OFFLINE"] = "1"
     return os.environ["HF_HUB_OFFLINE"].strip().lower() not in ("0", "false", "no", "off")
@@ -313,7 +311,7 @@ def load_embedder(name: str, cache_dir: Path) -> Embedder:
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or not re.fullmatch(r"[\w.\-/]+", name):
         raise EmbedderError(f"{name}: no such model folder")
 
-    offline = _hub_offline()
+    offline = ensure_hub_offline()
     if offline:
         snapshot = _local_hub_snapshot(name)
         if snapshot is None:

@@ -43,17 +43,6 @@ class Issue:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A retrievable span of one article; `start`/`end` index into `Article.text`."""
-
-    chunk_id: int
-    article_id: int  # row of the article in the index's article table
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True)
 class Citation:
     """Where a quote comes from, enough for a reader to check it."""
 
@@ -93,6 +82,9 @@ class QueryFilters:
     def any(self) -> bool:
         return any((self.issue, self.date_from, self.date_to, self.section))
 
+
+# a longer question is cut to this many characters (every front end, and the service)
+MAX_QUESTION_CHARS = 500
 
 # said above the closest passages when none answers directly (every front end uses these words)
 CLOSEST_HEADING = "没有找到直接回答，最接近的内容："

@@ -1,7 +1,8 @@
 """The one object every front end calls: ask, read, list, add files, re-index.
 
-Front ends (CLI, Telegram bot, web app) are thin adapters over `BulletinService`; none of
-them touches the index, the parser or the model directly.
+Front ends (CLI, Telegram bot, WeCom/DingTalk/Feishu, web app) are thin adapters over
+`BulletinService` for questions, reading and re-indexing; none of them touches the index or the
+model directly (the CLI's `parse` command calls the parser itself, to show how a file is read).
 
 Thread-safety: `ask`/`article`/`issue`/`issues`/`latest`/`stats` may be called from several
 threads while `reindex` runs in another; the new index is swapped in only when complete.
@@ -37,6 +38,7 @@ from .models import (
     IndexStatus,
     IssueSummary,
     IssueView,
+    MAX_QUESTION_CHARS,
     FileProblem,
     ProgressCallback,
 )
@@ -44,7 +46,6 @@ from .models import (
 __all__ = ["BulletinService"]
 
 log = logging.getLogger(__name__)
-MAX_QUESTION_CHARS = 500
 MAX_WARNINGS = 100  # the newest are kept; a long-running bot must not grow without bound
 MAX_MODELS = 2  # models kept loaded: the index's and, while it changes, the next one
 

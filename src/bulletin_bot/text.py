@@ -11,18 +11,14 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
 # Bump when tokenization changes: an index built with another version is rebuilt by the next `index`.
 TOKENIZER_VERSION = "rjieba-search-1"
 
-_lock = threading.Lock()
-_tokenizer = None
-_fast = None
 
 # A sentence ends at 。！？； (or ! ? ;), plus any closing quotes/brackets right after it,
 # or at a line break.
@@ -38,40 +34,32 @@ def user_dictionary_path() -> str:
     return str(resources.files("bulletin_bot").joinpath("data", "userdict.txt"))
 
 
+@cache
 def jieba_tokenizer():
     """The process-wide jieba Tokenizer with the domain dictionary loaded."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                import jieba
+    import jieba
 
-                jieba.setLogLevel(logging.WARNING)
-                tk = jieba.Tokenizer()
-                tk.initialize()
-                tk.load_userdict(user_dictionary_path())
-                _tokenizer = tk
-    return _tokenizer
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.initialize()
+    tk.load_userdict(user_dictionary_path())
+    return tk
 
 
+@cache
 def fast_tokenizer():
     """The process-wide jieba-rs segmenter with the domain dictionary added."""
-    global _fast
-    if _fast is None:
-        with _lock:
-            if _fast is None:
-                import rjieba
+    import rjieba
 
-                seg = rjieba.Jieba()
-                for line in _data_text("userdict.txt").splitlines():
-                    parts = line.split()
-                    if not parts:
-                        continue
-                    freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-                    tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
-                    seg.add_word(parts[0], freq, tag)
-                _fast = seg
-    return _fast
+    seg = rjieba.Jieba()
+    for line in _data_text("userdict.txt").splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+        seg.add_word(parts[0], freq, tag)
+    return seg
 
 
 def cut_words(text: str) -> list[str]:
