@@ -33,11 +33,12 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bulletin_bot import telegram_format as fmt
-from bulletin_bot.bot import BotConfigError, build_application, check_token, protect_token, serve_webhook
+from bulletin_bot.bot import build_application, check_token, protect_token, serve_webhook
+from bulletin_bot.bot import format as fmt
+from bulletin_bot.chat_text import split_sentences
 from bulletin_bot.rate_limit import RateLimit
 from bulletin_bot.config import Settings
-from bulletin_bot.errors import ConfigError
+from bulletin_bot.errors import BotConfigError, ConfigError
 from bulletin_bot.errors import IndexInvalid
 from bulletin_bot.models import (
     AddResult,
@@ -838,8 +839,8 @@ def test_single_passage_longer_than_a_message_splits_at_sentences():
 
 def test_split_sentences_keeps_every_character():
     text = "一、探索“三学”机制。原原本本学！研讨交流学？现场实境学；\n没有句号的结尾"
-    assert "".join(fmt.split_sentences(text)) == text
-    assert fmt.split_sentences(text)[0] == "一、探索“三学”机制。"
+    assert "".join(split_sentences(text)) == text
+    assert split_sentences(text)[0] == "一、探索“三学”机制。"
 
 
 def test_wrap_long_hard_splits_a_sentence_without_breaking_entities():

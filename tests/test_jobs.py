@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from bulletin_bot import telegram_format as fmt
+from bulletin_bot.bot import format as fmt
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.jobs import JobOutcome, ReindexRunner, report_summary

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from bulletin_bot.answers import answer_to_json
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
-from bulletin_bot.web import answer_to_json, create_app, parse_spans, passage
+from bulletin_bot.web import create_app, parse_spans, passage
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -239,7 +240,7 @@ def test_healthz_reports_the_index(reader):
 
 def test_static_files_cannot_leave_their_folder(reader):
     assert reader.get("/static/style.css").status_code == 200
-    for path in ("/static/../web.py", "/static/%2e%2e/web.py", "/static/..%2fweb.py", "/static/%2e%2e/%2e%2e/config.py"):
+    for path in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/%2e%2e/%2e%2e/config.py"):
         r = reader.get(path)
         assert r.status_code == 404, path
         assert "import" not in r.text

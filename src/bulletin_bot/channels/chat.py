@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Protocol
 
+from ..chat_text import number, scope_label, shorten, split_sentences
 from ..config import Settings
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..rate_limit import RateLimit
-from ..telegram_format import describe_filters, number, shorten, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
     head = f"🔎 {esc(shorten(answer.query))}"
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
-    scope = describe_filters(answer.filters)
+    scope = scope_label(answer.filters)
     if scope:
         head += f"\n范围：{esc(scope)}"
     if answer.note:
@@ -187,7 +187,7 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
 def not_found_text(answer: Answer, markup: Markup) -> str:
     esc = markup.escape
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
-    scope = describe_filters(answer.filters)
+    scope = scope_label(answer.filters)
     if scope:
         lines.append(f"（已限定范围：{esc(scope)}）")
     if answer.reason:

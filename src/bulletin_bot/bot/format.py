@@ -9,10 +9,10 @@ boundaries with each piece wrapped in its own tags, so every message is balanced
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 
-from .models import (
+from ..chat_text import number, scope_label, shorten, split_sentences
+from ..models import (
     CLOSEST_HEADING,
     AddResult,
     Answer,
@@ -22,17 +22,12 @@ from .models import (
     IssueSummary,
     IssueView,
     Progress,
-    QueryFilters,
     Quote,
 )
-from .readers.detect import SUPPORTED_LABEL
+from ..readers.detect import SUPPORTED_LABEL
 
 MAX_MESSAGE_CHARS = 4096
 PAGE_FOOTER_RESERVE = 40  # room for "第 12/34 页" under an article page
-QUERY_SHOWN = 200  # characters of the question echoed above an answer
-
-_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;\n]+[”’」』）)\"']*|$)")
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
 
 def esc(text: str) -> str:
@@ -43,21 +38,6 @@ def esc(text: str) -> str:
 def tg_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units); never less than `len(text)`."""
     return len(text.encode("utf-16-le")) // 2
-
-
-def shorten(text: str, limit: int = QUERY_SHOWN) -> str:
-    """At most `limit` characters of `text`, with "…" when cut (questions echoed back)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def number(n: int) -> str:
-    """①…⑳ for the first twenty results, (21) after that."""
-    return _CIRCLED[n - 1] if 1 <= n <= len(_CIRCLED) else f"({n})"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences with their end punctuation; joined they give back `text` exactly."""
-    return [s for s in _SENTENCE.findall(text) if s]
 
 
 def _hard_split(raw: str, budget: int) -> list[str]:
@@ -120,21 +100,6 @@ def pack(blocks: Iterable[str], limit: int = MAX_MESSAGE_CHARS, sep: str = "\n\n
 # ---------------------------------------------------------------- answers
 
 
-def describe_filters(filters: QueryFilters) -> str:
-    """「第455期 · 2023-12-01 至 2023-12-31 · 【经验交流】」 or "" when the question set none."""
-    parts: list[str] = []
-    if filters.issue:
-        parts.append(f"第{filters.issue}期")
-    if filters.date_from or filters.date_to:
-        if filters.date_from == filters.date_to:
-            parts.append(f"{filters.date_from}")
-        else:
-            parts.append(f"{filters.date_from or '最早'} 至 {filters.date_to or '最新'}")
-    if filters.section:
-        parts.append(f"【{filters.section}】")
-    return " · ".join(parts)
-
-
 def quote_blocks(quote: Quote, n: int, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """One passage: the quote in <blockquote>, its citation under it; split if it cannot fit one message."""
     citation = f"{number(n)} <i>{esc(quote.citation.label())}</i>"
@@ -153,7 +118,7 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     head = f"🔎 <b>{esc(shorten(answer.query))}</b>"
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
-    scope = describe_filters(answer.filters)
+    scope = scope_label(answer.filters)
     if scope:
         head += f"\n范围：{esc(scope)}"
     if answer.note:
@@ -169,7 +134,7 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
 def not_found_text(answer: Answer) -> str:
     """Nothing found, why (when the service says), and what to try next."""
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
-    scope = describe_filters(answer.filters)
+    scope = scope_label(answer.filters)
     if scope:
         lines.append(f"（已限定范围：{esc(scope)}）")
     if answer.reason:

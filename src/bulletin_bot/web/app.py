@@ -1,21 +1,15 @@
-"""The web app: ask page, article and issue pages, a JSON API and an admin page.
+"""The web app: ask page, article and issue pages, a JSON API and an admin page; the routes.
 
 A thin adapter over `BulletinService`: every answer, article and issue comes from the service;
 this module turns requests into service calls and results into HTML (Jinja2, autoescaped) or
 JSON. Nothing here reads the corpus or the index, and no request path is used as a file path
 (static files go through Starlette's `StaticFiles`, uploads through `service.add_file`).
+Highlighting is in `highlight`, admin sessions in `auth`, size-limited bodies in `forms`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -29,28 +23,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .answers import answer_to_json
-from .config import Settings
-from .jobs import ReindexRunner
-from .models import CLOSEST_HEADING, ArticleView, IssueSummary, IssueView, Quote
-from .rate_limit import RateLimit
-from .readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
-from .errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
-from .service import BulletinService
+from ..answers import answer_to_json
+from ..config import Settings
+from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
+from ..jobs import ReindexRunner
+from ..models import CLOSEST_HEADING, IssueSummary, IssueView, Quote
+from ..rate_limit import RateLimit
+from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
+from ..service import BulletinService
+from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
+from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
+from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-TEMPLATES = HERE / "web_templates"
-STATIC = HERE / "web_static"
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
 
 MAX_QUESTION = 500  # characters; longer questions are cut, not refused
 MAX_TOP_K = 20
-MAX_SPANS = 50
-SESSION_COOKIE = "bulletin_bot_admin"
-SESSION_SECONDS = 12 * 3600
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries, headers and the CSRF field around the uploaded file
-LOGIN_FAILURES_PER_MINUTE = 10
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -79,206 +71,6 @@ def _issue_json(view: IssueView) -> dict[str, Any]:
     data = _summary_json(view.summary)
     data["articles"] = [asdict(ref) for ref in view.articles]
     return data
-
-
-# --- highlighting ------------------------------------------------------------------------------
-
-Segment = tuple[str, bool]  # (text, highlighted)
-SENTENCE_END = "。！？；!?;"
-
-
-def parse_spans(raw: str | None, length: int) -> list[tuple[int, int]]:
-    """`"10-40,52-80"` -> sorted, merged spans clamped to the text; malformed parts are ignored."""
-    spans: list[tuple[int, int]] = []
-    for part in (raw or "").split(",")[:MAX_SPANS]:
-        start, sep, end = part.strip().partition("-")
-        if not sep or not start.isdigit() or not end.isdigit():
-            continue
-        a, b = min(int(start), length), min(int(end), length)
-        if a < b:
-            spans.append((a, b))
-    return _merge(spans)
-
-
-def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[list[int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged]
-
-
-def trim_spans(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans inside the text, without the blank space at their edges, sorted and merged."""
-    out = []
-    for a, b in spans:
-        a, b = max(0, a), min(len(text), b)
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            out.append((a, b))
-    return _merge(out)
-
-
-def _segments(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[Segment]:
-    """`text[start:end]` cut into plain and highlighted pieces; line breaks are never highlighted."""
-    out: list[Segment] = []
-    pos = start
-    for a, b in spans:
-        a, b = max(a, start), min(b, end)
-        if a >= b:
-            continue
-        if a > pos:
-            out.append((text[pos:a], False))
-        for i, line in enumerate(text[a:b].split("\n")):
-            if i:
-                out.append(("\n", False))
-            if line:
-                out.append((line, True))
-        pos = b
-    if pos < end:
-        out.append((text[pos:end], False))
-    return out
-
-
-def article_paragraphs(view: ArticleView, spans: list[tuple[int, int]]) -> list[list[Segment]]:
-    """The article's paragraphs, each cut into segments; spans index into `view.text`."""
-    out = []
-    offset = 0
-    for paragraph in view.paragraphs:
-        out.append(_segments(view.text, offset, offset + len(paragraph), spans))
-        offset += len(paragraph) + 1  # the "\n" joining paragraphs
-    return out
-
-
-def _window_start(text: str, start: int, context: int) -> int:
-    floor = max(0, start - context)
-    newline = text.rfind("\n", floor, start)
-    if newline >= 0:
-        return newline + 1
-    if floor == 0:
-        return 0
-    for i in range(floor, start):  # begin at a sentence start when one is in reach
-        if text[i] in SENTENCE_END:
-            return i + 1
-    return floor
-
-
-def _window_end(text: str, end: int, context: int) -> int:
-    ceiling = min(len(text), end + context)
-    newline = text.find("\n", end, ceiling)
-    if newline >= 0:
-        return newline
-    if ceiling == len(text):
-        return ceiling
-    for i in range(ceiling - 1, end - 1, -1):
-        if text[i] in SENTENCE_END:
-            return i + 1
-    return ceiling
-
-
-def passage(text: str, spans: list[tuple[int, int]], context: int = 50) -> list[dict[str, Any]]:
-    """The quoted spans with a little of the text around them, as windows of segments.
-
-    Each window is one stretch of text; `cut_before`/`cut_after` say whether its paragraph goes on
-    beyond it (shown as "…").
-    """
-    windows: list[list[int]] = []
-    for a, b in spans:
-        lo, hi = _window_start(text, a, context), _window_end(text, b, context)
-        if windows and lo <= windows[-1][1]:
-            windows[-1][1] = max(windows[-1][1], hi)
-        else:
-            windows.append([lo, hi])
-    return [
-        {
-            "segments": _segments(text, lo, hi, spans),
-            "cut_before": lo > 0 and text[lo - 1] != "\n",
-            "cut_after": hi < len(text) and text[hi] != "\n",
-        }
-        for lo, hi in windows
-    ]
-
-
-def _hl_param(spans: Iterable[tuple[int, int]]) -> str:
-    return ",".join(f"{a}-{b}" for a, b in spans)
-
-
-# --- admin sessions ----------------------------------------------------------------------------
-
-
-class AdminAuth:
-    """The admin token, and signed session cookies and CSRF values derived from it.
-
-    A session is `issued.nonce.mac`, signed with the token, so changing the token ends every
-    session and nothing needs storing. The CSRF value is a second MAC over the same session.
-    """
-
-    def __init__(self, token: str) -> None:
-        self._token = token.encode("utf-8")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._token)
-
-    def _mac(self, purpose: str, value: str) -> str:
-        return hmac.new(self._token, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
-
-    def check_token(self, candidate: str) -> bool:
-        return self.enabled and hmac.compare_digest(candidate.encode("utf-8"), self._token)
-
-    def new_session(self) -> str:
-        value = f"{int(time.time())}.{secrets.token_urlsafe(16)}"
-        return f"{value}.{self._mac('session', value)}"
-
-    def session_value(self, cookie: str | None) -> str | None:
-        """The session's signed part when the cookie is genuine and fresh, else None."""
-        if not self.enabled or not cookie or cookie.count(".") != 2:
-            return None
-        value, _, mac = cookie.rpartition(".")
-        if not hmac.compare_digest(mac.encode(), self._mac("session", value).encode()):
-            return None
-        issued = value.partition(".")[0]
-        if not issued.isdigit() or time.time() - int(issued) > SESSION_SECONDS:
-            return None
-        return value
-
-    def csrf_for(self, session: str) -> str:
-        return self._mac("csrf", session)
-
-    def check_csrf(self, session: str, candidate: str | None) -> bool:
-        return bool(candidate) and hmac.compare_digest(candidate.encode(), self.csrf_for(session).encode())
-
-
-class LoginThrottle:
-    """At most a few wrong tokens per client per minute."""
-
-    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, client: str) -> bool:
-        with self._lock:
-            count = len(self._recent(client, time.monotonic()))
-            if not count:
-                del self._failures[client]  # forget clients with nothing recent
-            return count >= self.limit
-
-    def failed(self, client: str) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(client, now).append(now)
 
 
 # --- the app -----------------------------------------------------------------------------------
@@ -313,7 +105,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     def is_api(request: Request) -> bool:
         path = request.url.path
-        return path.startswith("/api/") or path in ("/healthz", "/admin/status") or _bearer(request) is not None
+        return path.startswith("/api/") or path in ("/healthz", "/admin/status") or bearer_token(request) is not None
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -379,7 +171,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "label": quote.citation.label(),
             "quote": quote.quote,
             "windows": windows,
-            "href": f"/articles/{quote.article_id}" + (f"?hl={_hl_param(spans)}#hl" if spans else ""),
+            "href": f"/articles/{quote.article_id}" + (f"?hl={hl_param(spans)}#hl" if spans else ""),
             "score": quote.score,
         }
 
@@ -472,7 +264,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         """("bearer", None) or ("cookie", session); raises 403 when disabled, 401 otherwise."""
         if not auth.enabled:
             raise HTTPException(403, "管理功能未启用：未设置 BULLETIN_BOT_WEB_ADMIN_TOKEN。")
-        bearer = _bearer(request)
+        bearer = bearer_token(request)
         if bearer is not None:
             if auth.check_token(bearer):
                 return "bearer", None
@@ -509,7 +301,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if not auth.enabled:
             return render(request, "admin.html", 403, title="管理", state="disabled")
         session = session_of(request)
-        if session is None and not (_bearer(request) and auth.check_token(_bearer(request) or "")):
+        if session is None and not (bearer_token(request) and auth.check_token(bearer_token(request) or "")):
             return render(request, "admin.html", 401, title="管理登录", state="login", error="")
         return admin_panel(request, session)
 
@@ -521,7 +313,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if throttle.blocked(client):
             return render(request, "admin.html", 429, title="管理登录", state="login",
                           error="尝试次数过多，请一分钟后再试。")
-        form = await _small_form(request)
+        form = await small_form(request)
         token = form.get("token")
         if not isinstance(token, str) or not auth.check_token(token):
             throttle.failed(client)
@@ -536,7 +328,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.post("/admin/logout")
     async def admin_logout(request: Request) -> Response:
         mode, session = require_admin(request)
-        form = await _small_form(request)
+        form = await small_form(request)
         require_csrf(mode, session, form.get("csrf"))
         response = RedirectResponse("/admin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
@@ -549,10 +341,10 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         limit = settings.max_upload_bytes
         too_big = f"文件超过上传上限 {settings.max_upload_mb:g} MB。"
         try:
-            body = await _read_body(request, limit + MULTIPART_OVERHEAD)
+            body = await read_body(request, limit + MULTIPART_OVERHEAD)
         except UploadTooLarge:
             raise HTTPException(413, too_big) from None
-        form = await _form_from(request, body, max_files=1, max_fields=4)
+        form = await form_from(request, body, max_files=1, max_fields=4)
         require_csrf(mode, session, form.get("csrf"))
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
@@ -578,7 +370,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.post("/admin/reindex")
     async def admin_reindex(request: Request) -> Response:
         mode, session = require_admin(request)
-        form = await _small_form(request)
+        form = await small_form(request)
         require_csrf(mode, session, form.get("csrf"))
         started = job.request()
         if mode == "bearer":
@@ -600,55 +392,6 @@ def _stats_json(stats: Any) -> dict[str, Any]:
     data["problems"] = [asdict(p) for p in stats.problems]
     data.pop("path", None)
     return data
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it passes `limit` bytes (never buffered past it)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UploadTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise UploadTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _form_from(request: Request, body: bytes, max_files: int, max_fields: int) -> Any:
-    """Parse an already read (and size-checked) body as a form."""
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        return await Request(request.scope, receive).form(max_files=max_files, max_fields=max_fields)
-    except Exception as exc:  # malformed multipart is the client's problem, not a 500
-        raise HTTPException(400, f"表单无法解析：{exc}") from None
-
-
-async def _small_form(request: Request) -> Any:
-    try:
-        body = await _read_body(request, 16 * 1024)
-    except UploadTooLarge:
-        raise HTTPException(413, "表单太大。") from None
-    return await _form_from(request, body, max_files=0, max_fields=8)
-
 
 
 def run_web(settings: Settings, service: BulletinService, host: str = "127.0.0.1", port: int = 8080) -> None:
