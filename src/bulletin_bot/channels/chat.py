@@ -29,12 +29,12 @@ from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..rate_limit import RateLimit
+from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 TOP_K = 5  # results per answer; 更多 shows the next TOP_K
 QUERIES_KEPT = 2000  # conversations whose last question 更多 remembers
-UPLOAD_TYPES = (".txt", ".docx", ".pdf")
 SEP = "\n\n"
 SEEN_KEPT = 5000  # message ids remembered for de-duplication
 
@@ -437,8 +437,8 @@ class ChatBot:
             return
         name = PurePath(message.file_name).name
         esc = self.channel.markup.escape
-        if not name.lower().endswith(UPLOAD_TYPES):
-            await self.reply(message, [f"不支持的文件类型：{esc(name)}。请上传 .txt、.docx 或 .pdf 格式的简报。"])
+        if not name.lower().endswith(SUPPORTED_SUFFIXES):
+            await self.reply(message, [f"不支持的文件类型：{esc(name)}。请上传 {SUPPORTED_LABEL} 格式的简报。"])
             return
         limit = self.settings.max_upload_bytes
         too_big = f"文件 {esc(name)} 超过上限 {limit / 1048576:.1f} MB。"
