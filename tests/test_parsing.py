@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from bulletin_bot.corpus import corpus_files, duplicate_key, scan
 from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import (
     SUPPORTED_SUFFIXES,
-    corpus_files,
-    duplicate_key,
     format_outline,
     issue_to_json,
     parse_bytes,
     parse_text,
     read_issue,
-    scan,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,7 +22,8 @@ from .chunking import ChunkerSettings, chunk_spans
 from .errors import BulletinError
 from .models import Article, FileProblem, IndexReport, Issue, Progress, ProgressCallback
 from .errors import ParseError
-from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
+from .corpus import corpus_files, duplicate_key
+from .parsing import PARSER_VERSION, issue_label, parse_bytes
 from .readers import SUPPORTED_LABEL
 from .sandbox import ParseLimits, ParsePool, cpu_workers
 from .store import (

@@ -263,7 +263,8 @@ class BulletinService:
         return ParseLimits(memory_mb=self.settings.parse_memory_mb, seconds=self.settings.parse_seconds)
 
     def _add_parsed(self, pool, name: str, data: bytes) -> AddResult:
-        from .parsing import corpus_files, duplicate_key, issue_key, issue_label
+        from .corpus import corpus_files, duplicate_key, issue_key
+        from .parsing import issue_label
 
         try:
             issue = pool.parse(data, name)
