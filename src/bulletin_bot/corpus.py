@@ -6,7 +6,9 @@ series numbered afresh each year, the year); the first one keeps it and the othe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
@@ -65,3 +67,50 @@ def scan(paths: Iterable[Path], max_bytes: int | None = None) -> tuple[list[Issu
         issues.append(issue)
     return issues, problems
 
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A corpus file that already holds an issue being added."""
+
+    file: str  # relative to the corpus folder, with "/" between folders
+    same_bytes: bool  # the very same file; otherwise the same series and 第N期
+
+
+def find_duplicate(
+    issue: Issue,
+    data: bytes,
+    corpus: Path,
+    indexed: Mapping[str, Mapping],
+    parse: Callable[[bytes, str], Issue],
+) -> Duplicate | None:
+    """The file in `corpus` that already holds `issue` (parsed from `data`), or None.
+
+    `indexed` is the current index's file records (a manifest's "files": path relative to the
+    corpus -> record); they are trusted without reading the file again. Files added since
+    that index are read and parsed with `parse`: the caller passes its sandbox, since a file
+    someone dropped into the corpus is as untrusted as an upload. A file that cannot be read
+    or parsed is no duplicate; the next index reports it."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = duplicate_key(issue)
+    for rel, rec in indexed.items():
+        if rec.get("sha256") == digest and (corpus / rel).exists():
+            return Duplicate(rel, same_bytes=True)
+        known_key = issue_key(rec.get("series") or "", rec.get("number"), rec.get("volume", ""))
+        if rec.get("status") == "indexed" and known_key == key and (corpus / rel).exists():
+            return Duplicate(rel, same_bytes=False)
+    for path in corpus_files([corpus]):
+        rel = path.relative_to(corpus).as_posix()
+        if rel in indexed:
+            continue
+        try:
+            other = path.read_bytes()
+        except OSError:  # unreadable or removed meanwhile
+            continue
+        if hashlib.sha256(other).hexdigest() == digest:
+            return Duplicate(rel, same_bytes=True)
+        try:
+            if duplicate_key(parse(other, rel)) == key:
+                return Duplicate(rel, same_bytes=False)
+        except ParseError:
+            continue
+    return None
