@@ -19,7 +19,8 @@ from pathlib import Path
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.indexer import BuildOptions, build_index
 from bulletin_bot.errors import ParseError
-from bulletin_bot.parsing import corpus_files, parse_bytes, warm_up
+from bulletin_bot.corpus import corpus_files
+from bulletin_bot.parsing import parse_bytes, warm_up
 from bulletin_bot.sandbox import ParseLimits, ParsePool
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from bulletin_bot.parsing import corpus_files, scan, warm_up
+from bulletin_bot.corpus import corpus_files, scan
+from bulletin_bot.parsing import warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "corpus" / "xwlb" / "issues"

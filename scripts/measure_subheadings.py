@@ -41,7 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"
 sys.path.insert(0, str(ROOT / "src"))
 
-from bulletin_bot import parsing as P  # noqa: E402
+from bulletin_bot.corpus import corpus_files  # noqa: E402
+from bulletin_bot.parsing.contents import find_contents  # noqa: E402
+from bulletin_bot.parsing.issue import footer_start, opens_section  # noqa: E402
+from bulletin_bot.parsing.lines import section_name, split_lines  # noqa: E402
+from bulletin_bot.parsing.masthead import find_masthead  # noqa: E402
+from bulletin_bot.parsing.repair import coverage  # noqa: E402
+from bulletin_bot.parsing.split import split_by_shape  # noqa: E402
 from bulletin_bot.readers import decode_text  # noqa: E402
 from bulletin_bot.text import cut_words, stopwords, term_weight  # noqa: E402
 
@@ -70,17 +76,17 @@ def shape_pieces() -> list[Piece]:
         row = json.loads(line)
         truth[row["issue"]].append(row)
     pieces: list[Piece] = []
-    for path in P.corpus_files([XWLB / "issues"]):
+    for path in corpus_files([XWLB / "issues"]):
         text, _ = decode_text(path.read_bytes(), str(path))
-        lines = P._lines(text)
-        head = P._masthead(lines, str(path))
-        entries, body_start = P._contents(lines, head.end)
-        body = lines[body_start : P._footer_start(lines, body_start)]
+        lines = split_lines(text)
+        head = find_masthead(lines, str(path))
+        entries, body_start = find_contents(lines, head.end)
+        body = lines[body_start : footer_start(lines, body_start)]
         known = {section for section, _ in entries if section}
         blocks: list[list] = []
         for k, line in enumerate(body):
-            name = P._section_name(line.text)
-            if name is not None and P._opens_section(name, body, k, known):
+            name = section_name(line.text)
+            if name is not None and opens_section(name, body, k, known):
                 blocks.append([])
             elif blocks:
                 blocks[-1].append(line)
@@ -90,7 +96,7 @@ def shape_pieces() -> list[Piece]:
         titles = {squeeze(r["title"]) for r in records}
         paragraphs = {squeeze(p) for r in records for p in r["text"].split("\n")}
         for block in blocks:
-            for pos, (title, block_lines) in enumerate(P._split_by_shape(block)):
+            for pos, (title, block_lines) in enumerate(split_by_shape(block)):
                 key = squeeze(title)
                 label = "title" if key in titles else "sub" if key in paragraphs else "frag"
                 pieces.append(Piece(head.number, bool(entries), pos, title, [ln.text for ln in block_lines], label))
@@ -121,7 +127,7 @@ def features(pieces: list[Piece], dense: bool) -> tuple[np.ndarray, list[int]]:
             len(piece.paragraphs), len(before.paragraphs), len(body), len(before_text), len(piece.title),
             "：" in piece.title, " " in piece.title.strip(), piece.title.startswith("【"),
             _found(piece.title, before_text), _found(piece.title + "".join(piece.paragraphs[:1]), before_text),
-            _found(body, before_text), P._coverage(piece.title, body), bool(_LEAD_TIME.match(body)), piece.pos,
+            _found(body, before_text), coverage(piece.title, body), bool(_LEAD_TIME.match(body)), piece.pos,
         ])
         at.append(i)
     matrix = np.array(rows, dtype=float)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bulletin_bot.parsing import read_issue, scan
+from bulletin_bot.corpus import scan
+from bulletin_bot.parsing import read_issue
 from bulletin_bot.readers import decode_text
 
 ROOT = Path(__file__).resolve().parents[1]

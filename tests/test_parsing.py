@@ -9,17 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from bulletin_bot.corpus import corpus_files, duplicate_key, scan
 from bulletin_bot.errors import ParseError
 from bulletin_bot.parsing import (
     SUPPORTED_SUFFIXES,
-    corpus_files,
-    duplicate_key,
     format_outline,
     issue_to_json,
     parse_bytes,
     parse_text,
     read_issue,
-    scan,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -333,6 +331,18 @@ def test_page_number_lines_are_dropped_but_cut_numbers_kept():
     )
     issue = parse_text(text, "x.txt")
     assert issue.articles[0].paragraphs == ("会议要求，到2024年底完成第19项任务。",)
+
+
+def test_a_word_cut_by_a_page_end_is_joined_not_taken_for_a_title():
+    """"…主要负" / "责同志…": only the word dictionary shows the cut (the line is headline-shaped)."""
+    text = (
+        "测试工作简报（第3期）\n测试办公室    2024年4月1日\n【要闻】\n园区召开安全生产工作会议\n"
+        "4月1日，园区召开安全生产工作会议，部署近期重点工作。会议强调，要认真落实各项部署。\n"
+        "园区管委会和各街道主要负\n责同志参加会议，并就下一步工作作了交流发言。\n"
+    )
+    issue = parse_text(text, "3.txt")
+    assert [a.title for a in issue.articles] == ["园区召开安全生产工作会议"]
+    assert issue.articles[0].paragraphs[-1] == "园区管委会和各街道主要负责同志参加会议，并就下一步工作作了交流发言。"
 
 
 def test_hard_wrapped_text_export_is_reflowed():

@@ -8,7 +8,8 @@ import zipfile
 import pytest
 
 from bulletin_bot.errors import ParseError
-from bulletin_bot.parsing import parse_bytes, read_issue, scan
+from bulletin_bot.corpus import scan
+from bulletin_bot.parsing import parse_bytes, read_issue
 from bulletin_bot.readers import decode_text, sniff
 
 from fixtures import SEED, docx_bytes, pdf_bytes, seed_text

@@ -206,7 +206,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from .parsing import format_outline, issue_to_json, scan
+    from .corpus import scan
+    from .parsing import format_outline, issue_to_json
 
     issues, problems = scan([Path(p) for p in args.paths])
     for issue in issues:

@@ -17,9 +17,10 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
+from .corpus import corpus_files, duplicate_key
 from .errors import BulletinError, ParseError
 from .models import FileProblem, IndexReport, Issue, Progress, ProgressCallback
-from .parsing import PARSER_VERSION, corpus_files, duplicate_key, issue_label, parse_bytes
+from .parsing import PARSER_VERSION, issue_label, parse_bytes
 from .readers import SUPPORTED_LABEL
 from .sandbox import ParseLimits, ParsePool, cpu_workers
 from .store import (

@@ -18,7 +18,6 @@ else the current index's own, and records the name of the model it really used.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -248,7 +247,8 @@ class BulletinService:
         return ParseLimits(memory_mb=self.settings.parse_memory_mb, seconds=self.settings.parse_seconds)
 
     def _add_parsed(self, pool, name: str, data: bytes) -> AddResult:
-        from .parsing import corpus_files, duplicate_key, issue_key, issue_label
+        from .corpus import find_duplicate
+        from .parsing import issue_label
 
         try:
             issue = pool.parse(data, name)
@@ -256,34 +256,16 @@ class BulletinService:
             return AddResult(False, f"{name}: 无法读取：{exc.reason}")
         corpus = self.settings.corpus
         corpus.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256(data).hexdigest()
-        key = duplicate_key(issue)
         known: dict[str, dict] = {}
         try:
             known = self._current().manifest.get("files", {})
         except BulletinError:
             pass
-        for rel, rec in known.items():
-            if rec.get("sha256") == digest and (corpus / rel).exists():
-                return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
-            known_key = issue_key(rec.get("series") or "", rec.get("number"), rec.get("volume", ""))
-            if rec.get("status") == "indexed" and known_key == key and (corpus / rel).exists():
-                return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
-        for path in corpus_files([corpus]):  # files added since the last index
-            rel = path.relative_to(corpus).as_posix()
-            if rel in known:
-                continue
-            try:
-                other = path.read_bytes()
-            except OSError:  # unreadable or removed meanwhile: the next index reports it
-                continue
-            if hashlib.sha256(other).hexdigest() == digest:
-                return AddResult(False, f"{name}: 与已有文件 {rel} 内容相同，未保存")
-            try:
-                if duplicate_key(pool.parse(other, rel)) == key:
-                    return AddResult(False, f"{name}: 与已有文件 {rel} 是同一期（{issue_label(issue)}），未保存")
-            except ParseError:
-                continue
+        duplicate = find_duplicate(issue, data, corpus, known, pool.parse)
+        if duplicate is not None and duplicate.same_bytes:
+            return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 内容相同，未保存")
+        if duplicate is not None:
+            return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 是同一期（{issue_label(issue)}），未保存")
         tmp = corpus / f".upload-{os.getpid()}-{threading.get_ident()}.part"
         tmp.write_bytes(data)
         try:
