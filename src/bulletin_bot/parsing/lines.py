@@ -58,12 +58,17 @@ def section_name(text: str) -> str | None:
 
 
 def ends_sentence(text: str) -> bool:
+    """Ends with a full stop, or with a closing quote (a quoted title or a full quotation)."""
+    return _closes_quotation(text) or _ends_with_stop(text)
+
+
+def _closes_quotation(text: str) -> bool:
     text = text.rstrip()
     while text and text[-1] in _CLOSERS:
         if text[-1] in "”’」』\"'" and len(text) > 1 and text[-2] not in _TERMINAL:
-            return True  # a closing quote ends a quoted title or a full quotation
+            return True
         text = text[:-1]
-    return bool(text) and text[-1] in _TERMINAL
+    return False
 
 
 def _ends_with_stop(text: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
+from ..text import cut_words
 from .lines import HEADING, MAX_TITLE_CHARS, NOTE, SOFT_END, Line, ends_sentence, squeeze, title_like
 
 # A line starting with one of these continues the line before it (a page end cut the sentence).
@@ -25,38 +26,17 @@ def _word_spans(left: str, right: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _spans(head: str, tail: str) -> bool:
-    segment = _segmenter()
-    if segment is None:
-        return False
     pos = 0
-    for word in segment(head + tail):
+    for word in cut_words(head + tail):
         if pos < len(head) < pos + len(word):
             return True
         pos += len(word)
     return False
 
 
-_SEGMENT: list = []
-
-
 def warm_up() -> None:
     """Load the word dictionary used for page-break repair now rather than on the first parse."""
-    segment = _segmenter()
-    if segment is not None:
-        segment("预热")
-
-
-def _segmenter():
-    """Dictionary-only (no HMM) word cutter shared with the indexer, or None without it."""
-    if not _SEGMENT:
-        try:
-            from ..text import cut_words
-
-            cut_words("预热")
-            _SEGMENT.append(cut_words)
-        except ImportError:  # pragma: no cover - rjieba is a declared dependency
-            _SEGMENT.append(None)
-    return _SEGMENT[0]
+    cut_words("预热")
 
 
 # Words a heading or title does not end with but a cut sentence often does.
@@ -65,11 +45,7 @@ _DANGLING = frozenset("的 了 和 与 及 在 是 对 把 被 从 向 将 以 �
 
 def _dangles(text: str) -> bool:
     """Does `text` end with a function word that needs something after it ("…的", "…关于")?"""
-    segment = _segmenter()
-    tail = text[-6:]
-    if segment is None:
-        return tail[-1] in _DANGLING
-    words = segment(tail)
+    words = cut_words(text[-6:])
     return bool(words) and words[-1] in _DANGLING
 
 
@@ -90,11 +66,7 @@ def coverage(text: str, after: str) -> float:
 def _restated(text: str, after: str) -> bool:
     """Does the text that follows repeat most of `text`? A lead paragraph restates its headline;
     the rest of a cut sentence does not repeat the sentence's beginning."""
-    grams = _bigrams(text)
-    if len(grams) < 4:
-        return False
-    following = squeeze(after)[:400]
-    return sum(gram in following for gram in grams) >= 0.6 * len(grams)
+    return len(_bigrams(text)) >= 4 and coverage(text, after) >= 0.6
 
 
 _PAIRS = ("（）", "《》", "“”", "【】", "()")
