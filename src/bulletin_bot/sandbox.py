@@ -1,6 +1,6 @@
 """Parse untrusted files in child processes, each held to a memory and a time limit.
 
-A crafted or broken file (a zip bomb named .docx, a PDF that takes pypdf minutes or gigabytes, a
+A crafted or broken file (a zip bomb named .docx, a PDF that takes its reader minutes or gigabytes, a
 parser bug that recurses forever) must cost the serving process nothing but one refusal. So
 `parsing.parse_bytes` — whatever readers it dispatches to, including ones added later — runs in a
 worker process whose data segment is capped (RLIMIT_DATA) and which is killed when it takes too
@@ -33,9 +33,9 @@ DEFAULT_MEMORY_MB = 1024
 DEFAULT_SECONDS = 30.0
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-# imported once in the forkserver, so each worker starts with the parser, pypdf, python-docx and
-# the word dictionary loaded
-_CONTEXT.set_forkserver_preload(["pypdf", "docx", "bulletin_bot._parse_warm"])
+# imported once in the forkserver, so each worker starts with the parser, its readers' libraries
+# and the word dictionary loaded
+_CONTEXT.set_forkserver_preload(["pypdfium2", "lxml.etree", "olefile", "bulletin_bot._parse_warm"])
 
 
 @dataclass(frozen=True)
