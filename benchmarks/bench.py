@@ -232,7 +232,7 @@ class ProxyEmbedder:
         self.dimension = real.dimension
 
     def embed_passages(self, texts, batch_size=64, progress=None):
-        from bulletin_bot.vector_cache import text_key
+        from bulletin_bot.store import text_key
 
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for i, t in enumerate(texts):

@@ -38,7 +38,7 @@ from .store import (
     write_version,
 )
 from .text import TOKENIZER_VERSION, search_tokens
-from .vector_cache import VectorCache, text_key
+from .store import VectorCache, text_key
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 EMBED_BATCH = 128  # texts per cache commit: a killed build loses at most this much work
