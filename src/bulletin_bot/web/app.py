@@ -27,7 +27,7 @@ from ..answers import answer_to_json
 from ..config import Settings
 from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
-from ..models import CLOSEST_HEADING, IssueSummary, IssueView, Quote
+from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from ..service import BulletinService
@@ -41,7 +41,6 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-MAX_QUESTION = 500  # characters; longer questions are cut, not refused
 MAX_TOP_K = 20
 
 SECURITY_HEADERS = {
@@ -179,7 +178,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=1000),
                  top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
         """The question box, and with ?q= the answer rendered on the server."""
-        question = q.strip()[:MAX_QUESTION]
+        question = q.strip()[:MAX_QUESTION_CHARS]
         if question:
             limit_questions(request)
         # one extra result tells whether 更多结果 has anything to show
@@ -221,7 +220,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     # --- JSON API --------------------------------------------------------------------------
 
     @app.get("/api/ask")
-    def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=MAX_QUESTION),
+    def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=MAX_QUESTION_CHARS),
                 top_k: int = Query(5, ge=1, le=MAX_TOP_K),
                 offset: int = Query(0, ge=0, le=1000)) -> dict[str, Any]:
         """The same object as `bulletin-bot ask --json`."""
