@@ -76,13 +76,15 @@ def _issue_json(view: IssueView) -> dict[str, Any]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,  # every corpus and user string is escaped unless a template says otherwise
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.globals["max_question"] = MAX_QUESTION_CHARS
+    return env
 
 
 def create_app(service: BulletinService, settings: Settings) -> FastAPI:
