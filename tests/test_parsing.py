@@ -371,3 +371,18 @@ def test_hard_wrapped_text_export_is_reflowed():
         assert [[p.replace(" ", "") for p in a.paragraphs] for a in issue.articles] == [
             [p.replace(" ", "") for p in a.paragraphs] for a in seed.articles
         ]
+
+
+def test_a_digest_whose_title_lost_a_space_keeps_its_parts():
+    """A title broken by hand at a space and joined again has lost the space; the people it
+    lists are still sub-headings of one article, not articles of their own."""
+    text = (
+        "测试工作简报（第3期）\n测试办公室    2024年4月1日\n【综合报道】\n"
+        "【代表风采】陈玲玲：执着前行探索人类基因奥秘 赵亚夫：把论文写在祖国大地上\n"
+        "今天的代表风采，我们来认识研究员陈玲玲和研究员赵亚夫。\n"
+        "陈玲玲：执着前行 探索人类基因奥秘\n陈玲玲是国际上早期从事长非编码核糖核酸研究的科学家之一。\n"
+        "赵亚夫：把论文写在祖国大地上\n赵亚夫扎根农村60年，推广有机农业技术。\n"
+    )
+    issue = parse_text(text, "3.txt")
+    assert len(issue.articles) == 1
+    assert issue.articles[0].paragraphs[-1] == "赵亚夫扎根农村60年，推广有机农业技术。"

@@ -67,12 +67,16 @@ def _following(block: list[Line], k: int, chars: int = 300) -> str:
 
 def _names_part(title: str, text: str) -> bool:
     """Is `text` one of the parts a title lists ("【代表风采】A：… B：…" names "A：…")?"""
-    head, part = collapse(title), collapse(text)
-    at = head.find(part)
-    if at < 0 or part == head:
+    head, part = collapse(title), squeeze(text)
+    if not part or part == squeeze(head):
         return False
-    before = head[at - 1] if at else " "
-    after = head[at + len(part)] if at + len(part) < len(head) else " "
+    # spaces inside the part are not compared: a title broken by hand at a space and joined
+    # again has lost it ("…执着前行" / "探索人类基因奥秘 赵亚夫：…")
+    found = re.search(r"\s*".join(map(re.escape, part)), head)
+    if found is None:
+        return False
+    before = head[found.start() - 1] if found.start() else " "
+    after = head[found.end()] if found.end() < len(head) else " "
     return before in " 】]（(" and after in " ）)"
 
 
