@@ -96,6 +96,78 @@ def test_a_wrapped_title_is_read_whole_and_not_joined_to_its_paragraph(bulletin,
     assert issue.articles[0].paragraphs[0] == lead
 
 
+# ------------------------------------------------------------------ PDF lines drawn one by one
+
+
+def _drawn_pdf(rows: list[tuple[str, int, bool]]) -> bytes:
+    """A page of lines drawn at 16 pt from the left margin down; (text, size, justified): a
+    justified line is spaced out to the column's full width, as a wrapped line is."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=A4)
+    y = 780.0
+    for text, size, justified in rows:
+        page.setFont("STSong-Light", size)
+        width = pdfmetrics.stringWidth(text, "STSong-Light", size)
+        space = (416 - width) / (len(text) - 1) if justified else 0
+        page.drawString(90, y, text, charSpace=space)
+        y -= 1.7 * size
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def test_a_hyphen_that_ends_a_line_is_kept_between_chinese_words():
+    """pdfium takes a hyphen at a line end for a word broken in two; in Chinese it is text."""
+    pdf = _drawn_pdf([("俄罗斯国防部9日称，俄军在库皮扬斯克、尼古拉耶夫-", 16, True),
+                      ("克里沃罗格等方向击退乌克兰军队进攻。乌克兰方面称，乌军", 16, True),
+                      ("在南线打击了俄军弹药库、燃料库等目标。", 16, False)])
+    text, _ = extract_text(pdf, "x.pdf")
+    assert "尼古拉耶夫-克里沃罗格等方向" in text
+
+
+def test_a_number_cut_at_a_line_end_runs_on_without_a_space():
+    pdf = _drawn_pdf([("中共中央、国务院13日上午在江苏省南京市隆重举行202", 16, False),  # fills the column
+                      ("4年南京大屠杀死难者国家公祭仪式，各界代表参加仪式。", 16, False)])
+    text, _ = extract_text(pdf, "x.pdf")
+    assert "举行2024年南京" in text
+
+
+def test_contents_entries_that_fill_their_line_end_at_their_page_number():
+    """A contents page as LibreOffice prints one: an entry that fills the line leaves room for
+    one leader dot ("…新篇章.1"), and a title ending in a figure wraps ("…再获10" / "金 …1")."""
+    pdf = _drawn_pdf([("目录", 16, False),
+                      ("王沪宁会见柬埔寨国会主席" + "." * 40 + "1", 14, True),
+                      ("【铸牢共同体 中华一家亲】广西：民族团结谱写八桂大地新篇章.1", 14, True),
+                      ("第17届残疾人奥林匹克运动会：中国体育代表团单日再获10", 14, True),
+                      ("金 田径项目历届残奥会金牌总数突破200枚" + "." * 30 + "2", 14, True),
+                      ("以色列大规模空袭黎巴嫩多地已致558人死亡" + "." * 30 + "2", 14, True)])
+    text, _ = extract_text(pdf, "x.pdf")
+    assert text.split("\n\n")[1:] == [
+        "- 王沪宁会见柬埔寨国会主席",
+        "- 【铸牢共同体 中华一家亲】广西：民族团结谱写八桂大地新篇章",
+        "- 第17届残疾人奥林匹克运动会：中国体育代表团单日再获10金 田径项目历届残奥会金牌总数突破200枚",
+        "- 以色列大规模空袭黎巴嫩多地已致558人死亡",
+    ]
+
+
+def test_a_title_tag_on_a_line_of_its_own_is_no_section(bulletin, seed):
+    """A long title whose bracketed tag fills its first printed line: in the title's type,
+    not the sections', so the two lines are one title (no contents list to tell)."""
+    title = "【学思想 强党性 重实践 建新功】北京扎实调研解难题 着力优化营商环境"
+    articles = list(bulletin.articles)
+    articles[1] = (articles[1][0], title, articles[1][2])
+    tagged = of.Bulletin(bulletin.masthead, articles, bulletin.footer, contents=False, number=455)
+    issue = parse_bytes(of.to_pdf(tagged), "455.pdf")
+    assert [(a.section, a.title) for a in issue.articles][1] == (seed.articles[1].section, title)
+    assert issue.sections == seed.sections
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not of.libreoffice_available(), reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_pdf_of_the_docx_reads_like_the_text(bulletin, seed, word_pdf):

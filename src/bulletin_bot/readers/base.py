@@ -30,9 +30,10 @@ def width(line: str) -> float:
 
 
 def join_pieces(left: str, right: str) -> str:
-    """Two pieces of one wrapped line: Chinese runs on with no space; two Latin words keep one."""
-    if _LATIN_END.search(left) and _LATIN_START.search(right):
-        return f"{left} {right}"
+    """Two pieces of one wrapped line: Chinese runs on with no space, so does a number; two
+    Latin words keep one."""
+    if _LATIN_END.search(left) and _LATIN_START.search(right) and not (left[-1].isdigit() and right[0].isdigit()):
+        return f"{left} {right}"  # a number cut at the line end ("202" / "4年") runs on
     return left + right
 
 
@@ -77,6 +78,12 @@ def contents_entry(text: str) -> str | None:
 def ends_with_page_number(text: str) -> bool:
     """Does a line end like a contents entry with no room for a leader ("…大精神1", "…共赢.1")?"""
     return bool(_NUMBER_AFTER_TITLE.match(text.strip()))
+
+
+def entry_page(text: str) -> int | None:
+    """The page number a contents line ends with, leader or not ("标题……3", "…大精神1")."""
+    match = _LEADER.match(text.strip()) or _NUMBER_AFTER_TITLE.match(text.strip())
+    return int(match.group("page")) if match else None
 
 
 def contents_lines(lines: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .base import contents_entry, contents_lines, ends_with_page_number, join_pieces, stands_alone
+from .base import contents_entry, contents_lines, ends_with_page_number, entry_page, join_pieces, stands_alone
 
 _ENDS_SENTENCE = set("。！？!?；;：:")
 _ENDS_TITLE = set("。！？!?")  # a title may break after a colon ("浙江：" / "鸡鸣山社区…")
@@ -33,6 +33,7 @@ _BARE_NUMBER = re.compile(r"^\d{1,4}$")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
+_SECTION_LINE = re.compile(r"^【[^【】]+】$")
 # A space beside full-width punctuation is an artefact of glyph widths ("“ 洪轩理” "), never text.
 _PUNCT_SPACE = re.compile(r"(?<=[“‘（《〈【「『”’）》〉】」』，。、；：！？])\s+|\s+(?=[“‘（《〈【「『”’）》〉】」』，。、；：！？])")
 
@@ -242,11 +243,10 @@ def _entry_continues(a: Line, b: Line, m: _Measure) -> bool:
     (A contents list keeps the page-number column free, so a wrapped line stops short of it.)"""
     return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
             and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
-            and contents_entry(a.text) is None and not stands_alone(a.text)
-            and not ends_with_page_number(a.text))  # an entry with its number right after the title
+            and contents_entry(a.text) is None and not stands_alone(a.text))
 
 
-def _wrapped_entries(lines: list[Line], m: _Measure) -> set[int]:
+def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int]) -> set[int]:
     """Lines that run on into the next because they and it are one contents entry: up to three
     lines above a line with a leader and page number."""
     joined: set[int] = set()
@@ -254,10 +254,59 @@ def _wrapped_entries(lines: list[Line], m: _Measure) -> set[int]:
         if contents_entry(line.text) is None:
             continue
         i = k - 1
-        while i >= 0 and k - i <= 3 and _entry_continues(lines[i], lines[i + 1], m):
+        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m):
             joined.add(i)
             i -= 1
     return joined
+
+
+def _numbered_entries(lines: list[Line]) -> set[int]:
+    """Lines of a contents page that end at a page number with no room left for a leader
+    ("…新篇章.1"): each ends its entry, though it fills the column like a wrapped line."""
+    by_page: dict[int, list[int]] = defaultdict(list)
+    for k, line in enumerate(lines):
+        if contents_entry(line.text) is not None:
+            by_page[line.page].append(k)
+    numbered: set[int] = set()
+    for found in by_page.values():
+        if len(found) < 2:
+            continue
+        for k in range(found[0] + 1, found[-1]):
+            if contents_entry(lines[k].text) is not None or not ends_with_page_number(lines[k].text):
+                continue
+            # pages only go forward: a figure that does not fit between its neighbours' page
+            # numbers is the title's own ("…单日再获10" / "金 田径项目…………1")
+            before = max(entry_page(lines[j].text) or 0 for j in found if j < k)
+            after = min(entry_page(lines[j].text) or 0 for j in found if j > k)
+            if before <= (entry_page(lines[k].text) or 0) <= after:
+                numbered.add(k)
+    return numbered
+
+
+def _style(line: Line) -> tuple[float, bool]:
+    return round(line.size), line.bold
+
+
+def _title_tags(lines: list[Line], m: _Measure) -> set[int]:
+    """`【…】` lines that are a title's bracketed tag on a line of its own ("【学思想 强党性】" /
+    "北京扎实调研解难题"), not a section: set in the title's display type with the rest of the
+    title right under it, while the issue's section lines are set in another type."""
+    alone = [k for k, line in enumerate(lines) if _SECTION_LINE.match(line.text)]
+    styles = Counter(_style(lines[k]) for k in alone)
+    if len(styles) < 2:
+        return set()  # every 【…】 line looks alike: all sections
+    sections = styles.most_common(1)[0][0]
+    tags: set[int] = set()
+    for k in alone:
+        a = lines[k]
+        if _style(a) == sections or k + 1 >= len(lines) or not _display(a, m):
+            continue
+        b = lines[k + 1]
+        if (b.page == a.page and _style(b) == _style(a) and not stands_alone(b.text)
+                and 0 < b.baseline - a.baseline <= 1.9 * a.size
+                and abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size):
+            tags.add(k)
+    return tags
 
 
 def layout_text(pages: list[Page]) -> str:
@@ -274,10 +323,11 @@ def layout_text(pages: list[Page]) -> str:
     if not lines:
         return ""
     m = _measure(lines)
-    entries = _wrapped_entries(lines, m)
+    numbered = _numbered_entries(lines)
+    entries = _wrapped_entries(lines, m, numbered) | _title_tags(lines, m)
     paragraphs: list[str] = []
     for k, line in enumerate(lines):
-        if k and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
+        if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
             paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
         else:
             paragraphs.append(line.text)

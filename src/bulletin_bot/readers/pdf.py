@@ -109,10 +109,13 @@ def glyphs(page, height: float) -> list[Piece] | None:
         last_font = (None, False)
         for i in range(count):
             code = raw.FPDFText_GetUnicode(textpage, i)
-            if raw.FPDFText_IsGenerated(textpage, i) or code in (0, 0xFFFE, 0xFFFF) or code < 0x20:
+            # pdfium reports a printed hyphen that ends a line as a control character, taking it
+            # for a word broken in two; between Chinese words it is text ("尼古拉耶夫-克里沃罗格")
+            hyphen = raw.FPDFText_IsHyphen(textpage, i) == 1
+            if not hyphen and (raw.FPDFText_IsGenerated(textpage, i) or code in (0, 0xFFFE, 0xFFFF) or code < 0x20):
                 unmapped += code == 0
                 continue  # pdfium's own line ends and spaces: the layout decides those
-            char = chr(code)
+            char = "-" if hyphen else chr(code)
             if 0xE000 <= code <= 0xF8FF or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
                 unmapped += 1
                 continue
