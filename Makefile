@@ -27,7 +27,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	touch $@
 
 # Debian packages the tests need: Chromium, its driver and a CJK font for the browser tests;
-# tesseract with its simplified-Chinese model for the OCR test (OCR is optional at run time).
+# tesseract with its simplified-Chinese model for the second OCR engine's test (OCR is optional at run
+# time; the dev install brings RapidOCR, the engine preferred when both are there).
 sysdeps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "sysdeps: already installed"; \
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -196,11 +196,19 @@ def test_scanned_pdf_without_ocr_is_refused_by_name(monkeypatch, word_pdf):
         parse_bytes(scan, "scan.pdf")
 
 
-@needs_ocr
-def test_scanned_page_is_read_by_ocr(word_pdf, seed):
-    """The first page rendered at 300 dpi, no text layer: the masthead is read, and the first
-    paragraph nearly letter for letter (tesseract misreads a character here and there; its
-    accuracy is measured by scripts/measure_formats.py, not here)."""
+@pytest.mark.parametrize("engine", ["rapid", "tesseract"])
+def test_scanned_page_is_read_by_ocr(word_pdf, seed, engine, monkeypatch):
+    """The first page rendered at 300 dpi, no text layer, read by each OCR engine: the masthead
+    is read, and the first paragraph nearly letter for letter (OCR misreads a character here
+    and there; its accuracy is measured by scripts/measure_formats.py, not here)."""
+    from bulletin_bot.readers import ocr, rapid, tesseract
+
+    chosen = {"rapid": rapid, "tesseract": tesseract}[engine]
+    usable, detail = chosen.found()
+    if not usable:
+        pytest.skip(f"OCR engine not installed: {detail}")
+    monkeypatch.setattr(ocr, "_ENGINES", (chosen,))
+    assert ocr.status().detail == detail
     issue = parse_bytes(of.to_scan(word_pdf, dpi=300, pages=1), "scan.pdf")
     assert issue.encoding == "pdf+ocr"
     assert (issue.number, issue.date) == (455, "2023-12-10")
@@ -208,6 +216,16 @@ def test_scanned_page_is_read_by_ocr(word_pdf, seed):
     first = squeeze(seed.articles[0].paragraphs[0])[:60]
     matcher = difflib.SequenceMatcher(None, read, first, autojunk=False)
     assert sum(block.size for block in matcher.get_matching_blocks()) >= 0.9 * len(first)
+
+
+def test_a_scan_longer_than_ocr_reads_is_refused_by_name(monkeypatch, word_pdf):
+    from bulletin_bot.readers import ocr
+
+    monkeypatch.setattr(ocr, "status", lambda: ocr.OcrStatus(True, "an engine"))
+    monkeypatch.setattr(ocr, "MAX_PAGES", 1)
+    scan = of.to_scan(word_pdf, dpi=50, pages=2)
+    with pytest.raises(ParseError, match=r"^scan\.pdf: scanned PDF: 2 pages without a text layer, and OCR reads at most 1 pages"):
+        parse_bytes(scan, "scan.pdf")
 
 
 def test_encrypted_and_damaged_pdfs_are_refused_with_a_reason():

@@ -176,7 +176,7 @@ def test_limits_are_settings(tmp_path):
     settings = load_settings(env={"BULLETIN_BOT_PARSE_MEMORY_MB": "300", "BULLETIN_BOT_PARSE_SECONDS": "2.5"},
                              cwd=tmp_path)
     assert (settings.parse_memory_mb, settings.parse_seconds) == (300, 2.5)
-    assert (Settings().parse_memory_mb, Settings().parse_seconds) == (1024, 30.0)
+    assert (Settings().parse_memory_mb, Settings().parse_seconds) == (1536, 30.0)
     with pytest.raises(ConfigError, match="BULLETIN_BOT_PARSE_SECONDS"):
         load_settings(env={"BULLETIN_BOT_PARSE_SECONDS": "0"}, cwd=tmp_path)
     assert replace(settings, parse_seconds=1.0).parse_seconds == 1.0
@@ -240,3 +240,20 @@ def test_no_pdf_library_with_known_memory_bugs_is_a_dependency():
         m = regex.fullmatch(r"pypdf([<>=!~].*)?", d)
         if m:
             assert regex.fullmatch(r"pypdf>=([6-9]|\d\d)(\.\d+)*", d), d
+
+
+def test_a_scan_gets_the_time_its_pages_take_to_read():
+    """OCR takes seconds a page: a scanned file is not refused as "too slow" by the limit meant
+    for files built to hang the reader (here 2 s, less than two pages take)."""
+    from bulletin_bot.readers import ocr_status
+
+    if not ocr_status().available:
+        pytest.skip(f"OCR not available: {ocr_status().detail}")
+    import office_files as of
+    from bulletin_bot.parsing import read_issue
+
+    seed = read_issue(SAMPLE)
+    scan = of.to_scan(of.to_pdf(of.from_issue(seed, seed_text())), dpi=200, pages=2)
+    with ParsePool(ParseLimits(seconds=2.0)) as pool:
+        issue = pool.parse(scan, "scan.pdf")
+    assert (issue.encoding, issue.number, issue.date) == ("pdf+ocr", 455, "2023-12-10")

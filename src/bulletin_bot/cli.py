@@ -20,7 +20,7 @@ settings: every option falls back to an environment variable, then to bulletin-b
 in the working directory: BULLETIN_BOT_CORPUS, BULLETIN_BOT_INDEX, BULLETIN_BOT_MODEL,
 BULLETIN_BOT_CACHE, TELEGRAM_BOT_TOKEN, BULLETIN_BOT_ADMINS, BULLETIN_BOT_WEB_ADMIN_TOKEN,
 BULLETIN_BOT_WECOM_*, BULLETIN_BOT_DINGTALK_*, BULLETIN_BOT_FEISHU_*, ... (see README.md).
-Files are parsed in worker processes limited by BULLETIN_BOT_PARSE_MEMORY_MB (default 1024) and
+Files are parsed in worker processes limited by BULLETIN_BOT_PARSE_MEMORY_MB (default 1536) and
 BULLETIN_BOT_PARSE_SECONDS (default 30).
 
 examples:

@@ -103,7 +103,7 @@ class Settings:
     feishu_api_base_url: str = DEFAULT_FEISHU_API
     feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…) or user_id
     # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
-    parse_memory_mb: int = 1024
+    parse_memory_mb: int = 1536
     parse_seconds: float = 30.0
 
     @property

@@ -25,12 +25,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
-from .errors import SandboxError
+from .errors import ParseError, SandboxError
 from .models import Issue
-from .errors import ParseError
+from .readers import ocr
 
-DEFAULT_MEMORY_MB = 1024
+DEFAULT_MEMORY_MB = 1536  # RapidOCR (onnxruntime) takes up to ~1.4 GB of address space on a page; 1 GB failed
 DEFAULT_SECONDS = 30.0
+# A scanned page read by OCR takes about 3 s on two cores; a worker that announces OCR pages
+# gets this much more time for each (slack for a loaded machine), on top of the file's limit.
+OCR_PAGE_SECONDS = 20.0
 
 _CONTEXT = multiprocessing.get_context("forkserver")
 # imported once in the forkserver, so each worker starts with the parser, its readers' libraries
@@ -53,6 +56,9 @@ def _worker(conn: Connection, memory_bytes: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which then kills us
     warm_up()  # the word dictionary (already loaded by the forkserver), before the limit
     resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    # OCR is slow by nature, not because the file is hostile: say how many pages are coming,
+    # and the parent moves this file's deadline (see _Worker.extend)
+    ocr.pages_announced = lambda pages: conn.send(("ocr", pages))
     while True:
         try:
             data, file = conn.recv()
@@ -103,6 +109,13 @@ class _Worker:
         self.conn.send((data, file))
         # the clock starts once the file is handed over, so a slow pipe of a big file counts too
         self.deadline = time.monotonic() + seconds
+        self.granted = seconds
+
+    def extend(self, pages: int) -> None:
+        """The worker is about to OCR `pages` scanned pages: give it the time they take."""
+        more = OCR_PAGE_SECONDS * max(0, min(int(pages), ocr.MAX_PAGES))
+        self.deadline += more
+        self.granted += more
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -156,14 +169,17 @@ class ParsePool:
                 timeout = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
                 ready = wait(list(busy), timeout)
                 for conn in ready:
+                    outcome = self._collect(busy[conn])
+                    if outcome is None:
+                        continue  # word of OCR pages: the deadline moved, the worker goes on
                     worker = busy.pop(conn)
-                    yield worker.file, self._collect(worker)
+                    yield worker.file, outcome
                 now = time.monotonic()
                 for conn, worker in list(busy.items()):
                     if not conn.poll() and now >= worker.deadline:
                         del busy[conn]
                         worker.kill()
-                        yield worker.file, ParseError(worker.file, self._too_slow())
+                        yield worker.file, ParseError(worker.file, self._too_slow(worker.granted))
         finally:
             for worker in busy.values():  # the caller stopped early (or an error): no orphans
                 worker.kill()
@@ -183,7 +199,8 @@ class ParsePool:
                 error = exc
         raise SandboxError(f"cannot start a process to read {file} in: {error}")
 
-    def _collect(self, worker: _Worker) -> Issue | ParseError:
+    def _collect(self, worker: _Worker) -> Issue | ParseError | None:
+        """The worker's verdict on its file, or None when its message only announced OCR pages."""
         file = worker.file
         try:
             kind, value = worker.conn.recv()
@@ -196,6 +213,9 @@ class ParsePool:
         if kind == "memory":
             worker.kill()
             return ParseError(file, self._too_big())
+        if kind == "ocr":
+            worker.extend(value)
+            return None
         self._idle.append(worker)
         if kind == "ok":
             return value
@@ -207,8 +227,8 @@ class ParsePool:
         return (f"reading it needs more than {self.limits.memory_mb} MB of memory "
                 "(a decompression bomb, or raise BULLETIN_BOT_PARSE_MEMORY_MB)")
 
-    def _too_slow(self) -> str:
-        return (f"reading it took longer than {self.limits.seconds:g} s "
+    def _too_slow(self, seconds: float) -> str:
+        return (f"reading it took longer than {seconds:g} s "
                 "(a file built to hang the reader, or raise BULLETIN_BOT_PARSE_SECONDS)")
 
     def _died(self, code: int | None) -> str:

@@ -1,134 +1,55 @@
-"""OCR of scanned pages with Debian's tesseract (`tesseract-ocr` + `tesseract-ocr-chi-sim`).
-
-Optional at run time: `status()` says whether it is there (and `bulletin-bot index --status`
-shows it). A page image goes to the `tesseract` command as a PGM file; its TSV output gives
-each recognised word with its box, and the words become `layout` pieces, so a scanned page is
-laid out like a PDF page (titles joined, page numbers dropped).
+"""OCR of scanned pages, optional at run time: RapidOCR when it is installed (`bulletin-bot[ocr]`),
+else Debian's tesseract with its simplified-Chinese model, else none. `status()` says which
+(and `bulletin-bot index --status` shows it). Either engine's lines become `layout` pieces, so a
+scanned page is laid out like a PDF page (titles joined, page numbers dropped).
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
-import os
-import re
-import shutil
-import subprocess
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .base import ParseError
+from . import rapid, tesseract
 from .layout import Piece
 
-LANGUAGE = "chi_sim"
-PAGE_SECONDS = 180  # one page takes 5-20 s on two cores; more means tesseract is stuck
-# tesseract separates every Chinese character, and digits from characters ("12 月 4 日");
-# only a space between two Latin words is text
-_CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) +|(?<=[0-9A-Za-z]) +(?=[^\x00-\x7f])")
+_ENGINES = (rapid, tesseract)  # in order of preference: RapidOCR reads Chinese far better
+# A bulletin has tens of pages; OCR takes seconds a page, so a longer scan is refused, not read for hours.
+MAX_PAGES = 100
+# Told how many pages are about to be read, before OCR starts: the parse sandbox sets this so
+# that a scan gets the time its pages need rather than the limit meant for a hostile file.
+pages_announced: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
 class OcrStatus:
     available: bool
-    detail: str  # "tesseract 5.3.0, chi_sim" or what is missing and how to install it
+    detail: str  # "RapidOCR 3.10.0 (…)", "tesseract 5.3.0, chi_sim", or what is missing and how to install it
 
 
-@functools.lru_cache(maxsize=1)
+def _engine():
+    return next((engine for engine in _ENGINES if engine.found()[0]), None)
+
+
 def status() -> OcrStatus:
-    """Is OCR available: the tesseract command and its simplified-Chinese model?"""
-    binary = shutil.which("tesseract")
-    install = "apt-get install tesseract-ocr tesseract-ocr-chi-sim"
-    if binary is None:
-        return OcrStatus(False, f"no tesseract command; install it: {install}")
-    try:
-        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
-        langs = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return OcrStatus(False, f"tesseract does not run ({exc})")
-    first = (version.stdout or version.stderr).strip().splitlines()
-    name = first[0] if first else "tesseract"
-    if LANGUAGE not in (langs.stdout + langs.stderr).split():
-        return OcrStatus(False, f"{name} has no {LANGUAGE} model; install it: apt-get install tesseract-ocr-chi-sim")
-    return OcrStatus(True, f"{name}, {LANGUAGE}")
+    """Is OCR available, and with which engine?"""
+    engine = _engine()
+    if engine is not None:
+        return OcrStatus(True, engine.found()[1])
+    return OcrStatus(False, "; ".join(engine.found()[1] for engine in _ENGINES))
+
+
+def dpi() -> int:
+    """The resolution the engine in use reads pages at."""
+    engine = _engine()
+    return engine.DPI if engine is not None else tesseract.DPI
+
+
+def announce(pages: int) -> None:
+    if pages_announced is not None:
+        pages_announced(pages)
 
 
 def read_image(gray: bytes, width: int, height: int, stride: int, dpi: int, file: str) -> list[Piece]:
-    """Words of a grayscale page image (one byte a pixel, rows `stride` bytes apart) as layout pieces."""
-    rows = b"".join(gray[row * stride : row * stride + width] for row in range(height)) if stride != width else gray
-    header = f"P5\n{width} {height}\n255\n".encode("ascii")
-    with tempfile.TemporaryDirectory(prefix="bulletin-ocr-") as folder:
-        image = os.path.join(folder, "page.pgm")
-        with open(image, "wb") as handle:
-            handle.write(header + rows)
-        try:
-            done = subprocess.run(
-                ["tesseract", image, "stdout", "-l", LANGUAGE, "--dpi", str(dpi), "--psm", "3", "tsv"],
-                capture_output=True, timeout=PAGE_SECONDS, env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-            )
-        except subprocess.TimeoutExpired:
-            raise ParseError(file, f"OCR gave up on a scanned page after {PAGE_SECONDS} s") from None
-        except OSError as exc:
-            raise ParseError(file, f"OCR failed to start: {exc}") from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise ParseError(file, f"OCR failed on a scanned page: {message[-1] if message else done.returncode}")
-    return _pieces(done.stdout.decode("utf-8", errors="replace"), 72.0 / dpi)
-
-
-_FULL_WIDTH = str.maketrans({",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"})
-_HALF_PUNCT = re.compile(r"(?<=[\u3400-\u9fff）”])[,:;!?)]|[,:;!?(](?=[\u3400-\u9fff（“])")
-
-
-# A section line's brackets come back as "【要闻]】", "【要闻]" or "[要闻】".
-_SECTION_LINE = re.compile(r"^[【\[]\s*([^【】\[\]]{1,16}?)\s*[\]】」』|1l]+$")
-
-
-def _chinese_punctuation(text: str) -> str:
-    """tesseract writes "：" as ":" and "，" as ","; beside Chinese characters they are full-width.
-    It reads the brackets of a 【section】 line as "]" or "1", and "（" as "〈"."""
-    text = _HALF_PUNCT.sub(lambda match: match.group().translate(_FULL_WIDTH), text)
-    section = _SECTION_LINE.match(text)
-    if section and re.search(r"[\u3400-\u9fff]", section.group(1)):
-        return f"【{section.group(1)}】"
-    if "〈" in text and "〉" not in text and "）" in text:
-        text = text.replace("〈", "（")
-    return text
-
-
-def _pieces(tsv: str, scale: float) -> list[Piece]:
-    """One piece per recognised line: its words joined (no spaces between Chinese characters),
-    the baseline at the box's foot, the size from the height of its characters. A "word" far
-    flatter than the text and wide is a dotted leader, which tesseract reads as letters
-    ("eeesese"): it becomes "……", so the contents line is read as one."""
-    lines: dict[tuple[str, str, str, str], list[dict]] = {}
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        if row.get("level") != "5" or not (row.get("text") or "").strip():
-            continue
-        try:
-            if float(row.get("conf") or -1) < 0:
-                continue
-        except ValueError:
-            continue
-        key = (row["page_num"], row["block_num"], row["par_num"], row["line_num"])
-        lines.setdefault(key, []).append(row)
-    all_heights = sorted(int(word["height"]) for words in lines.values() for word in words)
-    typical = all_heights[len(all_heights) // 2] if all_heights else 0
-    pieces = []
-    for words in lines.values():
-        for word in words:
-            if int(word["height"]) < 0.3 * typical and int(word["width"]) > 1.5 * typical:
-                word["text"] = "……"
-        words = [word for word in words if int(word["height"]) >= 0.3 * typical or word["text"] == "……"]
-        if not words:
-            continue
-        text = " ".join(word["text"].strip() for word in words)
-        text = _chinese_punctuation(_CJK_GAP.sub("", text))
-        left = min(int(word["left"]) for word in words)
-        right = max(int(word["left"]) + int(word["width"]) for word in words)
-        bottom = max(int(word["top"]) + int(word["height"]) for word in words)
-        heights = sorted(int(word["height"]) for word in words if not word["text"].strip().isascii() and word["text"] != "……")
-        height = heights[len(heights) // 2] if heights else max(int(word["height"]) for word in words)
-        # a Chinese character's ink is about 0.9 of its em
-        pieces.append(Piece(text, left * scale, right * scale, bottom * scale, round(height * scale / 0.9, 1)))
-    return pieces
+    """Lines of a grayscale page image (one byte a pixel, rows `stride` bytes apart) as layout pieces."""
+    engine = _engine() or tesseract  # the caller checked status(); tesseract then names what is missing
+    return engine.read_image(gray, width, height, stride, dpi, file)

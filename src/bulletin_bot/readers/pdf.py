@@ -14,10 +14,6 @@ from .base import MAX_PDF_PAGES, ParseError
 from .layout import Page, Piece, layout_text
 
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold", "hei", "xbs", "xiaobiaosong", "小标宋", "黑")
-# A scanned page goes to tesseract at 200 dpi, however finely it was scanned: its Chinese
-# model reads 三号 body text best near that size (10 dev-sample pages scanned at 300 dpi, passed
-# at 125/150/175/200/250/300 dpi: 95.0/95.6/93.4/97.2/94.9/93.1% of characters right).
-OCR_DPI = 200
 
 
 def pdf_text(data: bytes, file: str) -> tuple[str, str]:
@@ -74,6 +70,10 @@ def _read_scanned(document, pages: list[Page], scanned: list[int], file: str) ->
             raise ParseError(file, f"scanned PDF: no text layer on its {len(pages)} page(s), and OCR is not "
                                    f"available ({status.detail})")
         return "pdf"  # the pages with text are read; the scanned ones are skipped
+    if len(scanned) > ocr.MAX_PAGES:
+        raise ParseError(file, f"scanned PDF: {len(scanned)} pages without a text layer, and OCR reads at most "
+                               f"{ocr.MAX_PAGES} pages of one file")
+    ocr.announce(len(scanned))
     for index in scanned:
         page = document[index]
         try:
@@ -84,10 +84,11 @@ def _read_scanned(document, pages: list[Page], scanned: list[int], file: str) ->
 
 
 def ocr_page(page, file: str) -> list[Piece]:
-    """The words tesseract reads on a page rendered at OCR_DPI."""
-    bitmap = page.render(scale=OCR_DPI / 72, grayscale=True)
+    """The lines OCR reads on a page rendered at the engine's resolution."""
+    dpi = ocr.dpi()
+    bitmap = page.render(scale=dpi / 72, grayscale=True)
     try:
-        return ocr.read_image(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, OCR_DPI, file)
+        return ocr.read_image(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, dpi, file)
     finally:
         bitmap.close()
 
