@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N issues of the sample")
     parser.add_argument("--ocr-pages", type=int, default=0, help="OCR this many pages (2 per issue) for character accuracy")
     parser.add_argument("--ocr-issues", type=int, default=0, help="scan and parse this many whole issues by OCR")
+    parser.add_argument("--ocr-engine", choices=["auto", "rapid", "tesseract"], default="auto",
+                        help="which OCR engine (default: the one the reader picks, RapidOCR when installed)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
     if not XWLB.is_dir():
@@ -224,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         for miss in shown:
             print(f"miss ({name}): {miss}")
 
+    if args.ocr_engine != "auto":
+        from bulletin_bot.readers import ocr, rapid, tesseract
+
+        ocr._ENGINES = (rapid,) if args.ocr_engine == "rapid" else (tesseract,)
     if args.ocr_pages or args.ocr_issues:
         ocr_report(numbers, pdfs, truth, args.ocr_pages, args.ocr_issues)
     return 0
@@ -238,7 +244,8 @@ def ocr_report(numbers: list[int], pdfs: dict[int, bytes], truth, pages: int, is
 
     from bulletin_bot.readers import ocr_status
     from bulletin_bot.readers.layout import Page, page_lines
-    from bulletin_bot.readers.pdf import OCR_DPI, glyphs, ocr_page
+    from bulletin_bot.readers import ocr
+    from bulletin_bot.readers.pdf import glyphs, ocr_page
 
     status = ocr_status()
     print(f"\nOCR: {status.detail}")
@@ -265,7 +272,7 @@ def ocr_report(numbers: list[int], pdfs: dict[int, bytes], truth, pages: int, is
             chars += len(want)
             done += 1
     if chars:
-        print(f"character accuracy, pages scanned at 300 dpi (OCR at {OCR_DPI} dpi): {1 - errors / chars:.2%} over "
+        print(f"character accuracy, pages scanned at 300 dpi (OCR at {ocr.dpi()} dpi): {1 - errors / chars:.2%} over "
               f"{done} pages ({chars} characters, {errors} edits); OCR {seconds / done:.1f} s per page")
     if issues:
         whole = Score()
