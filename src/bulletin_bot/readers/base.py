@@ -39,7 +39,7 @@ def join_pieces(left: str, right: str) -> str:
 
 # A contents line: the title, a dotted leader or a tab, the page number ("标题……………3", "标题\t3").
 _LEADER = re.compile(r"^(?P<title>.*?\S)\s*(?:(?:[.．·•…⋯_]\s*){2,}|\t[\s.．·•…⋯_]*)(?P<page>\d{1,4})$")
-_SECTION_ONLY = re.compile(r"^【[^【】]+】$")
+SECTION_ONLY = re.compile(r"^【[^【】]+】$")
 # Inside a contents list, an entry that fills its line leaves no room for a leader: the page
 # number follows the title's last character directly ("…二十大精神1").
 _NUMBER_AFTER_TITLE = re.compile(r"^(?P<title>.*[\u3400-\u9fff”’）》」』])[\s.．·…⋯]*(?P<page>\d{1,3})$")
@@ -55,7 +55,7 @@ def stands_alone(text: str) -> bool:
     """A line that is a paragraph by itself whatever its neighbours: a 【section】, a masthead
     number or date, a contents heading."""
     text = _SPACE.sub("", text)
-    if _SECTION_ONLY.match(text) or text in ("目录", "本期目录"):
+    if SECTION_ONLY.match(text) or text in ("目录", "本期目录"):
         return True
     # the number or date with at most an office name beside it; a title that holds a date
     # ("国内联播快讯（2023年1月30日起…") is no masthead line
@@ -75,11 +75,6 @@ def contents_entry(text: str) -> str | None:
     return match.group("title").strip() if match else None
 
 
-def ends_with_page_number(text: str) -> bool:
-    """Does a line end like a contents entry with no room for a leader ("…大精神1", "…共赢.1")?"""
-    return bool(_NUMBER_AFTER_TITLE.match(text.strip()))
-
-
 def entry_page(text: str) -> int | None:
     """The page number a contents line ends with, leader or not ("标题……3", "…大精神1")."""
     match = _LEADER.match(text.strip()) or _NUMBER_AFTER_TITLE.match(text.strip())
@@ -95,14 +90,14 @@ def contents_lines(lines: list[str]) -> list[str]:
     if len(found) < 2:
         return lines
     for k in range(found[0] + 1, found[-1]):
-        if titles[k] is None and not _SECTION_ONLY.match(lines[k]):
+        if titles[k] is None and not SECTION_ONLY.match(lines[k]):
             match = _NUMBER_AFTER_TITLE.match(lines[k].strip())
             titles[k] = match.group("title") if match else None
     out = []
     for line, title in zip(lines, titles):
         if title is None:
             out.append(line)
-        elif _SECTION_ONLY.match(title):
+        elif SECTION_ONLY.match(title):
             out.append(title)
         else:
             out.append(f"- {title}")

@@ -20,7 +20,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from .base import contents_entry, contents_lines, ends_with_page_number, entry_page, join_pieces, stands_alone
+from .base import SECTION_ONLY, contents_entry, contents_lines, entry_page, join_pieces, stands_alone
 
 _ENDS_SENTENCE = set("。！？!?；;：:")
 _ENDS_TITLE = set("。！？!?")  # a title may break after a colon ("浙江：" / "鸡鸣山社区…")
@@ -33,7 +33,6 @@ _BARE_NUMBER = re.compile(r"^\d{1,4}$")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
-_SECTION_LINE = re.compile(r"^【[^【】]+】$")
 # A space beside full-width punctuation is an artefact of glyph widths ("“ 洪轩理” "), never text.
 _PUNCT_SPACE = re.compile(r"(?<=[“‘（《〈【「『”’）》〉】」』，。、；：！？])\s+|\s+(?=[“‘（《〈【「『”’）》〉】」』，。、；：！？])")
 
@@ -271,14 +270,16 @@ def _numbered_entries(lines: list[Line]) -> set[int]:
     for found in by_page.values():
         if len(found) < 2:
             continue
+        pages = {j: entry_page(lines[j].text) or 0 for j in found}
         for k in range(found[0] + 1, found[-1]):
-            if contents_entry(lines[k].text) is not None or not ends_with_page_number(lines[k].text):
+            page = entry_page(lines[k].text)
+            if k in pages or page is None:
                 continue
             # pages only go forward: a figure that does not fit between its neighbours' page
             # numbers is the title's own ("…单日再获10" / "金 田径项目…………1")
-            before = max(entry_page(lines[j].text) or 0 for j in found if j < k)
-            after = min(entry_page(lines[j].text) or 0 for j in found if j > k)
-            if before <= (entry_page(lines[k].text) or 0) <= after:
+            before = max(pages[j] for j in found if j < k)
+            after = min(pages[j] for j in found if j > k)
+            if before <= page <= after:
                 numbered.add(k)
     return numbered
 
@@ -291,7 +292,7 @@ def _title_tags(lines: list[Line], m: _Measure) -> set[int]:
     """`【…】` lines that are a title's bracketed tag on a line of its own ("【学思想 强党性】" /
     "北京扎实调研解难题"), not a section: set in the title's display type with the rest of the
     title right under it, while the issue's section lines are set in another type."""
-    alone = [k for k, line in enumerate(lines) if _SECTION_LINE.match(line.text)]
+    alone = [k for k, line in enumerate(lines) if SECTION_ONLY.match(line.text)]
     styles = Counter(_style(lines[k]) for k in alone)
     if len(styles) < 2:
         return set()  # every 【…】 line looks alike: all sections

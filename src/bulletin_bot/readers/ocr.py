@@ -26,13 +26,13 @@ class OcrStatus:
     detail: str  # "RapidOCR 3.10.0 (…)", "tesseract 5.3.0, chi_sim", or what is missing and how to install it
 
 
-def _engine():
+def _chosen():
     return next((engine for engine in _ENGINES if engine.found()[0]), None)
 
 
 def status() -> OcrStatus:
     """Is OCR available, and with which engine?"""
-    engine = _engine()
+    engine = _chosen()
     if engine is not None:
         return OcrStatus(True, engine.found()[1])
     return OcrStatus(False, "; ".join(engine.found()[1] for engine in _ENGINES))
@@ -40,7 +40,7 @@ def status() -> OcrStatus:
 
 def dpi() -> int:
     """The resolution the engine in use reads pages at."""
-    engine = _engine()
+    engine = _chosen()
     return engine.DPI if engine is not None else tesseract.DPI
 
 
@@ -51,5 +51,5 @@ def announce(pages: int) -> None:
 
 def read_image(gray: bytes, width: int, height: int, stride: int, dpi: int, file: str) -> list[Piece]:
     """Lines of a grayscale page image (one byte a pixel, rows `stride` bytes apart) as layout pieces."""
-    engine = _engine() or tesseract  # the caller checked status(); tesseract then names what is missing
+    engine = _chosen() or tesseract  # the caller checked status(); tesseract then names what is missing
     return engine.read_image(gray, width, height, stride, dpi, file)
