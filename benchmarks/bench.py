@@ -538,7 +538,7 @@ def replicate_bm25(bm25, copies: int, folder: Path):
 
 def _bm25_timings(bm25, token_lists: list[list[str]], candidates: int) -> tuple[list[float], list[float]]:
     """ms per question of `BM25Index.scores` and of the top-`candidates` selection `retrieve` makes."""
-    from bulletin_bot.retrieval import _top
+    from bulletin_bot.ranking.first_stage import _top
 
     scoring, selecting = [], []
     ids = np.arange(bm25.n_docs)
@@ -594,7 +594,7 @@ def scale_study(src_dir: Path, embedder, questions: list[str], targets: dict[str
 
     from bulletin_bot import store
     from bulletin_bot.bm25 import BM25Index
-    from bulletin_bot.retrieval import RetrievalSettings
+    from bulletin_bot.ranking import RetrievalSettings
     from bulletin_bot.store import IndexPaths, load_current
     from bulletin_bot.text import is_question_word, search_tokens
 

@@ -81,12 +81,13 @@ def main() -> int:
     for name in args.systems:
         ask = systems[name]
         ask("预热")
-        times, outcomes = [], []
+        times, outcomes, codes = [], [], []
         for q in questions:
             t = time.perf_counter()
             answer = ask(q.q)
             times.append(time.perf_counter() - t)
             outcomes.append(judge(q, answer, truth))
+            codes.append(answer.reason_code)
         times.sort()
         p50, p95 = times[len(times) // 2] * 1000, times[int(len(times) * 0.95)] * 1000
         tallies = tally(outcomes)
@@ -96,7 +97,7 @@ def main() -> int:
             for miss in tallies["all"].misses:
                 print("  miss:", miss)
         saved += [{"system": name, "q": o.question.q, "kind": o.question.kind, "found": o.found,
-                   "rank": o.rank, "quoted": o.quoted} for o in outcomes]
+                   "rank": o.rank, "quoted": o.quoted, "reason_code": code} for o, code in zip(outcomes, codes)]
     if args.save:
         args.save.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in saved), encoding="utf-8")
     return 0

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bulletin_bot.config import load_settings  # noqa: E402
 from bulletin_bot.evaluation import evaluate, format_table, load_questions, load_truth  # noqa: E402
-from bulletin_bot.retrieval import RetrievalSettings  # noqa: E402
+from bulletin_bot.ranking import RetrievalSettings  # noqa: E402
 from bulletin_bot.service import BulletinService  # noqa: E402
 
 FIRST, LAST = "2022-12-01", "2023-07-31"

@@ -2,10 +2,10 @@
 """Learn the second stage (data/rerank.json) and the "not found" rule (data/evidence.json).
 
 For every question, the first stage's best articles over the archive index (all 825 shared
-issues plus the seed) are featurised by `bulletin_bot.rerank.features`.
+issues plus the seed) are featurised by `bulletin_bot.ranking.second_stage.features`.
 - Second stage: a pairwise logistic regression learns to put the right article above each
   other one (answerable questions only).
-- "Not found": a logistic regression on `bulletin_bot.evidence.features` of the re-scored best
+- "Not found": a logistic regression on `bulletin_bot.ranking.answerability.features` of the re-scored best
   article tells answerable questions from those the archive cannot answer; its threshold is set
   so that about `--false-abstentions` of the answerable ones are called "not found".
 Both are checked by cross-validation (folds by question) before they are written: the script
@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -34,10 +35,12 @@ from eval_dev import eval_corpus  # noqa: E402
 from bulletin_bot.config import load_settings  # noqa: E402
 from bulletin_bot.evaluation import _id_matches, load_questions, load_truth  # noqa: E402
 from bulletin_bot.models import Citation, Quote  # noqa: E402
-from bulletin_bot import evidence  # noqa: E402
-from bulletin_bot.query import parse_question  # noqa: E402
-from bulletin_bot.rerank import FEATURES  # noqa: E402
-from bulletin_bot.retrieval import RetrievalSettings, candidates  # noqa: E402
+from bulletin_bot.ranking import answerability as evidence  # noqa: E402
+from bulletin_bot.ranking import parse_question  # noqa: E402
+from bulletin_bot.ranking.second_stage import FEATURES  # noqa: E402
+from bulletin_bot.ranking import RetrievalSettings, candidates  # noqa: E402
+from bulletin_bot.ranking.first_stage import newest_issue_date  # noqa: E402
+from bulletin_bot.embedding import load_reader  # noqa: E402
 from bulletin_bot.service import BulletinService  # noqa: E402
 
 OUT = ROOT / "src/bulletin_bot/data/rerank.json"
@@ -55,28 +58,49 @@ def collect(service, questions, truth, depth):
     index = service._current()
     emb = service.embedder(index.manifest)
     settings = replace(RetrievalSettings(), rerank_depth=depth)
+    newest = newest_issue_date(index)
     data = []
-    for q in questions:
+    for q in tqdm(questions, desc="candidates", file=sys.stderr):
         cands = candidates(index, emb, q.q, settings)
         X = np.array([c.features for c in cands]) if cands else np.zeros((0, len(FEATURES)))
         y = np.array([q.issue is not None and right(index, truth, q, c.record) for c in cands], dtype=bool)
-        pq = parse_question(q.q, index.sections)
+        pq = parse_question(q.q, index.sections, newest=newest)
         data.append((q, X, y, cands, pq))
     return data
 
 
-def evidence_rows(data, w):
-    """Evidence features of each question's re-scored best article, and whether it is answerable."""
-    rows, labels = [], []
+class MeaningCache:
+    """The reader's cosine of a question and a candidate's passage, computed once per pair."""
+
+    def __init__(self, reader) -> None:
+        self.reader, self.seen = reader, {}
+
+    def __call__(self, pq, cand) -> float | None:
+        if self.reader is None:
+            return None
+        key = (pq.text or pq.question, cand.record.id)
+        if key not in self.seen:
+            self.seen[key] = float(evidence.read_meaning(self.reader, key[0], [cand])[0])
+        return self.seen[key]
+
+
+def evidence_rows(data, w, meaning, newest):
+    """Evidence features of each question's re-scored best article, whether it is answerable,
+    and whether the hard rules (specifics, the archive's edges) rule it out."""
+    rows, labels, ruled, kinds = [], [], [], []
     for q, X, _y, cands, pq in data:
         if not cands:
             continue
         scores = X @ w
         order = np.argsort(-scores, kind="stable")
         ranked = [cands[i] for i in order]
-        rows.append(evidence.features(ranked, pq)[0])
+        m = meaning(pq, ranked[0])
+        x = evidence.features(ranked, pq, None if m is None else [m])[0]
+        rows.append(x)
         labels.append(q.issue is not None)
-    return np.array(rows), np.array(labels, dtype=bool)
+        ruled.append(evidence.blocked(ranked[0], x, evidence.extract(pq.text), pq, newest)[1])
+        kinds.append(q.kind)
+    return np.array(rows), np.array(labels, dtype=bool), np.array(ruled, dtype=bool), kinds
 
 
 def fit_evidence(X, y, c: float):
@@ -85,6 +109,29 @@ def fit_evidence(X, y, c: float):
     model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", fit_intercept=False)
     model.fit(X, y)
     return model.coef_[0]
+
+
+def threshold_for(probs, labels, ruled, false_abstentions: float) -> float:
+    """The probability bar at which answerable questions are called not found at the given
+    rate, counting those the hard rules already refuse."""
+    best = 0.0
+    for t in np.unique(probs[labels]):
+        if np.mean(((probs < t) | ruled)[labels]) > false_abstentions:
+            break
+        best = float(t)
+    return best
+
+
+def tradeoff(probs, labels, ruled, kinds, rates=(0.02, 0.05, 0.08, 0.1, 0.2, 0.3)) -> str:
+    """Unanswerable questions caught, by kind, at bars giving each rate of answerable ones warned."""
+    groups = sorted({k for k, l in zip(kinds, labels) if not l})
+    lines = ["answerable warned | " + " | ".join(f"{g} caught" for g in groups) + " | all unanswerable caught"]
+    for rate in rates:
+        t = threshold_for(probs, labels, ruled, rate)
+        said = (probs < t) | ruled
+        cells = [f"{np.mean(said[(kinds == g) & ~labels]):.2f}" for g in groups]
+        lines.append(f"{np.mean(said[labels]):.3f} | " + " | ".join(cells) + f" | {np.mean(said[~labels]):.2f}")
+    return "\n".join(lines)
 
 
 def probabilities(X, w):
@@ -141,6 +188,7 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help=f"write the weights learned on all questions to {OUT}")
     ap.add_argument("--drop", nargs="*", default=[], choices=FEATURES[1:], help="leave these features out (ablation)")
     ap.add_argument("--work", default=str(ROOT / ".cache/eval"))
+    ap.add_argument("--no-reader", action="store_true", help="judge without the e5 reader (the words alone)")
     args = ap.parse_args()
     work = Path(args.work)
     corpus = eval_corpus(work / "corpus-full", "0000", "9999")
@@ -160,31 +208,37 @@ def main() -> int:
     print("first stage:\n" + summary(ranks(data, None), kinds))
     rng = np.random.default_rng(0)
     fold_of = {id(d[0]): k for d, k in zip(everything, rng.permutation(len(everything)) % args.folds)}
+    reader = None if args.no_reader else load_reader("e5")
+    meaning = MeaningCache(reader)
+    newest = newest_issue_date(service._current())
     cv = {}
-    probs, labels = [], []
+    probs, labels, ruled, qkinds = [], [], [], []
     for f in range(args.folds):
         train = [d for d in everything if fold_of[id(d[0])] != f]
         test = [d for d in everything if fold_of[id(d[0])] == f]
         w = fit_pairwise([d for d in train if d[0].issue is not None], args.C)
         for d, r in zip(test, ranks(test, w)):
             cv[id(d[0])] = r
-        Xe, ye = evidence_rows(train, w)
+        Xe, ye, _re, _k = evidence_rows(train, w, meaning, newest)
         we = fit_evidence(Xe, ye, args.C)
-        Xt, yt = evidence_rows(test, w)
+        Xt, yt, rt, kt = evidence_rows(test, w, meaning, newest)
         probs += list(probabilities(Xt, we))
         labels += list(yt)
+        ruled += list(rt)
+        qkinds += kt
     print(f"re-scored, {args.folds}-fold cross-validation:\n" + summary([cv[id(d[0])] for d in data], kinds))
-    probs, labels = np.array(probs), np.array(labels, dtype=bool)
-    threshold = float(np.quantile(probs[labels], args.false_abstentions))
+    probs, labels, ruled = np.array(probs), np.array(labels, dtype=bool), np.array(ruled, dtype=bool)
+    print(f"the hard rules alone: answerable called not found {np.mean(ruled[labels]):.3f}, "
+          f"unanswerable {np.mean(ruled[~labels]):.3f}")
+    threshold = threshold_for(probs, labels, ruled, args.false_abstentions)
+    said = (probs < threshold) | ruled
     print(f"not found, cross-validated: threshold {threshold:.3f}; answerable called not found "
-          f"{np.mean(probs[labels] < threshold):.3f}; unanswerable called not found {np.mean(probs[~labels] < threshold):.3f} "
+          f"{np.mean(said[labels]):.3f}; unanswerable called not found {np.mean(said[~labels]):.3f} "
           f"({(~labels).sum()} unanswerable)")
-    curve = [(fa, float(np.mean(probs[~labels] < np.quantile(probs[labels], fa)))) for fa in (0.02, 0.05, 0.1, 0.2, 0.3)]
-    print("trade-off (answerable called not found -> unanswerable called not found):",
-          ", ".join(f"{fa:.2f} -> {ab:.2f}" for fa, ab in curve))
+    print(tradeoff(probs, labels, ruled, np.array(qkinds)))
     w = fit_pairwise(data, args.C)
     print("weights:", {n: round(float(v), 3) for n, v in zip(FEATURES, w)})
-    Xe, ye = evidence_rows(everything, w)
+    Xe, ye, _re, _k = evidence_rows(everything, w, meaning, newest)
     we = fit_evidence(Xe, ye, args.C)
     print("evidence weights:", {n: round(float(v), 3) for n, v in zip(evidence.FEATURES, we)})
     if args.write:
@@ -200,11 +254,12 @@ def main() -> int:
         EVIDENCE_OUT.write_text(json.dumps({
             "weights": {n: round(float(v), 4) for n, v in zip(evidence.FEATURES, we)},
             "threshold": round(threshold, 4),
+            "neutral_meaning": round(float(np.mean(Xe[ye, evidence.FEATURES.index("meaning")])), 4),
             "learned_from": [p.name for p in args.questions],
             "questions": len(Xe),
             "unanswerable": int((~ye).sum()),
-            "cross_validated_false_abstentions": round(float(np.mean(probs[labels] < threshold)), 3),
-            "cross_validated_abstentions": round(float(np.mean(probs[~labels] < threshold)), 3),
+            "cross_validated_false_abstentions": round(float(np.mean(said[labels])), 3),
+            "cross_validated_abstentions": round(float(np.mean(said[~labels])), 3),
         }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {OUT} and {EVIDENCE_OUT}")
     return 0

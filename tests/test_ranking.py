@@ -141,7 +141,7 @@ def test_a_weak_answer_shows_the_closest_passages_under_a_warning(sample_service
 
     from bulletin_bot.answers import answer_to_json, build_answer
     from bulletin_bot.cli import format_answer
-    from bulletin_bot.retrieval import retrieve
+    from bulletin_bot.ranking import retrieve
 
     service = sample_service
     index = service._current()

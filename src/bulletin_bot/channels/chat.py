@@ -175,6 +175,8 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
     if answer.note:
         head += f"\n{esc(answer.note)}"
     if not answer.found:
+        if answer.reason:
+            head += f"\n{esc(answer.reason)}"
         head += f"\n{esc(CLOSEST_HEADING)}"
     blocks = [head]
     for n, quote in enumerate(answer.results, start=start):

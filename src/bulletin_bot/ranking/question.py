@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .models import QueryFilters
+from ..models import QueryFilters
 
 # How long after a period its news still comes out: an event is reported within days; a
 # month's figures by the middle of the next month; a quarter's or a half's some weeks after it

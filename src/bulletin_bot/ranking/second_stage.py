@@ -4,7 +4,7 @@ The first stage (retrieval.py) ranks chunks by words and by the embedding. This 
 each of its best articles whole and asks what a reader would: does it hold all the names,
 places and figures the question gives, do the question's words sit together in one passage,
 is it dated in (or does it name) the period the question asks about? The features are
-combined linearly; the weights are learned by `scripts/learn_rerank.py` on the tuning
+combined linearly; the weights are learned by `scripts/learn_ranking.py` on the tuning
 questions and kept in `data/rerank.json`, with how they were learned.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -20,12 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .text import coverage, sentence_spans
+from ..text import coverage, sentence_spans
+from .candidate import Candidate
 
 if TYPE_CHECKING:
-    from .query import ParsedQuestion
-    from .retrieval import ArticleHit
-    from .store import ArticleRecord, LoadedIndex
+    from ..store import ArticleRecord, LoadedIndex
+    from .candidate import ArticleHit
+    from .question import ParsedQuestion
 
 FEATURES = (
     "bias", "first_stage", "bm25", "lift", "cov_article", "cov_passage", "cov_title",
@@ -35,15 +35,6 @@ FEATURES = (
 PASSAGE_SENTENCES = 3
 # characters that make a pair say nothing: particles, question words, measure words
 _STOP_CHARS = set("的了吗呢吧啊是在有和与及或也都就还又把被让给对从向为以之其这那哪什么怎多少几个些")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    hit: ArticleHit
-    record: ArticleRecord
-    features: np.ndarray
-    specific_missing: tuple[str, ...]  # the question's names and figures the article lacks
-    named: bool  # the question names any place, person or figure at all
 
 
 @cache
@@ -107,13 +98,15 @@ def features(index: LoadedIndex, hits: list[ArticleHit], records: dict[int, Arti
         missing = tuple(w for w in specific if not _holds(w, lower, dated_issue))
         passages = [rec.title + "\n" + "".join(sentences[i : i + PASSAGE_SENTENCES])
                     for i in range(max(1, len(sentences) - PASSAGE_SENTENCES + 1))]
+        covers = [coverage(words, p) for p in passages]
+        best = int(np.argmax(covers))
         x = np.array([
             1.0,
             hit.score / top,
             hit.bm25,
             hit.lift,
             coverage(words, whole),
-            max(coverage(words, p) for p in passages),
+            covers[best],
             coverage(words, rec.title),
             1.0 - len(missing) / len(specific) if specific else 0.0,  # nothing named: no evidence either way
             float(bool(missing)),
@@ -123,7 +116,7 @@ def features(index: LoadedIndex, hits: list[ArticleHit], records: dict[int, Arti
             _bigram_cover(qgrams, whole),
             max(_bigram_cover(qgrams, p) for p in passages),
         ])
-        out.append(Candidate(hit, rec, x, missing, bool(specific)))
+        out.append(Candidate(hit, rec, x, missing, bool(specific), passages[best]))
     return out
 
 

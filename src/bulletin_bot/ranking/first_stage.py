@@ -1,4 +1,4 @@
-"""Question -> ranked articles: restrictions, dense + BM25 fused, dates as evidence.
+"""The first stage: BM25 and the dense model's nearest chunks, fused, dates as evidence.
 
 Dense and BM25 scores are computed exactly for the union of both candidate lists, then
 fused as a convex combination of the dense lift and the BM25 score scaled by its best
@@ -7,63 +7,20 @@ random are (the model's own baseline), divided by how widely the model's cosines
 multiplied by static-zh's spread, so that weights and thresholds chosen with static-zh mean
 the same with e5, whose cosines crowd near 0.86. A date the question names as content raises
 issues dated in its period (and, less, in the weeks after it). Articles are ranked by their
-best chunk. Whether the best ones answer at all is `evidence.py`'s to say.
+best chunk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 
-from .evidence import judge_hits
-from .rerank import Candidate, rescore
-from .rerank import features as rerank_features
-from .models import QueryFilters
-from .query import ParsedQuestion, describe_filters, is_bulletin_word, parse_question
-from .store import LoadedIndex, date_int
-from .text import is_question_word, query_terms, search_tokens, specific_words, term_weight
-
-# the spread of static-zh's cosines between unrelated chunks of the evaluation index, where the
-# weights and thresholds were chosen; other models' dense lifts are rescaled to it
-REFERENCE_SPREAD = 0.162
-# rows of the vector matrix read at once for a restricted search: bounds the memory a question
-# takes whatever the restriction (16k x 384 float32 = 24 MB)
-SCAN_BLOCK = 16384
-
-
-@dataclass(frozen=True)
-class RetrievalSettings:
-    candidates: int = 200  # per retriever, before fusion
-    dense_weight: float = 0.25  # weight of the dense lift in the fused score (the rest: BM25)
-    date_weight: float = 0.15  # added to a chunk whose issue is dated in a period the question names
-    lag_credit: float = 0.5  # ... times this when it is dated in the weeks after the period
-    # the first stage's best articles the second stage re-scores; only they can be shown
-    rerank_depth: int = 30
-
-
-@dataclass(frozen=True)
-class ArticleHit:
-    article_id: int
-    score: float
-    chunk_ids: tuple[int, ...]  # its matching chunks, best first
-    lift: float = 0.0  # its best chunk's cosine minus the question's baseline, in static-zh units
-    bm25: float = 0.0  # its best chunk's BM25 score over the best candidate's
-    answers: bool = True  # the evidence says it answers the question (evidence.py)
-    closest: bool = True  # ... or at least is close enough to show under a "not found" warning
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    filters: QueryFilters  # the restriction applied (empty when there was none, or it was dropped)
-    terms: tuple[str, ...]  # search tokens of the question
-    words: tuple[str, ...]  # the question's content words, for judging each hit's evidence
-    hits: tuple[ArticleHit, ...]  # ranked, all of them (callers page through)
-    found: bool  # the best hit answers the question
-    reason: str = ""  # why not, when not found
-    note: str = ""  # said above the results: a restriction that was dropped
-    weights: dict[str, float] = field(default_factory=dict)  # question words -> term_weight
+from ..models import QueryFilters
+from ..store import LoadedIndex, date_int
+from ..text import is_question_word, query_terms, search_tokens
+from .candidate import REFERENCE_SPREAD, SCAN_BLOCK, ArticleHit, RetrievalSettings
+from .question import ParsedQuestion, is_bulletin_word
 
 
 # ---------------------------------------------------------------- restrictions
@@ -187,7 +144,7 @@ def _rank(index: LoadedIndex, embedder, pq: ParsedQuestion, tokens: list[str], m
     return [ArticleHit(a, score_of[a], tuple(c), lift_of[a], bm_of[a]) for a, c in best.items()]
 
 
-def _first_stage(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
+def first_stage(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
                  settings: RetrievalSettings) -> tuple[list[str], list[str], list[ArticleHit]]:
     """Search tokens, content words and the first stage's ranked articles."""
     tokens = [t for t in search_tokens(pq.text) if not is_question_word(t) and not is_bulletin_word(t)]
@@ -195,57 +152,3 @@ def _first_stage(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndar
     return tokens, words, _rank(index, embedder, pq, tokens, mask, settings)
 
 
-def _candidates(index: LoadedIndex, pq: ParsedQuestion, words: list[str], hits: list[ArticleHit],
-                depth: int) -> list[Candidate]:
-    top = hits[:depth]
-    records = index.article_records([h.article_id for h in top])
-    specific = [w for w in specific_words(pq.text) if not is_bulletin_word(w)]
-    return rerank_features(index, top, records, pq, words, specific)
-
-
-def candidates(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings()
-               ) -> list[Candidate]:
-    """The first stage's best articles with their second-stage features (for learning the weights)."""
-    pq = parse_question(question, index.sections, newest=newest_issue_date(index))
-    _tokens, words, hits = _first_stage(index, embedder, pq, None, settings)
-    return _candidates(index, pq, words, hits, settings.rerank_depth)
-
-
-def _search(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
-            settings: RetrievalSettings) -> Retrieval:
-    tokens, words, hits = _first_stage(index, embedder, pq, mask, settings)
-    weights = {t: term_weight(t) for t in [*words, *tokens]}
-    cands = _candidates(index, pq, words, hits, settings.rerank_depth) if settings.rerank_depth else []
-    if cands:
-        scores = rescore(cands)
-        order = sorted(range(len(cands)), key=lambda i: -scores[i])
-        cands, scores = [cands[i] for i in order], [scores[i] for i in order]
-        judged = judge_hits(cands, pq, words)
-        hits = [replace(c.hit, score=round(s, 4), answers=j.answers, closest=j.closest)
-                for c, s, j in zip(cands, scores, judged)]
-    else:
-        hits = []
-    found = bool(hits) and hits[0].answers
-    reason = "" if found else ("简报中没有找到与问题足够相符的内容" if hits else "索引是空的")
-    return Retrieval(QueryFilters(), tuple(tokens), tuple(words), tuple(hits), found, reason, weights=weights)
-
-
-def retrieve(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings(),
-             today: date | None = None) -> Retrieval:
-    """Ranked articles for `question`, within the bulletins it names if any answer there."""
-    pq = parse_question(question, index.sections, newest=newest_issue_date(index), today=today)
-    if not pq.filters.any():
-        return _search(index, embedder, pq, None, settings)
-    where = describe_filters(pq.filters)
-    mask = filter_mask(index, pq.filters)
-    if mask is not None and mask.any():
-        restricted = _search(index, embedder, pq, mask, settings)
-        if restricted.found or not pq.text:
-            return replace(restricted, filters=pq.filters)
-        note = f"{where}的简报中没有找到相关内容，以下是其他简报中的结果"
-    else:
-        note = f"索引中没有{where}的简报，以下是其他简报中的结果"
-    everywhere = _search(index, embedder, pq, None, settings)
-    if not everywhere.words:  # nothing to search for but the restriction itself
-        return Retrieval(pq.filters, (), (), (), False, f"索引中没有{where}的简报")
-    return replace(everywhere, note=note)

@@ -1,0 +1,189 @@
+"""What a question pins down, and whether a passage agrees with it.
+
+A near-miss question shares almost every word with a real article: 第三届链博会 when the
+archive reports the second, 天舟九号 when it has 天舟六号, “苏心养老码” when no bulletin names
+it, 河北 when the article is about 上海. Bag-of-words evidence cannot tell these apart, so the
+specifics are read next to what they qualify:
+
+- an ordinal with its noun (第三届 + 链博会, 第二批), an anniversary (三周年), a numbered name
+  (天舟九号): the article must hold the same number; holding another one with the same noun or
+  stem contradicts the question;
+- a quoted name (“…”, 「…」, 《…》): the article must hold it;
+- a place (data/places.txt; 江苏省 is found as 江苏): the article must name it, or for a
+  province one of its cities.
+
+Numbers are compared as numbers, whatever numerals the text uses (第3届 = 第三届).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUM = r"[0-9０-９零〇一二两三四五六七八九十百]+"
+# ordinals: 第三届, 第二批, 第十四次 (not 第一次 / 第一个, "the first time", said many ways;
+# not 第N期: that names a bulletin, and the question parser takes it out)
+_ORDINAL = re.compile(rf"第({_NUM})(届|批|轮|次|号|任|季|场|个|座)")
+_ANNIVERSARY = re.compile(rf"({_NUM})周年")
+# a numbered craft, mission or project: 天舟九号, 神舟十八号, 嫦娥六号, 长征五号
+_NUMBERED = re.compile(rf"([\u4e00-\u9fff]{{2}})({_NUM})号")
+_QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》]{2,24})[”\"」』》]")
+# the noun an ordinal qualifies: the Chinese run right after it (第三届 链博会)
+_HEAD = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,12}")
+
+
+def cn_number(text: str) -> int | None:
+    """二十一 -> 21, 3 -> 3, 一百零八 -> 108; None when it is not a number."""
+    text = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if text.isdigit():
+        return int(text)
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch == "十":
+            section += (digit if digit is not None else 1) * 10
+            digit = None
+        elif ch == "百":
+            section += (digit if digit is not None else 1) * 100
+            digit = None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+@dataclass(frozen=True)
+class Specific:
+    """One thing the question pins down."""
+
+    kind: str  # "ordinal", "anniversary", "numbered", "quoted", "place"
+    text: str  # as the question writes it: 第三届, 三周年, 天舟九号, 苏心养老码, 河北
+    number: int | None = None  # the value of an ordinal, anniversary or numbered name
+    unit: str = ""  # 届 for 第三届; the stem 天舟 for 天舟九号
+    head: str = ""  # the noun an ordinal qualifies: 链博会
+
+
+@dataclass(frozen=True)
+class Check:
+    """How an article stands to one specific of the question."""
+
+    specific: Specific
+    holds: bool
+    other: str = ""  # what the article has instead (第二届), when it contradicts the question
+
+
+@cache
+def _place_table() -> dict[str, frozenset[str]]:
+    """Each place -> the places inside it (a province's cities), itself included."""
+    text = resources.files("bulletin_bot").joinpath("data", "places.txt").read_text(encoding="utf-8")
+    table: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        whole, _, parts = line.rpartition(":") if ":" in line else ("", "", line)
+        for name in parts.split():
+            table.setdefault(name, set()).add(name)
+        if whole.strip():
+            table.setdefault(whole.strip(), set()).update({whole.strip(), *parts.split()})
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+def places() -> frozenset[str]:
+    return frozenset(_place_table())
+
+
+@cache
+def _place_pattern() -> re.Pattern:
+    names = sorted(places(), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)))
+
+
+# where the noun an ordinal qualifies ends: a particle or a question word (链博会 | 在哪里举办)
+_HEAD_END = re.compile(r"[在的是有了和与及哪什怎多几为将把被从于举召开]")
+
+
+def _head_after(text: str, end: int) -> str:
+    m = _HEAD.match(text, end)
+    if not m:
+        return ""
+    head = m.group(0)
+    stop = _HEAD_END.search(head, 2)
+    return head[: stop.start()] if stop else head
+
+
+def extract(text: str) -> list[Specific]:
+    """The specifics of a question's search text, in order, each once."""
+    out: dict[tuple[str, str], Specific] = {}
+    for m in _QUOTED.finditer(text):
+        name = m.group(1).strip()
+        if name:
+            out.setdefault(("quoted", name), Specific("quoted", name))
+    for m in _ORDINAL.finditer(text):
+        n = cn_number(m.group(1))
+        if n is None or (n == 1 and m.group(2) in "次个"):
+            continue
+        out.setdefault(("ordinal", m.group(0)), Specific("ordinal", m.group(0), n, m.group(2), _head_after(text, m.end())))
+    for m in _ANNIVERSARY.finditer(text):
+        n = cn_number(m.group(1))
+        if n is not None:
+            out.setdefault(("anniversary", m.group(0)), Specific("anniversary", m.group(0), n, "周年"))
+    for m in _NUMBERED.finditer(text):
+        n = cn_number(m.group(2))
+        if n is not None and not _ORDINAL.fullmatch(m.group(0)):
+            out.setdefault(("numbered", m.group(0)), Specific("numbered", m.group(0), n, m.group(1)))
+    for m in _place_pattern().finditer(text):
+        out.setdefault(("place", m.group(0)), Specific("place", m.group(0)))
+    return list(out.values())
+
+
+def _numbers(pattern: re.Pattern, text: str, unit_group: int, want_unit: str, value_group: int = 1):
+    for m in pattern.finditer(text):
+        if m.group(unit_group) == want_unit:
+            n = cn_number(m.group(value_group))
+            if n is not None:
+                yield n, m
+
+
+def _near(text: str, start: int, head: str, reach: int = 40) -> bool:
+    """Whether the ordinal at `start` qualifies `head`: the head noun (or its first two
+    characters, as texts shorten 链博会 to 链博) follows within a few characters."""
+    if not head:
+        return True
+    window = text[start : start + reach]
+    return head in window or head[:2] in window
+
+
+def check(spec: Specific, text: str) -> Check:
+    """Whether `text` (an article's title and text) holds `spec`, and what it has instead."""
+    if spec.kind == "quoted":
+        squeezed = re.sub(r"\s+", "", text)
+        return Check(spec, spec.text in text or re.sub(r"\s+", "", spec.text) in squeezed)
+    if spec.kind == "place":
+        # a province is named by any of its places: 泗洪县's article need not say 江苏
+        inside = _place_table().get(spec.text, frozenset({spec.text}))
+        return Check(spec, any(p in text for p in inside))
+    if spec.kind == "ordinal":
+        found = [(n, m) for n, m in _numbers(_ORDINAL, text, 2, spec.unit)]
+        near = [(n, m) for n, m in found if _near(text, m.start(), spec.head)]
+        if any(n == spec.number for n, _ in near) or (not spec.head and any(n == spec.number for n, _ in found)):
+            return Check(spec, True)
+        other = next((m.group(0) for n, m in near if n != spec.number), "")
+        # another ordinal of the same noun contradicts; none at all is merely absent
+        return Check(spec, False, other if spec.head and spec.head[:2] in text else "")
+    if spec.kind == "anniversary":
+        found = [(cn_number(m.group(1)), m) for m in _ANNIVERSARY.finditer(text)]
+        if any(n == spec.number for n, _ in found):
+            return Check(spec, True)
+        return Check(spec, False, next((m.group(0) for n, m in found if n is not None), ""))
+    # numbered: 天舟九号 against 天舟六号
+    found = [(cn_number(m.group(2)), m) for m in _NUMBERED.finditer(text) if m.group(1) == spec.unit]
+    if any(n == spec.number for n, _ in found):
+        return Check(spec, True)
+    return Check(spec, False, next((m.group(0) for n, m in found if n is not None), ""))
+
+
+def checks(specs: list[Specific], text: str) -> list[Check]:
+    return [check(s, text) for s in specs]
