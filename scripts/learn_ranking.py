@@ -70,18 +70,26 @@ def collect(service, questions, truth, depth):
 
 
 class MeaningCache:
-    """The reader's cosine of a question and a candidate's passage, computed once per pair."""
+    """The reader's cosine of a question and a candidate's passage, computed once per pair and
+    kept in a file across runs (the reader takes about 0.1 s a passage, seconds on a busy box)."""
 
-    def __init__(self, reader) -> None:
-        self.reader, self.seen = reader, {}
+    def __init__(self, reader, path: Path) -> None:
+        self.reader, self.path = reader, path
+        self.seen = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def __call__(self, pq, cand) -> float | None:
         if self.reader is None:
             return None
-        key = (pq.text or pq.question, cand.record.id)
+        text = pq.text or pq.question
+        key = f"{text}\t{cand.record.id}\t{(cand.passage or cand.record.title)[:evidence.READ_CHARS]}"
         if key not in self.seen:
-            self.seen[key] = float(evidence.read_meaning(self.reader, key[0], [cand])[0])
+            self.seen[key] = float(evidence.read_meaning(self.reader, text, [cand])[0])
+            if len(self.seen) % 50 == 0:
+                self.save()
         return self.seen[key]
+
+    def save(self) -> None:
+        self.path.write_text(json.dumps(self.seen, ensure_ascii=False), encoding="utf-8")
 
 
 def evidence_rows(data, w, meaning, newest):
@@ -189,6 +197,8 @@ def main() -> int:
     ap.add_argument("--drop", nargs="*", default=[], choices=FEATURES[1:], help="leave these features out (ablation)")
     ap.add_argument("--work", default=str(ROOT / ".cache/eval"))
     ap.add_argument("--no-reader", action="store_true", help="judge without the e5 reader (the words alone)")
+    ap.add_argument("--old-rule", action="store_true",
+                    help="the rule before issue #21: words alone, no specifics or archive edges (for the trade-off curve)")
     args = ap.parse_args()
     work = Path(args.work)
     corpus = eval_corpus(work / "corpus-full", "0000", "9999")
@@ -208,8 +218,8 @@ def main() -> int:
     print("first stage:\n" + summary(ranks(data, None), kinds))
     rng = np.random.default_rng(0)
     fold_of = {id(d[0]): k for d, k in zip(everything, rng.permutation(len(everything)) % args.folds)}
-    reader = None if args.no_reader else load_reader("e5")
-    meaning = MeaningCache(reader)
+    reader = None if args.no_reader or args.old_rule else load_reader("e5")
+    meaning = MeaningCache(reader, work / "meaning-cache.json")
     newest = newest_issue_date(service._current())
     cv = {}
     probs, labels, ruled, qkinds = [], [], [], []
@@ -222,10 +232,13 @@ def main() -> int:
         Xe, ye, _re, _k = evidence_rows(train, w, meaning, newest)
         we = fit_evidence(Xe, ye, args.C)
         Xt, yt, rt, kt = evidence_rows(test, w, meaning, newest)
+        if args.old_rule:
+            rt = np.zeros_like(rt)
         probs += list(probabilities(Xt, we))
         labels += list(yt)
         ruled += list(rt)
         qkinds += kt
+    meaning.save()
     print(f"re-scored, {args.folds}-fold cross-validation:\n" + summary([cv[id(d[0])] for d in data], kinds))
     probs, labels, ruled = np.array(probs), np.array(labels, dtype=bool), np.array(ruled, dtype=bool)
     print(f"the hard rules alone: answerable called not found {np.mean(ruled[labels]):.3f}, "
@@ -241,7 +254,7 @@ def main() -> int:
     Xe, ye, _re, _k = evidence_rows(everything, w, meaning, newest)
     we = fit_evidence(Xe, ye, args.C)
     print("evidence weights:", {n: round(float(v), 3) for n, v in zip(evidence.FEATURES, we)})
-    if args.write:
+    if args.write and not args.old_rule:
         h1 = sum(cv[id(d[0])] == 0 for d in data) / len(data)
         OUT.write_text(json.dumps({
             "weights": {n: round(float(v), 4) for n, v in zip(FEATURES, w)},
@@ -255,6 +268,9 @@ def main() -> int:
             "weights": {n: round(float(v), 4) for n, v in zip(evidence.FEATURES, we)},
             "threshold": round(threshold, 4),
             "neutral_meaning": round(float(np.mean(Xe[ye, evidence.FEATURES.index("meaning")])), 4),
+            # the reader is asked only when its cosine, anywhere in this range, could change the verdict
+            "meaning_range": [round(float(v), 4) for v in np.quantile(Xe[:, evidence.FEATURES.index("meaning")],
+                                                                        [0.01, 0.99])],
             "learned_from": [p.name for p in args.questions],
             "questions": len(Xe),
             "unanswerable": int((~ye).sum()),

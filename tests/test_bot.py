@@ -399,6 +399,12 @@ def test_not_found_gives_a_hint(standin, bot, reader):
     assert "没有" in text and "第455期" in text and "/latest" in text
 
 
+def test_not_found_says_why_above_the_closest_passages(standin, bot, reader):
+    """The reason line (#21): a quoted name no bulletin holds is named, then the closest passages."""
+    text = "".join(check_message(m["html"]) for m in reader.ask("“蓝丝带”宣讲团怎么开展理论宣讲"))
+    assert "简报中没有提到“蓝丝带”。" in text and text.index("简报中没有提到“蓝丝带”。") < text.index("没有找到直接回答")
+
+
 def test_issue_latest_stats_help(standin, bot, reader):
     contents = reader.ask("/issue 455")
     text = "".join(check_message(m["html"]) for m in contents)

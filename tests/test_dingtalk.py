@@ -120,6 +120,11 @@ def test_an_unanswerable_question_gets_the_plain_not_found_reply(standin, bot):
     assert reply.startswith("没有在已收录的简报中找到")
 
 
+def test_not_found_says_why_above_the_closest_passages(standin, bot):
+    text = "".join(ask(standin, "“蓝丝带”宣讲团怎么开展理论宣讲"))
+    assert "简报中没有提到“蓝丝带”。" in text and text.index("简报中没有提到“蓝丝带”。") < text.index("没有找到直接回答")
+
+
 def test_a_frame_for_another_robot_is_acknowledged_and_never_answered(standin, bot):
     session, message_id = standin.say(QUESTION, READER, robot_code="dingsomeoneelse")
     assert standin.ack_of(message_id)["code"] == 200

@@ -97,6 +97,11 @@ def test_an_unanswerable_question_gets_the_plain_not_found_reply(standin, bot):
     assert reply.startswith("没有在已收录的简报中找到")
 
 
+def test_not_found_says_why_above_the_closest_passages(standin, bot):
+    text = "".join(ask(standin, "“蓝丝带”宣讲团怎么开展理论宣讲"))
+    assert "简报中没有提到“蓝丝带”。" in text and text.index("简报中没有提到“蓝丝带”。") < text.index("没有找到直接回答")
+
+
 def test_forged_or_wrongly_signed_events_are_refused_and_never_answered(standin, bot):
     before = len(standin.replies)
     event = standin.message_event(QUESTION, READER)

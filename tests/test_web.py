@@ -164,6 +164,14 @@ def test_not_found_is_said_plainly_with_a_hint(reader):
     assert reader.get("/api/ask", params={"q": "红烧肉怎么做才好吃"}).json()["found"] is False
 
 
+def test_not_found_says_why_on_the_page_and_in_json(reader):
+    page = reader.get("/", params={"q": "“蓝丝带”宣讲团怎么开展理论宣讲"})
+    assert page.status_code == 200
+    assert '<p class="reason">简报中没有提到“蓝丝带”。</p>' in page.text and page.text.index("简报中没有提到“蓝丝带”。") < page.text.index("没有找到直接回答，")
+    data = reader.get("/api/ask", params={"q": "“蓝丝带”宣讲团怎么开展理论宣讲"}).json()
+    assert data["found"] is False and data["reason_code"] == "missing_name" and data["reason"] == "简报中没有提到“蓝丝带”。"
+
+
 def test_a_restriction_with_nothing_in_it_is_dropped_and_the_page_says_so(reader):
     data = reader.get("/api/ask", params={"q": "第999期 理论宣讲"}).json()
     assert data["note"] == "索引中没有第999期的简报，以下是其他简报中的结果"
