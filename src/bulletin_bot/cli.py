@@ -103,7 +103,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"skipped {problem.file}: {problem.reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
+        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems],
+                          "kept": [p.__dict__ for p in report.kept]}, ensure_ascii=False))
     else:
         if report.built:
             what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
@@ -114,9 +115,11 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"index {report.version} in {settings.index}: {what}\n"
             f"contents: {report.issues} issues, {report.articles} articles, {report.chunks} chunks\n"
             f"files: {report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.unchanged} unchanged, {report.failed} skipped\n"
-            f"vectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
+            f"{report.unchanged} unchanged, {report.failed} skipped" + (f", {len(report.kept)} kept" if report.kept else "")
+            + f"\nvectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
         )
+        if report.kept:
+            print(kept_line(report.kept))
     return 0
 
 
@@ -127,6 +130,7 @@ def _print_status(service, as_json: bool) -> int:
     ocr = ocr_status()
     if as_json:
         print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems],
+                          "kept": [p.__dict__ for p in status.kept],
                           "ocr": {"available": ocr.available, "detail": ocr.detail}}, ensure_ascii=False))
         return 0
     ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
@@ -139,7 +143,14 @@ def _print_status(service, as_json: bool) -> int:
             print(f"  {p.file}: {p.reason}")
     else:
         print("files that failed last time: none")
+    if status.kept:
+        print(kept_line(status.kept))
     return 0
+
+
+def kept_line(kept) -> str:
+    """Indexed issues whose file became unreadable, still answered from the version before."""
+    return f"{len(kept)} kept from the previous version: " + "; ".join(f"{p.file}: {p.reason}" for p in kept)
 
 
 # ------------------------------------------------------------------ ask

@@ -206,6 +206,9 @@ class IndexReport:
     reused: int  # chunks whose vectors came from the cache
     seconds: float
     problems: tuple[FileProblem, ...] = ()
+    # indexed files that became unreadable: their last good issue is still served (counted
+    # here only, not in added/changed/unchanged/failed)
+    kept: tuple[FileProblem, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -226,6 +229,7 @@ class IndexStatus:
     chunks: int
     path: str
     problems: tuple[FileProblem, ...] = ()
+    kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
 
 
 @dataclass(frozen=True)

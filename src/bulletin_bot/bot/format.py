@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from ..chat_text import number, scope_label, shorten, split_sentences
+from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..models import (
     CLOSEST_HEADING,
     AddResult,
@@ -246,6 +246,9 @@ def stats_text(status: IndexStatus, show_problems: bool = False, problems_shown:
         lines.append(f"未收录的文件 {len(status.problems)} 个：")
         for p in status.problems[:problems_shown]:
             lines.append(f"· {esc(p.file)}：{esc(p.reason)}")
+    if status.kept and show_problems:
+        lines.append(kept_heading(len(status.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.kept[:problems_shown]]
     return "\n".join(lines)
 
 
@@ -274,6 +277,9 @@ def report_text(report: IndexReport, problems_shown: int = 10) -> str:
         lines.append(f"未收录的文件 {len(report.problems)} 个：")
         for p in report.problems[:problems_shown]:
             lines.append(f"· {esc(p.file)}：{esc(p.reason)}")
+    if report.kept:
+        lines.append(kept_heading(len(report.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in report.kept[:problems_shown]]
     return "\n".join(lines)
 
 

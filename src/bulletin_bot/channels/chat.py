@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from ..chat_text import number, scope_label, shorten, split_sentences
+from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..config import Settings
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
@@ -235,6 +235,9 @@ def stats_text(status: IndexStatus, markup: Markup, show_problems: bool) -> str:
     if status.problems and show_problems:  # server file names: for admins only
         lines.append(f"未收录的文件 {len(status.problems)} 个：")
         lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.problems[:10]]
+    if status.kept and show_problems:
+        lines.append(kept_heading(len(status.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.kept[:10]]
     return "\n".join(lines)
 
 

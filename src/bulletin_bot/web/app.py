@@ -391,6 +391,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 def _stats_json(stats: Any) -> dict[str, Any]:
     data = asdict(stats)
     data["problems"] = [asdict(p) for p in stats.problems]
+    data["kept"] = [asdict(p) for p in stats.kept]
     data.pop("path", None)
     return data
 
