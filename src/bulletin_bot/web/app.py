@@ -17,7 +17,6 @@ from typing import Any
 import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -34,6 +33,7 @@ from ..service import BulletinService
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
+from .validation import validation_message
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         if is_api(request):
-            return JSONResponse({"error": "参数有误", "detail": jsonable_encoder(exc.errors())}, status_code=422)
+            return JSONResponse({"error": validation_message(exc.errors())}, status_code=422)
         return render(request, "error.html", 400, title="参数有误", message="链接里的参数有误，请检查后再试。")
 
     @app.exception_handler(IndexMissing)
