@@ -77,7 +77,7 @@ class _Bar:
                                 file=sys.stderr, dynamic_ncols=True,
                                 # a log file (CI, systemd) gets a line every 30 s, a terminal a live bar
                                 mininterval=0.5 if sys.stderr.isatty() else 30.0)
-            elif p.stage in ("write", "switch"):
+            elif p.stage in ("model", "write", "switch"):
                 print(f"{p.stage:>8}: {p.message}", file=sys.stderr)
         if self.bar is not None and p.done > self.bar.n:
             self.bar.update(p.done - self.bar.n)  # update(), unlike refresh(), respects mininterval

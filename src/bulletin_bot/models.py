@@ -177,6 +177,7 @@ class Progress:
 # Every stage a build (or a model build) reports, as users of the bot, the chat channels and the
 # web page read it; the CLI shows the keys themselves.
 STAGE_LABELS: dict[str, str] = {
+    "model": "构建模型",
     "scan": "扫描语料",
     "parse": "解析文件",
     "tokens": "切分词语",
