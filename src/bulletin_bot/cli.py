@@ -156,9 +156,16 @@ def kept_line(kept) -> str:
 # ------------------------------------------------------------------ ask
 
 
+ASK_HOW = ("ask like this: bulletin-bot ask 红书房建了多少个 ; or one question per line on standard input: "
+           "echo 红书房建了多少个 | bulletin-bot ask (or bulletin-bot ask - < questions.txt)")
+
+
 def format_answer(answer) -> str:
     from .models import CLOSEST_HEADING
+    from .question_check import is_question_problem
 
+    if is_question_problem(answer):  # how it was asked, not what the bulletins hold: no "not found"
+        return answer.reason
     if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
         return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
@@ -176,8 +183,15 @@ def format_answer(answer) -> str:
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answers import answer_to_json
 
+    from_stdin = args.question in (None, "-")
+    if not from_stdin and not args.question.strip():
+        print(f"bulletin-bot ask: the question is empty (问题是空的); {ASK_HOW}", file=sys.stderr)
+        return 2
+    if args.question is None and sys.stdin.isatty():  # nothing piped: do not sit waiting for input
+        print(f"bulletin-bot ask: no question given; {ASK_HOW}", file=sys.stderr)
+        return 2
     service = _service(args)
-    questions = [args.question] if args.question else (line.strip() for line in sys.stdin)
+    questions = (line.strip() for line in sys.stdin) if from_stdin else [args.question]
     for question in questions:
         if not question:
             continue
@@ -186,7 +200,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
         else:
             print(format_answer(answer), flush=True)
-            if not args.question:
+            if from_stdin:
                 print(flush=True)
     return 0
 
@@ -352,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     p = add("ask", cmd_ask, "answer a question (or each line of standard input) with quotes and citations")
-    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit to read one per line from stdin")
+    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit it (with input piped in) or give - to read one per line from stdin")
     index_opt(p)
     model_opt(p)
     p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")

@@ -99,6 +99,7 @@ class Answer:
     results: tuple[Quote, ...]
     filters: QueryFilters = field(default_factory=QueryFilters)
     reason: str = ""  # why nothing was found, for the "not found" hint
+    reason_code: str = ""
     # said above the results: a restriction the question named that was dropped because
     # nothing in it answered ("2023年12月的简报中没有找到相关内容，以下是其他简报中的结果")
     note: str = ""

@@ -41,6 +41,7 @@ from .models import (
     FileProblem,
     ProgressCallback,
 )
+from .question_check import check_question
 
 __all__ = ["BulletinService"]
 
@@ -183,8 +184,9 @@ class BulletinService:
         from .retrieval import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        if not question:
-            return Answer(question, False, (), reason="问题是空的")
+        problem = check_question(question)  # blank, or no Chinese: said before any search
+        if problem is not None:
+            return problem
         index = self._current()
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval)

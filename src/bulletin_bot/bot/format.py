@@ -24,6 +24,7 @@ from ..models import (
     Progress,
     Quote,
 )
+from ..question_check import is_question_problem
 from ..readers.detect import SUPPORTED_LABEL
 
 MAX_MESSAGE_CHARS = 4096
@@ -133,6 +134,8 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
 
 def not_found_text(answer: Answer) -> str:
     """Nothing found, why (when the service says), and what to try next."""
+    if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
+        return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
     scope = scope_label(answer.filters)
     if scope:
@@ -340,7 +343,7 @@ def rate_limited_text(seconds: int) -> str:
 
 
 def empty_question_text() -> str:
-    return "请在命令后写上问题，例如：/ask 泗洪县理论宣讲做法"
+    return "问题是空的。请在命令后写上问题，例如：/ask 泗洪县理论宣讲做法"
 
 
 def admin_only_text() -> str:

@@ -28,6 +28,7 @@ from ..config import Settings
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
+from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 
@@ -186,6 +187,8 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
 
 def not_found_text(answer: Answer, markup: Markup) -> str:
     esc = markup.escape
+    if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
+        return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
     scope = scope_label(answer.filters)
     if scope:
@@ -268,7 +271,7 @@ INDEX_MISSING = "索引还没有建立，暂时无法回答。请管理员发送
 INDEX_REBUILDING = "索引正在重建中，暂时无法回答，请过一两分钟再问。"
 ERROR = "抱歉，处理这条消息时出了错，已记录。请稍后再试。"
 NO_MORE = "没有更多结果了。"
-EMPTY = "请写上问题，例如：泗洪县理论宣讲做法"
+EMPTY = "问题是空的。请写上问题，例如：泗洪县理论宣讲做法"
 REINDEX_STARTED = "⏳ 已开始重建索引，完成后会告诉你结果；这期间照常回答问题。"
 REINDEX_QUEUED = "索引正在重建中，这一轮结束后会再重建一次，完成后告诉你结果。"
 

@@ -27,6 +27,7 @@ from ..config import Settings
 from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
 from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
+from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from ..service import BulletinService
@@ -194,6 +195,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             request, "ask.html", title=question or "提问",
             question=question, answer=answer, results=results, offset=offset, more=more,
             hint=NOT_FOUND_HINT, closest_heading=CLOSEST_HEADING, page_data={"query": question},
+            asked_wrong=answer is not None and is_question_problem(answer),
         )
 
     @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
