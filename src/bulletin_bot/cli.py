@@ -166,6 +166,8 @@ def format_answer(answer) -> str:
 
     if is_question_problem(answer):  # how it was asked, not what the bulletins hold: no "not found"
         return answer.reason
+    if answer.contents:
+        return format_contents(answer)
     if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
         return f"未找到：{answer.reason or '简报中没有相关内容'}。{hint}"
@@ -180,8 +182,25 @@ def format_answer(answer) -> str:
     return "\n\n".join(blocks)
 
 
+def format_contents(answer) -> str:
+    """A question about the bulletins themselves: each issue's sections and titles."""
+    blocks = [f"（{answer.note}）"] if answer.note else []
+    for view in answer.contents:
+        s = view.summary
+        lines = [f"第{s.number}期 · {s.date}" + (f" · {s.series}" if s.series else "")]
+        section = None
+        for ref in view.articles:
+            if ref.section != section:
+                section = ref.section
+                lines.append(f"  【{section}】")
+            lines.append(f"    {ref.index}. {ref.title}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answers import answer_to_json
+    from .contents_question import contents_to_json
 
     from_stdin = args.question in (None, "-")
     if not from_stdin and not args.question.strip():
@@ -197,7 +216,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         answer = service.ask(question, top_k=args.top_k)
         if args.json:
-            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+            data = answer_to_json(answer)
+            if answer.contents:
+                data["contents"] = contents_to_json(answer.contents)
+            print(json.dumps(data, ensure_ascii=False), flush=True)
         else:
             print(format_answer(answer), flush=True)
             if from_stdin:

@@ -103,6 +103,9 @@ class Answer:
     # said above the results: a restriction the question named that was dropped because
     # nothing in it answered ("2023年12月的简报中没有找到相关内容，以下是其他简报中的结果")
     note: str = ""
+    # a question about the bulletins themselves ("第455期有哪些文章"): their contents, newest
+    # first, instead of passages (contents_question.py); `results` is then empty
+    contents: tuple[IssueView, ...] = ()
 
     @property
     def closest_only(self) -> bool:

@@ -181,6 +181,7 @@ class BulletinService:
     def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
         """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
         from .answers import build_answer
+        from .contents_question import contents_answer
         from .retrieval import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
@@ -188,6 +189,9 @@ class BulletinService:
         if problem is not None:
             return problem
         index = self._current()
+        contents = contents_answer(question, index)  # "第455期有哪些文章": the contents, not passages
+        if contents is not None:
+            return contents
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval)
         return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)

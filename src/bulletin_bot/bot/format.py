@@ -185,9 +185,10 @@ def article_pages(view: ArticleView, limit: int = MAX_MESSAGE_CHARS) -> list[str
     return pages
 
 
-def issue_contents(views: Sequence[IssueView], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Contents of one issue number (several series may share it), grouped by section."""
-    blocks: list[str] = []
+def issue_contents(views: Sequence[IssueView], limit: int = MAX_MESSAGE_CHARS, note: str = "") -> list[str]:
+    """Contents of one issue number (several series may share it), or of the issues a question
+    named, grouped by section."""
+    blocks: list[str] = [f"ℹ️ {esc(note)}"] if note else []
     for view in views:
         s = view.summary
         head = [f"<b>{esc(s.series or '工作简报')}</b>", f"第{s.number}期 · {esc(s.date)}"]

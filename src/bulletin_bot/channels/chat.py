@@ -421,6 +421,10 @@ class ChatBot:
             return
         # one extra result tells whether 更多 has anything to show
         answer = await asyncio.to_thread(self.service.ask, question, TOP_K + 1, offset)
+        if answer.contents:  # "第455期有哪些文章": the contents, each title with its issue and section
+            notes = [markup.escape(answer.note)] if answer.note else []
+            await self.reply(message, pack(notes + contents_blocks(answer.contents, markup), markup))
+            return
         shown = replace(answer, results=answer.results[:TOP_K])
         if offset and not shown.results:
             await self.reply(message, [NO_MORE])

@@ -27,6 +27,7 @@ from ..config import Settings
 from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
 from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
+from ..contents_question import contents_to_json
 from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
@@ -232,7 +233,11 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if not question:
             raise HTTPException(422, "问题不能为空")
         limit_questions(request)
-        return answer_to_json(service.ask(question, top_k=top_k, offset=offset))
+        answer = service.ask(question, top_k=top_k, offset=offset)
+        data = answer_to_json(answer)
+        if answer.contents:  # a question about the bulletins themselves: their contents
+            data["contents"] = contents_to_json(answer.contents)
+        return data
 
     @app.get("/api/issues")
     def api_issues() -> list[dict[str, Any]]:
