@@ -85,3 +85,14 @@ def test_every_bulletin_bot_example_is_accepted_by_the_command(capsys):
                 raise AssertionError(f"bulletin-bot refuses README line: {line}\n{capsys.readouterr().err}")
             seen.add(args[0])
     assert {"ask", "index", "parse", "serve", "web"} <= seen
+
+
+def test_the_readme_says_what_torch_build_comes_and_how_to_choose_the_cpu_one():
+    root = README.parent
+    pin = re.search(r'"torch==([0-9.]+)"', (root / "pyproject.toml").read_text(encoding="utf-8")).group(1)
+    text = README.read_text(encoding="utf-8")
+    assert f"pip install torch=={pin} --index-url https://download.pytorch.org/whl/cpu" in text
+    assert "PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu make demo" in text
+    assert "CUDA" in text and f"{pin}+cpu" in text
+    # the Makefile no longer claims the pin alone brings the CPU build
+    assert "so pip takes the CPU build, not CUDA" not in (root / "Makefile").read_text(encoding="utf-8")
