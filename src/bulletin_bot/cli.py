@@ -380,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     index_opt(p)
     model_opt(p)
     p.add_argument("--status", action="store_true",
-                   help="show the current index version, model, counts, failed files, and whether OCR (for scanned PDFs) is available")
+                   help="show the current index version, model, counts, failed files, issues kept from the previous "
+                        "version (their file unreadable now), and whether OCR (for scanned PDFs) is available")
     p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of exiting")
@@ -394,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
     p.add_argument("--json", action="store_true",
                    help='one JSON object per question: {"query","found","reason","results":[{"issue","date","section",'
-                        '"title","quote","score","file",...}]}')
+                        '"title","quote","score","file",...}]}, and "contents" for a question about the bulletins '
+                        'themselves (第455期有哪些文章)')
 
     p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")
     p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")
