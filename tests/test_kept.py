@@ -114,6 +114,7 @@ def test_admins_are_told_on_every_front_end(tmp_path):
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "1 kept from the previous version: 455.txt: " in run.stdout
+    assert "nothing changed, 0 failed, 1 kept" in run.stdout
     assert "0 added, 0 changed, 0 removed, 1 unchanged, 0 skipped, 1 kept" in run.stdout
     status_run = subprocess.run([sys.executable, "-m", "bulletin_bot.cli", "index", "--status", *args],
                                 capture_output=True, text=True, env=env, timeout=120)

@@ -111,6 +111,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                     f"{report.failed} failed")
         else:
             what = f"nothing changed, {report.failed} failed"
+        what += f", {len(report.kept)} kept" if report.kept else ""
         print(
             f"index {report.version} in {settings.index}: {what}\n"
             f"contents: {report.issues} issues, {report.articles} articles, {report.chunks} chunks\n"
