@@ -15,7 +15,9 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch==2.13.0 is pinned in pyproject.toml so pip takes the CPU build, not CUDA.
+	# torch==2.13.0 is pinned in pyproject.toml; pip takes the CPU build only where the index offers
+	# 2.13.0+cpu, else the CUDA one (GBs). For CPU anywhere: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
+	# (README, "torch").
 	$(BIN)/pip install -q -e .
 	BULLETIN_BOT_CACHE=$(MODEL_CACHE) $(BIN)/bulletin-bot model build
 	touch $@

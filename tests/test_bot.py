@@ -424,6 +424,17 @@ def test_issue_latest_stats_help(standin, bot, reader):
     assert "第455期" in listing and "第458期" in listing
 
 
+def test_a_question_about_an_issue_gets_its_contents_with_buttons(standin, bot, reader):
+    messages = reader.ask("第455期有哪些文章")
+    text = "".join(check_message(m["html"]) for m in messages)
+    assert "第455期 · 2023-12-10" in text and "【经验交流】" in text and "泗洪县：打造“洪轩理”理论品牌" in text
+    assert "<blockquote>" not in "".join(m["html"] for m in messages)  # contents, not passages
+    opened = reader.press(messages[-1], "②")
+    assert "泗洪县" in check_message(opened[0]["html"])
+    english = check_message(reader.ask("what is in issue 455")[0]["html"])
+    assert "请用中文提问" in english and "可以试试" not in english
+
+
 def test_groups_answer_ask_and_mentions_only(standin, bot):
     member = Session(standin, OTHER, GROUP)
     before = member.seen()

@@ -405,11 +405,11 @@ def test_a_bad_file_added_alone_is_counted_and_shown_in_status(base: Path) -> No
     with open(base / "corpus" / "huge.txt", "wb") as fh:
         fh.truncate(51 * 1024 * 1024)
     report = build_index(options(base), HashEmbedder())
-    assert report.added == 1
+    assert report.built and (report.added, report.failed) == (0, 1)  # counted once: as failed
     assert [p.file for p in report.problems] == ["huge.txt"]
     assert [p.file for p in service_for(base).stats().problems] == ["huge.txt"]
     again = build_index(options(base), HashEmbedder())
-    assert (again.added, again.unchanged, again.version) == (0, len(BASE) + 1, report.version)
+    assert (again.added, again.unchanged, again.failed, again.version) == (0, len(BASE), 1, report.version)
 
 
 # ---------------------------------------------------------------- damaged versions

@@ -154,6 +154,18 @@ def test_api_ask_refuses_bad_parameters(reader):
     assert reader.get("/api/ask", params={"q": "   "}).status_code == 422
 
 
+def test_a_bad_request_is_told_in_chinese_without_internals(reader):
+    cases = (({}, "缺少问题 q"), ({"q": ""}, "问题 q 不能为空"), ({"q": QUESTION, "top_k": "x"}, "top_k 应是整数"),
+             ({"q": QUESTION, "top_k": 1000}, "top_k 不能大于 20"), ({"q": QUESTION, "offset": -1}, "offset 不能小于 0"))
+    for params, said in cases:
+        r = reader.get("/api/ask", params=params)
+        body = r.json()
+        assert r.status_code == 422 and list(body) == ["error"], body
+        assert body["error"].startswith("参数有误：") and said in body["error"], body
+        # no pydantic words ("string_too_short", "Input should be"): only the parameter's own name
+        assert not re.search(r"[A-Za-z]{4,}", re.sub(r"top_k|offset", "", body["error"])), body
+
+
 def test_not_found_is_said_plainly_with_a_hint(reader):
     answer = reader.service.ask("红烧肉怎么做才好吃")
     assert not answer.found and answer.results == ()

@@ -10,6 +10,11 @@ from .models import QueryFilters
 
 QUERY_SHOWN = 200  # characters of the question echoed above an answer
 
+
+def kept_heading(count: int) -> str:
+    """Above the files whose new copy is unreadable while their last good issue is still served."""
+    return f"文件已无法读取、仍按上一版回答的简报 {count} 期："
+
 _SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;\n]+[”’」』）)\"']*|$)")
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 

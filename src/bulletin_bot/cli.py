@@ -77,7 +77,7 @@ class _Bar:
                                 file=sys.stderr, dynamic_ncols=True,
                                 # a log file (CI, systemd) gets a line every 30 s, a terminal a live bar
                                 mininterval=0.5 if sys.stderr.isatty() else 30.0)
-            elif p.stage in ("write", "switch"):
+            elif p.stage in ("model", "write", "switch"):
                 print(f"{p.stage:>8}: {p.message}", file=sys.stderr)
         if self.bar is not None and p.done > self.bar.n:
             self.bar.update(p.done - self.bar.n)  # update(), unlike refresh(), respects mininterval
@@ -103,20 +103,24 @@ def cmd_index(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(f"skipped {problem.file}: {problem.reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
+        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems],
+                          "kept": [p.__dict__ for p in report.kept]}, ensure_ascii=False))
     else:
         if report.built:
             what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
                     f"{report.failed} failed")
         else:
             what = f"nothing changed, {report.failed} failed"
+        what += f", {len(report.kept)} kept" if report.kept else ""
         print(
             f"index {report.version} in {settings.index}: {what}\n"
             f"contents: {report.issues} issues, {report.articles} articles, {report.chunks} chunks\n"
             f"files: {report.added} added, {report.changed} changed, {report.removed} removed, "
-            f"{report.unchanged} unchanged, {report.failed} skipped\n"
-            f"vectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
+            f"{report.unchanged} unchanged, {report.failed} skipped" + (f", {len(report.kept)} kept" if report.kept else "")
+            + f"\nvectors: {report.embedded} embedded, {report.reused} from cache; {report.seconds:.1f} s"
         )
+        if report.kept:
+            print(kept_line(report.kept))
     return 0
 
 
@@ -127,6 +131,7 @@ def _print_status(service, as_json: bool) -> int:
     ocr = ocr_status()
     if as_json:
         print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems],
+                          "kept": [p.__dict__ for p in status.kept],
                           "ocr": {"available": ocr.available, "detail": ocr.detail}}, ensure_ascii=False))
         return 0
     ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
@@ -139,15 +144,31 @@ def _print_status(service, as_json: bool) -> int:
             print(f"  {p.file}: {p.reason}")
     else:
         print("files that failed last time: none")
+    if status.kept:
+        print(kept_line(status.kept))
     return 0
+
+
+def kept_line(kept) -> str:
+    """Indexed issues whose file became unreadable, still answered from the version before."""
+    return f"{len(kept)} kept from the previous version: " + "; ".join(f"{p.file}: {p.reason}" for p in kept)
 
 
 # ------------------------------------------------------------------ ask
 
 
+ASK_HOW = ("ask like this: bulletin-bot ask 红书房建了多少个 ; or one question per line on standard input: "
+           "echo 红书房建了多少个 | bulletin-bot ask (or bulletin-bot ask - < questions.txt)")
+
+
 def format_answer(answer) -> str:
     from .models import CLOSEST_HEADING
+    from .question_check import is_question_problem
 
+    if is_question_problem(answer):  # how it was asked, not what the bulletins hold: no "not found"
+        return answer.reason
+    if answer.contents:
+        return format_contents(answer)
     if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
         reason = (answer.reason or "简报中没有相关内容").rstrip("。")
@@ -163,20 +184,47 @@ def format_answer(answer) -> str:
     return "\n\n".join(blocks)
 
 
+def format_contents(answer) -> str:
+    """A question about the bulletins themselves: each issue's sections and titles."""
+    blocks = [f"（{answer.note}）"] if answer.note else []
+    for view in answer.contents:
+        s = view.summary
+        lines = [f"第{s.number}期 · {s.date}" + (f" · {s.series}" if s.series else "")]
+        section = None
+        for ref in view.articles:
+            if ref.section != section:
+                section = ref.section
+                lines.append(f"  【{section}】")
+            lines.append(f"    {ref.index}. {ref.title}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answers import answer_to_json
+    from .contents_question import contents_to_json
 
+    from_stdin = args.question in (None, "-")
+    if not from_stdin and not args.question.strip():
+        print(f"bulletin-bot ask: the question is empty (问题是空的); {ASK_HOW}", file=sys.stderr)
+        return 2
+    if args.question is None and sys.stdin.isatty():  # nothing piped: do not sit waiting for input
+        print(f"bulletin-bot ask: no question given; {ASK_HOW}", file=sys.stderr)
+        return 2
     service = _service(args)
-    questions = [args.question] if args.question else (line.strip() for line in sys.stdin)
+    questions = (line.strip() for line in sys.stdin) if from_stdin else [args.question]
     for question in questions:
         if not question:
             continue
         answer = service.ask(question, top_k=args.top_k)
         if args.json:
-            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
+            data = answer_to_json(answer)
+            if answer.contents:
+                data["contents"] = contents_to_json(answer.contents)
+            print(json.dumps(data, ensure_ascii=False), flush=True)
         else:
             print(format_answer(answer), flush=True)
-            if not args.question:
+            if from_stdin:
                 print(flush=True)
     return 0
 
@@ -334,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     index_opt(p)
     model_opt(p)
     p.add_argument("--status", action="store_true",
-                   help="show the current index version, model, counts, failed files, and whether OCR (for scanned PDFs) is available")
+                   help="show the current index version, model, counts, failed files, issues kept from the previous "
+                        "version (their file unreadable now), and whether OCR (for scanned PDFs) is available")
     p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of exiting")
@@ -342,13 +391,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     p = add("ask", cmd_ask, "answer a question (or each line of standard input) with quotes and citations")
-    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit to read one per line from stdin")
+    p.add_argument("question", nargs="?", metavar="QUESTION", help="the question; omit it (with input piped in) or give - to read one per line from stdin")
     index_opt(p)
     model_opt(p)
     p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
     p.add_argument("--json", action="store_true",
                    help='one JSON object per question: {"query","found","reason","results":[{"issue","date","section",'
-                        '"title","quote","score","file",...}]}')
+                        '"title","quote","score","file",...}]}, and "contents" for a question about the bulletins '
+                        'themselves (第455期有哪些文章)')
 
     p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")
     p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")

@@ -44,6 +44,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 EMBED_BATCH = 128  # texts per cache commit: a killed build loses at most this much work
 CHEAP_EMBED_BATCH = 1024  # a cheap model (static-zh) does 1024 in ~0.1 s; bigger batches run ~20% faster
 DUPLICATE = "duplicate of "
+KEPT = "kept"  # a file record's status: unreadable now, its last good issue still served
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,21 @@ def _previous(paths: IndexPaths) -> tuple[dict, Path | None]:
     return manifest, target
 
 
+def _served(record: dict | None) -> bool:
+    """Was this file's issue in the version being replaced (read from it, or kept from before)?"""
+    return record is not None and record.get("status") in ("indexed", KEPT)
+
+
+def _tally(category: dict[str, str], left_out: set[str]) -> dict[str, int]:
+    """added/changed/unchanged over the files that are in the new version as read now: a file
+    kept from before or left out is counted there, once, and not here too."""
+    out = {"added": 0, "changed": 0, "unchanged": 0}
+    for rel, what in category.items():
+        if rel not in left_out:
+            out[what] += 1
+    return out
+
+
 def _loads(version_dir: Path) -> bool:
     """Does the version pass the checks readers make? A damaged one must be rebuilt, not kept."""
     try:
@@ -116,6 +132,10 @@ def _loads(version_dir: Path) -> bool:
     except BulletinError:
         return False
     return True
+
+
+def _listed(problems: dict[str, str], files: set[str]) -> tuple[FileProblem, ...]:
+    return tuple(FileProblem(f, problems[f]) for f in sorted(files))
 
 
 def _emit(progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = "") -> None:
@@ -131,7 +151,9 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         raise BulletinError(f"corpus folder {options.corpus} does not exist")
     with build_lock(paths, wait=options.wait):
         clean_up(paths)
-        old_manifest, old_dir = _previous(paths)
+        old_manifest, old_dir = prev_manifest, prev_dir = _previous(paths)
+        # the files of the version served now: an issue whose file turns unreadable is kept from it
+        prev_files: dict[str, dict] = prev_manifest.get("files", {})
         if old_manifest.get("parser") != PARSER_VERSION:
             # a newer parser reads files differently: parse everything again (vectors of
             # unchanged text still come from the cache)
@@ -146,9 +168,14 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         parsed: dict[str, Issue] = {}
         problems: dict[str, str] = {}
         reuse: set[str] = set()
-        kept: set[str] = set()  # indexed before, unreadable now: their indexed content is kept
-        counts = {"added": 0, "changed": 0, "unchanged": 0}
+        kept: set[str] = set()  # served before, unreadable now: their last good issue is kept
+        counts = {"added": 0, "changed": 0, "unchanged": 0}  # what decides whether to build
+        category: dict[str, str] = {}  # each file's key of `counts`, for the report
         scanned = [0]
+
+        def count(rel: str, what: str) -> None:
+            counts[what] += 1
+            category[rel] = what
 
         def to_parse():
             for n, path in enumerate(files, 1):
@@ -162,15 +189,13 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                     problems[rel] = unreadable(exc)
                     if isinstance(exc, FileNotFoundError):
                         continue  # gone: counted as removed if it was indexed
-                    if old is not None and old.get("status") == "indexed":
-                        records[rel] = dict(old)
+                    # no hash: whatever can be read next time is parsed again
+                    records[rel] = {"sha256": "", "size": 0}
+                    if _served(prev_files.get(rel)):
                         kept.add(rel)
-                        reuse.add(rel)
-                        problems[rel] += " (its indexed content is kept)"
-                        counts["unchanged"] += 1
+                        count(rel, "unchanged")
                     else:
-                        records[rel] = {"sha256": "", "size": 0}
-                        counts["added" if old is None else "changed"] += 1
+                        count(rel, "added" if old is None else "changed")
                     continue
                 if data is None:
                     mb = 1024 * 1024
@@ -178,32 +203,43 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                     records[rel] = {"sha256": "", "size": size}
                     # counted like any file, so a new one is not "up to date"
                     same = old is not None and old.get("sha256") == "" and old.get("size") == size
-                    counts["added" if old is None else "unchanged" if same else "changed"] += 1
+                    count(rel, "added" if old is None else "unchanged" if same else "changed")
+                    if _served(prev_files.get(rel)):
+                        kept.add(rel)
                     continue
                 digest = _sha256(data)
                 records[rel] = {"sha256": digest, "size": size}
                 if old is None:
-                    counts["added"] += 1
+                    count(rel, "added")
                 elif old.get("sha256") == digest:
-                    counts["unchanged"] += 1
+                    count(rel, "unchanged")
                     if old.get("status") == "indexed":
                         reuse.add(rel)
+                        continue
+                    if old.get("status") == KEPT:  # the same bad copy: still served from before
+                        kept.add(rel)
+                        problems[rel] = old.get("reason", "")
                         continue
                     if old.get("status") == "problem" and not old.get("reason", "").startswith(DUPLICATE):
                         problems[rel] = old["reason"]
                         continue
                 else:
-                    counts["changed"] += 1
+                    count(rel, "changed")
                 yield rel, data
 
         for rel, outcome in _parse_all(to_parse(), options):
             if isinstance(outcome, ParseError):
                 problems[rel] = outcome.reason
+                if _served(prev_files.get(rel)):  # a bad copy of an indexed issue: keep the good one
+                    kept.add(rel)
             else:
                 parsed[rel] = outcome
             _emit(progress, "parse", scanned[0], len(files), rel)
         if old_dir is not None:
             parsed.update(read_issues(old_dir, reuse))
+        if prev_dir is not None and kept:
+            parsed.update(read_issues(prev_dir, kept))
+        kept &= parsed.keys()  # one the served version no longer holds is only a failed file
         missing_reused = sorted(reuse - parsed.keys() - kept)
 
         def reread():
@@ -220,14 +256,21 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 parsed[rel] = outcome
         removed = sorted(set(old_files) - set(records))
 
-        # 2. duplicates: a file already indexed keeps its issue; among new ones, the first in name order
+        # 2. duplicates: a file already indexed keeps its issue; among new ones, the first in name
+        # order; an issue kept from before yields to any readable file of it (the admin's fix)
+        def precedence(rel: str) -> tuple[int, str]:
+            return (2 if rel in kept else 0 if old_files.get(rel, {}).get("status") == "indexed" else 1, rel)
+
         owners: dict[tuple[str, int, str], str] = {}
         issues: list[Issue] = []
-        for rel in sorted(parsed, key=lambda r: (old_files.get(r, {}).get("status") != "indexed", r)):
+        for rel in sorted(parsed, key=precedence):
             issue = parsed[rel]
             key = duplicate_key(issue)
             if key in owners:
-                problems[rel] = f"{DUPLICATE}{owners[key]} (same series and {issue_label(issue)})"
+                if rel in kept:
+                    kept.discard(rel)  # its own reason stays: it is now just a failed file
+                else:
+                    problems[rel] = f"{DUPLICATE}{owners[key]} (same series and {issue_label(issue)})"
                 continue
             owners[key] = rel
             issues.append(issue)
@@ -248,9 +291,9 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             c = old_manifest["counts"]
             return IndexReport(
                 built=False, version=old_manifest["version"], added=0, changed=0, removed=0,
-                unchanged=counts["unchanged"], issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
-                embedded=0, reused=0, seconds=time.monotonic() - started,
-                problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+                unchanged=_tally(category, set(problems))["unchanged"], issues=c["issues"], articles=c["articles"],
+                chunks=c["chunks"], embedded=0, reused=0, seconds=time.monotonic() - started,
+                problems=_listed(problems, set(problems) - kept), kept=_listed(problems, kept),
             )
         if not issues and not (removed and not problems):
             # (every file deleted on purpose is the one case that builds an empty index: a
@@ -326,8 +369,10 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         # 6. write beside the current version, then switch
         file_records = {}
         for rel, rec in records.items():
-            if rel in kept and rel in parsed:
-                file_records[rel] = rec  # as last indexed, so the next build reads it again
+            if rel in kept:
+                iss = parsed[rel]
+                file_records[rel] = {**rec, "status": KEPT, "reason": problems[rel], "series": iss.series,
+                                     "number": iss.number, "volume": iss.volume}
             elif rel in problems:
                 file_records[rel] = {**rec, "status": "problem", "reason": problems[rel]}
             elif rel in parsed:
@@ -349,7 +394,8 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "counts": {"issues": len(issue_rows), "articles": len(article_rows), "chunks": len(chunk_rows)},
             "sections": list(sections),
             "files": file_records,
-            "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items())],
+            "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items()) if f not in kept],
+            "kept": [{"file": f, "reason": problems[f]} for f in sorted(kept)],
         }
         _emit(progress, "write", 0, 1, version)
         data = VersionData(manifest, issue_rows, article_rows, chunks, vectors, bm25)
@@ -358,10 +404,11 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         switch_current(paths, version_dir)
         clean_up(paths)
         _emit(progress, "done", 1, 1, version)
+        shown = _tally(category, set(problems))
         return IndexReport(
-            built=True, version=version, added=counts["added"], changed=counts["changed"], removed=len(removed),
-            unchanged=counts["unchanged"], issues=len(issue_rows), articles=len(article_rows),
+            built=True, version=version, added=shown["added"], changed=shown["changed"], removed=len(removed),
+            unchanged=shown["unchanged"], issues=len(issue_rows), articles=len(article_rows),
             chunks=len(chunk_rows), embedded=len(to_embed), reused=len(texts) - len(missing),
             seconds=time.monotonic() - started,
-            problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+            problems=_listed(problems, set(problems) - kept), kept=_listed(problems, kept),
         )

@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from .chat_text import kept_heading
 from .errors import BulletinError, IndexBusy
 from .models import IndexReport, Progress
 
@@ -47,6 +48,9 @@ class _Service(Protocol):
 def report_summary(report: IndexReport) -> str:
     """What a round did, in one line: nothing changed, or how many files were added/changed/removed/failed."""
     failed = f"，{report.failed} 个文件未能收录" if report.failed else ""
+    if report.kept:  # admins read this line: name the files, their issues are answered from before
+        failed += f"，{kept_heading(len(report.kept))}{'、'.join(p.file for p in report.kept[:5])}"
+        failed += "……" if len(report.kept) > 5 else ""
     if not report.built:
         return f"语料没有变化，索引保持不变（共 {report.issues} 期 / {report.articles} 篇）{failed}。"
     counts = [f"新增 {report.added} 个文件"]
@@ -162,5 +166,6 @@ def _call(method: Any, *args: Any) -> None:
 def _report_json(report: IndexReport) -> dict[str, Any]:
     data = asdict(report)
     data["problems"] = [asdict(p) for p in report.problems]
+    data["kept"] = [asdict(p) for p in report.kept]
     data["summary"] = report_summary(report)
     return data

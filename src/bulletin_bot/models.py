@@ -103,6 +103,9 @@ class Answer:
     # said above the results: a restriction the question named that was dropped because
     # nothing in it answered ("2023年12月的简报中没有找到相关内容，以下是其他简报中的结果")
     note: str = ""
+    # a question about the bulletins themselves ("第455期有哪些文章"): their contents, newest
+    # first, instead of passages (contents_question.py); `results` is then empty
+    contents: tuple[IssueView, ...] = ()
 
     @property
     def closest_only(self) -> bool:
@@ -178,6 +181,7 @@ class Progress:
 # Every stage a build (or a model build) reports, as users of the bot, the chat channels and the
 # web page read it; the CLI shows the keys themselves.
 STAGE_LABELS: dict[str, str] = {
+    "model": "构建模型",
     "scan": "扫描语料",
     "parse": "解析文件",
     "tokens": "切分词语",
@@ -207,6 +211,9 @@ class IndexReport:
     reused: int  # chunks whose vectors came from the cache
     seconds: float
     problems: tuple[FileProblem, ...] = ()
+    # indexed files that became unreadable: their last good issue is still served (counted
+    # here only, not in added/changed/unchanged/failed)
+    kept: tuple[FileProblem, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -227,6 +234,7 @@ class IndexStatus:
     chunks: int
     path: str
     problems: tuple[FileProblem, ...] = ()
+    kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from .models import (
     FileProblem,
     ProgressCallback,
 )
+from .question_check import check_question
 
 __all__ = ["BulletinService"]
 
@@ -199,12 +200,17 @@ class BulletinService:
     def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
         """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
         from .answers import build_answer
+        from .contents_question import contents_answer
         from .ranking import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
-        if not question:
-            return Answer(question, False, (), reason="问题是空的")
+        problem = check_question(question)  # blank, or no Chinese: said before any search
+        if problem is not None:
+            return problem
         index = self._current()
+        contents = contents_answer(question, index)  # "第455期有哪些文章": the contents, not passages
+        if contents is not None:
+            return contents
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval, reader=self.reader())
         return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
@@ -243,6 +249,7 @@ class BulletinService:
             version=m["version"], built_at=m["built_at"], model=f"{m['model_name']} ({m['model_id']})",
             dimension=int(m["dimension"]), issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
             path=str(index.path), problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
+            kept=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("kept", [])),
         )
 
     # ------------------------------------------------------------ admin

@@ -259,6 +259,11 @@ def weights_file(path: Path) -> Path:
     return path / sub
 
 
+def building_message(target: Path) -> str:
+    return (f"building the default model ({MODEL_NAME}) once: about 2 minutes on two cores, nothing downloaded; "
+            f"it goes to {target} (BULLETIN_BOT_CACHE)")
+
+
 def build_static_model(
     cache_dir: Path,
     progress: ProgressCallback | None = None,
@@ -283,6 +288,8 @@ def build_static_model(
         if progress:
             progress(Progress("done", 1, 1, f"static model already built at {target}"))
         return target
+    if progress:  # said before the first bar: what is built, that it happens once, and where
+        progress(Progress("model", 0, 1, building_message(target)))
     started = time.monotonic()
     raw = teacher_vectors(vocab, Path(cache_dir) / "models" / ".static-zh-work", mode, progress)
     weights = distil(raw, vocab, dims, sif_a)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from ..chat_text import number, scope_label, shorten, split_sentences
+from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..models import (
     CLOSEST_HEADING,
     AddResult,
@@ -24,6 +24,7 @@ from ..models import (
     Progress,
     Quote,
 )
+from ..question_check import is_question_problem
 from ..readers.detect import SUPPORTED_LABEL
 
 MAX_MESSAGE_CHARS = 4096
@@ -135,6 +136,8 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
 
 def not_found_text(answer: Answer) -> str:
     """Nothing found, why (when the service says), and what to try next."""
+    if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
+        return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
     scope = scope_label(answer.filters)
     if scope:
@@ -184,9 +187,10 @@ def article_pages(view: ArticleView, limit: int = MAX_MESSAGE_CHARS) -> list[str
     return pages
 
 
-def issue_contents(views: Sequence[IssueView], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Contents of one issue number (several series may share it), grouped by section."""
-    blocks: list[str] = []
+def issue_contents(views: Sequence[IssueView], limit: int = MAX_MESSAGE_CHARS, note: str = "") -> list[str]:
+    """Contents of one issue number (several series may share it), or of the issues a question
+    named, grouped by section."""
+    blocks: list[str] = [f"ℹ️ {esc(note)}"] if note else []
     for view in views:
         s = view.summary
         head = [f"<b>{esc(s.series or '工作简报')}</b>", f"第{s.number}期 · {esc(s.date)}"]
@@ -248,6 +252,9 @@ def stats_text(status: IndexStatus, show_problems: bool = False, problems_shown:
         lines.append(f"未收录的文件 {len(status.problems)} 个：")
         for p in status.problems[:problems_shown]:
             lines.append(f"· {esc(p.file)}：{esc(p.reason)}")
+    if status.kept and show_problems:
+        lines.append(kept_heading(len(status.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.kept[:problems_shown]]
     return "\n".join(lines)
 
 
@@ -276,6 +283,9 @@ def report_text(report: IndexReport, problems_shown: int = 10) -> str:
         lines.append(f"未收录的文件 {len(report.problems)} 个：")
         for p in report.problems[:problems_shown]:
             lines.append(f"· {esc(p.file)}：{esc(p.reason)}")
+    if report.kept:
+        lines.append(kept_heading(len(report.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in report.kept[:problems_shown]]
     return "\n".join(lines)
 
 
@@ -336,7 +346,7 @@ def rate_limited_text(seconds: int) -> str:
 
 
 def empty_question_text() -> str:
-    return "请在命令后写上问题，例如：/ask 泗洪县理论宣讲做法"
+    return "问题是空的。请在命令后写上问题，例如：/ask 泗洪县理论宣讲做法"
 
 
 def admin_only_text() -> str:

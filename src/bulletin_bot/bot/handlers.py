@@ -99,6 +99,9 @@ async def _ask_and_reply(
     await message.chat.send_action(ChatAction.TYPING)
     # one extra result tells whether 更多 has anything to show
     answer = await asyncio.to_thread(state.service.ask, question, TOP_K + 1, offset)
+    if answer.contents:  # "第455期有哪些文章": the contents, each article a button
+        await _send_contents(message, answer.contents, answer.note)
+        return
     shown = replace(answer, results=answer.results[:TOP_K])
     if offset and not shown.results:
         await message.reply_text(fmt.no_more_text())
@@ -252,14 +255,15 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _send_contents(update.effective_message, [view])
 
 
-async def _send_contents(message: Message, views: Sequence) -> None:
-    buttons = [
-        _article_button(number(ref.index), ref.article_id, view.summary.number)
+async def _send_contents(message: Message, views: Sequence, note: str = "") -> None:
+    buttons = [  # several issues: the button names the issue too (455·2)
+        _article_button(number(ref.index) if len(views) == 1 else f"{view.summary.number}·{ref.index}",
+                        ref.article_id, view.summary.number)
         for view in views
         for ref in view.articles
     ][:50]
     markup = InlineKeyboardMarkup(_rows(buttons)) if buttons else None
-    await _send_all(message, fmt.issue_contents(views), markup)
+    await _send_all(message, fmt.issue_contents(views, note=note), markup)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

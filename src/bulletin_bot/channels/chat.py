@@ -23,11 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from ..chat_text import number, scope_label, shorten, split_sentences
+from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..config import Settings
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
+from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 
@@ -188,6 +189,8 @@ def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> lis
 
 def not_found_text(answer: Answer, markup: Markup) -> str:
     esc = markup.escape
+    if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
+        return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
     scope = scope_label(answer.filters)
     if scope:
@@ -237,6 +240,9 @@ def stats_text(status: IndexStatus, markup: Markup, show_problems: bool) -> str:
     if status.problems and show_problems:  # server file names: for admins only
         lines.append(f"未收录的文件 {len(status.problems)} 个：")
         lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.problems[:10]]
+    if status.kept and show_problems:
+        lines.append(kept_heading(len(status.kept)))
+        lines += [f"· {esc(p.file)}：{esc(p.reason)}" for p in status.kept[:10]]
     return "\n".join(lines)
 
 
@@ -267,7 +273,7 @@ INDEX_MISSING = "索引还没有建立，暂时无法回答。请管理员发送
 INDEX_REBUILDING = "索引正在重建中，暂时无法回答，请过一两分钟再问。"
 ERROR = "抱歉，处理这条消息时出了错，已记录。请稍后再试。"
 NO_MORE = "没有更多结果了。"
-EMPTY = "请写上问题，例如：泗洪县理论宣讲做法"
+EMPTY = "问题是空的。请写上问题，例如：泗洪县理论宣讲做法"
 REINDEX_STARTED = "⏳ 已开始重建索引，完成后会告诉你结果；这期间照常回答问题。"
 REINDEX_QUEUED = "索引正在重建中，这一轮结束后会再重建一次，完成后告诉你结果。"
 
@@ -417,6 +423,10 @@ class ChatBot:
             return
         # one extra result tells whether 更多 has anything to show
         answer = await asyncio.to_thread(self.service.ask, question, TOP_K + 1, offset)
+        if answer.contents:  # "第455期有哪些文章": the contents, each title with its issue and section
+            notes = [markup.escape(answer.note)] if answer.note else []
+            await self.reply(message, pack(notes + contents_blocks(answer.contents, markup), markup))
+            return
         shown = replace(answer, results=answer.results[:TOP_K])
         if offset and not shown.results:
             await self.reply(message, [NO_MORE])

@@ -17,7 +17,6 @@ from typing import Any
 import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,12 +27,15 @@ from ..config import Settings
 from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
 from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
+from ..contents_question import contents_to_json
+from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from ..service import BulletinService
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
+from .validation import validation_message
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         if is_api(request):
-            return JSONResponse({"error": "参数有误", "detail": jsonable_encoder(exc.errors())}, status_code=422)
+            return JSONResponse({"error": validation_message(exc.errors())}, status_code=422)
         return render(request, "error.html", 400, title="参数有误", message="链接里的参数有误，请检查后再试。")
 
     @app.exception_handler(IndexMissing)
@@ -194,6 +196,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             request, "ask.html", title=question or "提问",
             question=question, answer=answer, results=results, offset=offset, more=more,
             hint=NOT_FOUND_HINT, closest_heading=CLOSEST_HEADING, page_data={"query": question},
+            asked_wrong=answer is not None and is_question_problem(answer),
         )
 
     @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
@@ -230,7 +233,11 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if not question:
             raise HTTPException(422, "问题不能为空")
         limit_questions(request)
-        return answer_to_json(service.ask(question, top_k=top_k, offset=offset))
+        answer = service.ask(question, top_k=top_k, offset=offset)
+        data = answer_to_json(answer)
+        if answer.contents:  # a question about the bulletins themselves: their contents
+            data["contents"] = contents_to_json(answer.contents)
+        return data
 
     @app.get("/api/issues")
     def api_issues() -> list[dict[str, Any]]:
@@ -391,6 +398,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 def _stats_json(stats: Any) -> dict[str, Any]:
     data = asdict(stats)
     data["problems"] = [asdict(p) for p in stats.problems]
+    data["kept"] = [asdict(p) for p in stats.kept]
     data.pop("path", None)
     return data
 
