@@ -3,9 +3,9 @@
 The parts form a line, each importing only the ones above it (never this package face):
     candidate      what the stages hand each other: settings, hits, candidates, the result
     question       restrictions, dates as evidence, words about the bulletins
+    specifics      what the question pins down (第三届, “…”, a place) and whether a passage agrees
     first_stage    BM25 + the dense model's nearest chunks, fused, dates as credit
     second_stage   the best articles re-scored as a reader would (learned weights)
-    specifics      what the question pins down (第三届, “…”, a place) and whether a passage agrees
     answerability  whether the best articles answer, and if not, why (one reason line)
     search         the stages put together: retrieve()
 """

@@ -1,6 +1,6 @@
 """What the ranking's stages hand each other: settings, article hits, candidates, the result.
 
-Below every stage (question -> first stage -> second stage -> answerability -> search): each
+Below every stage (question, specifics -> first stage -> second stage -> answerability -> search): each
 imports this module and the stages before it, never a later one.
 """
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..text import coverage, sentence_spans
 from .candidate import Candidate
+from .specifics import names_place, places
 
 if TYPE_CHECKING:
     from ..store import ArticleRecord, LoadedIndex
@@ -69,6 +70,8 @@ def _holds(word: str, text: str, dated: float) -> bool:
     ("2025年", not the 2025 of "2025届")."""
     if word.isdigit() and len(word) == 4 and 1900 <= int(word) <= 2100:
         return dated > 0 or f"{word}年" in text
+    if word in places():  # a province is there when one of its places is
+        return names_place(word, text)
     return word in text
 
 

@@ -95,6 +95,11 @@ def places() -> frozenset[str]:
     return frozenset(_place_table())
 
 
+def names_place(place: str, text: str) -> bool:
+    """Whether `text` names `place` or, for a province, one of its places (泗洪 for 江苏)."""
+    return any(p in text for p in _place_table().get(place, frozenset({place})))
+
+
 @cache
 def _place_pattern() -> re.Pattern:
     names = sorted(places(), key=len, reverse=True)
@@ -163,8 +168,7 @@ def check(spec: Specific, text: str) -> Check:
         return Check(spec, spec.text in text or re.sub(r"\s+", "", spec.text) in squeezed)
     if spec.kind == "place":
         # a province is named by any of its places: 泗洪县's article need not say 江苏
-        inside = _place_table().get(spec.text, frozenset({spec.text}))
-        return Check(spec, any(p in text for p in inside))
+        return Check(spec, names_place(spec.text, text))
     if spec.kind == "ordinal":
         found = [(n, m) for n, m in _numbers(_ORDINAL, text, 2, spec.unit)]
         near = [(n, m) for n, m in found if _near(text, m.start(), spec.head)]
