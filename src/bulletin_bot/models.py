@@ -99,9 +99,13 @@ class Answer:
     results: tuple[Quote, ...]
     filters: QueryFilters = field(default_factory=QueryFilters)
     reason: str = ""  # why nothing was found, for the "not found" hint
+    reason_code: str = ""  # the same, as a machine-readable code
     # said above the results: a restriction the question named that was dropped because
     # nothing in it answered ("2023年12月的简报中没有找到相关内容，以下是其他简报中的结果")
     note: str = ""
+    # a follow-up read in its conversation: the whole question it was taken for ("徐州 理论宣讲做法");
+    # every front end says it first. "" for a question asked afresh.
+    understood: str = ""
 
     @property
     def closest_only(self) -> bool:

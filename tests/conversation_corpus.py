@@ -1,0 +1,63 @@
+"""A small archive for conversation tests, where a follow-up's right answer is checkable.
+
+The same kind of report for two provinces (山东 and 广东 GDP) in two years (2023 figures in
+第102期, 2024 figures in 第103期), the same kind of practice in two places (泗洪县 and 徐州市
+理论宣讲), and one subject to ask further about (长江十年禁渔: when it began, how it went).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bulletin_bot.config import Settings
+from bulletin_bot.embedding import HashEmbedder
+from bulletin_bot.service import BulletinService
+
+
+def bulletin(number: int, day: str, articles: list[tuple[str, str, str]]) -> str:
+    """A bulletin laid out like the seed: masthead, contents by section, articles, footer."""
+    y, m, d = (int(x) for x in day.split("-"))
+    lines = ["测试工作简报", f"第 {number} 期", "测试办公室", f"{y} 年 {m} 月 {d} 日"]
+    for section, title, _ in articles:
+        lines += [f"【{section}】", f"- {title}"]
+    for section, title, body in articles:
+        lines += [f"【{section}】", title, *body.split("\n")]
+    lines += ["送：各有关单位"]
+    return "\n\n".join(lines) + "\n"
+
+
+GDP = "{p}省统计局发布，{y}年{p}全省地区生产总值（GDP）{v}亿元，按不变价格计算，比上年增长{g}%。"
+ARCHIVE = {
+    "101.txt": bulletin(101, "2024-03-12", [
+        ("经验交流", "泗洪县：理论宣讲进村入户", "泗洪县组建百姓名嘴宣讲团，把理论宣讲送到田间地头。"
+                                         "宣讲团采用方言快板、板凳课堂等形式，今年开展宣讲320场。"),
+        ("经验交流", "徐州市：理论宣讲微课堂走进社区", "徐州市在社区设立理论宣讲微课堂，由退休干部和青年志愿者轮流主讲。"
+                                             "微课堂每周开讲一次，累计受众超过两万人次。"),
+        ("学习动态", "省委理论学习中心组开展专题学习", "省委理论学习中心组围绕新质生产力开展专题学习，交流研讨发展思路。"),
+    ]),
+    "102.txt": bulletin(102, "2024-02-20", [
+        ("综合报道", "山东发布2023年经济运行情况", GDP.format(p="山东", y=2023, v="92069", g="6.0")),
+        ("综合报道", "广东发布2023年经济运行情况", GDP.format(p="广东", y=2023, v="135673", g="4.8")),
+    ]),
+    "103.txt": bulletin(103, "2025-02-18", [
+        ("综合报道", "山东发布2024年经济运行情况", GDP.format(p="山东", y=2024, v="98566", g="5.7")),
+        ("综合报道", "广东发布2024年经济运行情况", GDP.format(p="广东", y=2024, v="141634", g="3.5")),
+    ]),
+    "104.txt": bulletin(104, "2024-06-05", [
+        ("综合报道", "长江十年禁渔取得阶段性成效", "长江十年禁渔自2021年1月1日起全面实施。"
+                                           "三年多来，长江干流鱼类资源明显恢复，江豚出现频次显著增加。"),
+    ]),
+}
+
+
+def conversation_service(base: Path) -> BulletinService:
+    """The archive above indexed with the small test embedder."""
+    corpus = base / "corpus"
+    corpus.mkdir(parents=True)
+    for name, text in ARCHIVE.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus=corpus, index=base / "index", cache=base / "cache", model="hash")
+    service = BulletinService(settings, embedder=HashEmbedder())
+    report = service.reindex()
+    assert report.issues == len(ARCHIVE) and not report.problems, report
+    return service
