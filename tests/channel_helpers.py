@@ -139,6 +139,12 @@ class LongAnswerService:
                         for i, q in enumerate(self.quotes))[offset : offset + top_k]
         return Answer(question, bool(results), results)
 
+    def converse(self, key, message: str, top_k: int = 5) -> Answer:  # no context: each message as it stands
+        return self.ask(message, top_k)
+
+    def forget(self, key) -> None:
+        pass
+
     def stats(self) -> IndexStatus:
         return IndexStatus("v1", "2023-12-10T00:00:00", "fake", 8, 1, 1, 1, "index")
 

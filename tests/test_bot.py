@@ -572,6 +572,12 @@ class FakeService:
         )[offset : offset + top_k]
         return Answer(question, bool(results), results)
 
+    def converse(self, key, message: str, top_k: int = 5) -> Answer:  # no context: each message as it stands
+        return self.ask(message, top_k)
+
+    def forget(self, key) -> None:
+        pass
+
     def article(self, article_id: int) -> ArticleView | None:
         summary = IssueSummary("工作简报", 455, "2023-12-10", "协调小组办公室", ("经验交流",), 1, "455.txt")
         return ArticleView(article_id, _citation(article_id), summary, (self.quotes[article_id - 1],))

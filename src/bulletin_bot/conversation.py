@@ -570,10 +570,17 @@ def issue_articles(views: list[ArticleView]) -> list[Quote]:
     return quotes
 
 
+def turn_to_json(answer) -> dict:
+    """What `ask --json`, `chat --json` and /api/ask print: the answer and how it was understood."""
+    from .answers import answer_to_json
+
+    return {**answer_to_json(answer), "understood": answer.understood}
+
+
 def understood_line(understood: str) -> str:
     """The first line of a reply to a follow-up, on every front end."""
     return f"按“{understood}”查找："
 
 
-__all__ = ["ContextStore", "Reading", "Turn", "is_reset", "issue_articles", "next_turn", "resolve", "understood_line",
+__all__ = ["ContextStore", "Reading", "Turn", "is_reset", "issue_articles", "next_turn", "resolve", "turn_to_json", "understood_line",
            "whole_article", "without_articles"]
