@@ -1,8 +1,8 @@
 """A small archive for conversation tests, where a follow-up's right answer is checkable.
 
 The same kind of report for two provinces (山东 and 广东 GDP) in two years (2023 figures in
-第102期, 2024 figures in 第103期), the same kind of practice in two places (泗洪县 and 徐州市
-理论宣讲), and one subject to ask further about (长江十年禁渔: when it began, how it went).
+第102期, 2024 figures in 第103期), the same kind of practice in two places (昆山市 and 徐州市
+垃圾分类), and one subject to ask further about (长江十年禁渔: when it began, how it went).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def bulletin(number: int, day: str, articles: list[tuple[str, str, str]]) -> str
 GDP = "{p}省统计局发布，{y}年{p}全省地区生产总值（GDP）{v}亿元，按不变价格计算，比上年增长{g}%。"
 ARCHIVE = {
     "101.txt": bulletin(101, "2024-03-12", [
-        ("经验交流", "泗洪县：理论宣讲进村入户", "泗洪县组建百姓名嘴宣讲团，把理论宣讲送到田间地头。"
-                                         "宣讲团采用方言快板、板凳课堂等形式，今年开展宣讲320场。"),
-        ("经验交流", "徐州市：理论宣讲微课堂走进社区", "徐州市在社区设立理论宣讲微课堂，由退休干部和青年志愿者轮流主讲。"
-                                             "微课堂每周开讲一次，累计受众超过两万人次。"),
+        ("经验交流", "昆山市：垃圾分类进小区", "昆山市推行垃圾分类积分制，居民投放可回收物可兑换生活用品。"
+                                     "全市已有八百个小区实行定时定点投放，分类准确率达到九成。"),
+        ("经验交流", "徐州市：垃圾分类督导员上岗", "徐州市招募垃圾分类督导员，在投放点开展现场指导。"
+                                       "督导员由社区党员和志愿者担任，每天早晚各值守两小时。"),
         ("学习动态", "省委理论学习中心组开展专题学习", "省委理论学习中心组围绕新质生产力开展专题学习，交流研讨发展思路。"),
     ]),
     "102.txt": bulletin(102, "2024-02-20", [
@@ -50,12 +50,16 @@ ARCHIVE = {
 }
 
 
+def write_archive(corpus: Path) -> None:
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name, text in ARCHIVE.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+
+
 def conversation_service(base: Path) -> BulletinService:
     """The archive above indexed with the small test embedder."""
     corpus = base / "corpus"
-    corpus.mkdir(parents=True)
-    for name, text in ARCHIVE.items():
-        (corpus / name).write_text(text, encoding="utf-8")
+    write_archive(corpus)
     settings = Settings(corpus=corpus, index=base / "index", cache=base / "cache", model="hash")
     service = BulletinService(settings, embedder=HashEmbedder())
     report = service.reindex()

@@ -23,8 +23,9 @@ from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.errors import ChannelConfigError
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, squash, wait_for
+from channel_helpers import LongAnswerService, check_dialogues, squash, wait_for
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
+from conversation_corpus import write_archive
 from dingtalk_standin import CLIENT_ID, CLIENT_SECRET, MAX_TEXT_BYTES, TOPIC, DingTalkStandin
 
 ADMIN = "manager4567"
@@ -42,6 +43,7 @@ def settings_for(root: Path, standin: DingTalkStandin, **overrides) -> Settings:
 def real_service(settings: Settings) -> BulletinService:
     settings.corpus.mkdir(parents=True)
     shutil.copy(SAMPLE, settings.corpus / SAMPLE.name)
+    write_archive(settings.corpus)  # where a follow-up's right answer is known
     service = BulletinService(settings, embedder=HashEmbedder())
     service.reindex()
     return service
@@ -216,3 +218,12 @@ def test_a_long_answer_arrives_split_and_never_refused(standin, tmp_path):
 def test_missing_settings_are_named(tmp_path):
     with pytest.raises(ChannelConfigError, match="BULLETIN_BOT_DINGTALK_CLIENT_SECRET"):
         DingTalkStream(Settings(dingtalk_client_id="x"), LongAnswerService())
+
+
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("wangwu", "zhaoliu")[who]))
+
+
+def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, f"@简报助手 {text}", user=("member1", "member2")[who],
+                                          group=True, at=True))

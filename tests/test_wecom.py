@@ -18,8 +18,9 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, serve_app, squash, wait_for
+from channel_helpers import LongAnswerService, check_dialogues, serve_app, squash, wait_for
 from conftest import SAMPLE
+from conversation_corpus import write_archive
 from wecom_standin import AES_KEY, AGENT_ID, CORP_ID, MAX_TEXT_BYTES, SECRET, TOKEN, WeComStandin
 
 ADMIN = "zhangsan"
@@ -37,6 +38,7 @@ def settings_for(root: Path, standin: WeComStandin, **overrides) -> Settings:
 def real_service(settings: Settings) -> BulletinService:
     settings.corpus.mkdir(parents=True)
     shutil.copy(SAMPLE, settings.corpus / SAMPLE.name)
+    write_archive(settings.corpus)  # where a follow-up's right answer is known
     service = BulletinService(settings, embedder=HashEmbedder())
     service.reindex()
     return service
@@ -175,3 +177,7 @@ def test_questions_are_rate_limited_per_user(standin, tmp_path):
         before = len(standin.texts_to(user))
         standin.say("三", user)
         assert "太频繁" in standin.wait_texts(user, 1, after=before)[0]
+
+
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("wangwu", "zhaoliu")[who]))

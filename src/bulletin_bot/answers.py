@@ -232,7 +232,7 @@ def build_answer(
     hides the answer.
     """
     if not retrieval.hits:
-        return Answer(question, False, (), retrieval.filters, retrieval.reason, retrieval.note)
+        return Answer(question, False, (), retrieval.filters, retrieval.reason, note=retrieval.note)
     if retrieval.found:
         shown = [h for rank, h in enumerate(retrieval.hits) if rank == 0 or h.answers]
     else:  # the closest ones, under the warning, if anything comes close
@@ -263,7 +263,7 @@ def build_answer(
             file=issue.file, article_index=rec.index,
         )
         quotes.append(Quote(citation, render_quote(text, spans), tuple(spans), round(hit.score, 4), rec.id))
-    return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason, retrieval.note)
+    return Answer(question, retrieval.found, tuple(quotes), retrieval.filters, retrieval.reason, note=retrieval.note)
 
 
 def answer_to_json(answer: Answer) -> dict:
