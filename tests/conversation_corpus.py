@@ -1,7 +1,7 @@
 """A small archive for conversation tests, where a follow-up's right answer is checkable.
 
-The same kind of report for two provinces (山东 and 广东 GDP) in two years (2023 figures in
-第102期, 2024 figures in 第103期), the same kind of practice in two places (昆山市 and 徐州市
+The same kind of report for two provinces (山东 and 广东 GDP) in two years (2021 figures in
+第102期, 2022 figures in 第103期), the same kind of practice in two places (昆山市 and 徐州市
 垃圾分类), and one subject to ask further about (长江十年禁渔: when it began, how it went).
 """
 
@@ -28,22 +28,22 @@ def bulletin(number: int, day: str, articles: list[tuple[str, str, str]]) -> str
 
 GDP = "{p}省统计局发布，{y}年{p}全省地区生产总值（GDP）{v}亿元，按不变价格计算，比上年增长{g}%。"
 ARCHIVE = {
-    "101.txt": bulletin(101, "2024-03-12", [
+    "101.txt": bulletin(101, "2023-03-12", [
         ("经验交流", "昆山市：垃圾分类进小区", "昆山市推行垃圾分类积分制，居民投放可回收物可兑换生活用品。"
                                      "全市已有八百个小区实行定时定点投放，分类准确率达到九成。"),
         ("经验交流", "徐州市：垃圾分类督导员上岗", "徐州市招募垃圾分类督导员，在投放点开展现场指导。"
                                        "督导员由社区党员和志愿者担任，每天早晚各值守两小时。"),
         ("学习动态", "省委理论学习中心组开展专题学习", "省委理论学习中心组围绕新质生产力开展专题学习，交流研讨发展思路。"),
     ]),
-    "102.txt": bulletin(102, "2024-02-20", [
-        ("综合报道", "山东发布2023年经济运行情况", GDP.format(p="山东", y=2023, v="92069", g="6.0")),
-        ("综合报道", "广东发布2023年经济运行情况", GDP.format(p="广东", y=2023, v="135673", g="4.8")),
+    "102.txt": bulletin(102, "2022-02-20", [
+        ("综合报道", "山东发布2021年经济运行情况", GDP.format(p="山东", y=2021, v="83096", g="8.3")),
+        ("综合报道", "广东发布2021年经济运行情况", GDP.format(p="广东", y=2021, v="124370", g="8.0")),
     ]),
-    "103.txt": bulletin(103, "2025-02-18", [
-        ("综合报道", "山东发布2024年经济运行情况", GDP.format(p="山东", y=2024, v="98566", g="5.7")),
-        ("综合报道", "广东发布2024年经济运行情况", GDP.format(p="广东", y=2024, v="141634", g="3.5")),
+    "103.txt": bulletin(103, "2023-02-18", [
+        ("综合报道", "山东发布2022年经济运行情况", GDP.format(p="山东", y=2022, v="87435", g="3.9")),
+        ("综合报道", "广东发布2022年经济运行情况", GDP.format(p="广东", y=2022, v="129119", g="1.9")),
     ]),
-    "104.txt": bulletin(104, "2024-06-05", [
+    "104.txt": bulletin(104, "2023-06-05", [
         ("综合报道", "长江十年禁渔取得阶段性成效", "长江十年禁渔自2021年1月1日起全面实施。"
                                            "三年多来，长江干流鱼类资源明显恢复，江豚出现频次显著增加。"),
     ]),

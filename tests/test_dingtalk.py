@@ -122,6 +122,14 @@ def test_an_unanswerable_question_gets_the_plain_not_found_reply(standin, bot):
     assert reply.startswith("没有在已收录的简报中找到")
 
 
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("talker1", "talker2")[who]))
+
+
+def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, f"@简报助手 {text}", user=("member1", "member2")[who],
+                                          group=True, at=True))
+
 def test_a_frame_for_another_robot_is_acknowledged_and_never_answered(standin, bot):
     session, message_id = standin.say(QUESTION, READER, robot_code="dingsomeoneelse")
     assert standin.ack_of(message_id)["code"] == 200
@@ -218,12 +226,3 @@ def test_a_long_answer_arrives_split_and_never_refused(standin, tmp_path):
 def test_missing_settings_are_named(tmp_path):
     with pytest.raises(ChannelConfigError, match="BULLETIN_BOT_DINGTALK_CLIENT_SECRET"):
         DingTalkStream(Settings(dingtalk_client_id="x"), LongAnswerService())
-
-
-def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
-    check_dialogues(lambda who, text: ask(standin, text, user=("wangwu", "zhaoliu")[who]))
-
-
-def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
-    check_dialogues(lambda who, text: ask(standin, f"@简报助手 {text}", user=("member1", "member2")[who],
-                                          group=True, at=True))

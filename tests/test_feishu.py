@@ -99,6 +99,14 @@ def test_an_unanswerable_question_gets_the_plain_not_found_reply(standin, bot):
     assert reply.startswith("没有在已收录的简报中找到")
 
 
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("ou_talker1", "ou_talker2")[who]))
+
+
+def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("ou_member1", "ou_member2")[who],
+                                          chat_type="group", mention=BOT_OPEN_ID))
+
 def test_forged_or_wrongly_signed_events_are_refused_and_never_answered(standin, bot):
     before = len(standin.replies)
     event = standin.message_event(QUESTION, READER)
@@ -201,12 +209,3 @@ def test_plain_mode_checks_the_verification_token(tmp_path):
             assert ask(standin, "/help")[0].startswith("怎么问")  # a new token was fetched and the reply went through
     finally:
         standin.stop()
-
-
-def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
-    check_dialogues(lambda who, text: ask(standin, text, user=("ou_wangwu", "ou_zhaoliu")[who]))
-
-
-def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
-    check_dialogues(lambda who, text: ask(standin, text, user=("ou_member1", "ou_member2")[who],
-                                          chat_type="group", mention=BOT_OPEN_ID))

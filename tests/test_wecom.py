@@ -96,6 +96,9 @@ def test_an_unanswerable_question_gets_the_plain_not_found_reply(standin, bot):
     assert reply.startswith("没有在已收录的简报中找到") and "第455期" in reply
 
 
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("talker1", "talker2")[who]))
+
 def test_forged_callbacks_are_refused_and_never_answered(standin, bot):
     before = len(standin.sent)
     xml = standin.message_xml(QUESTION, READER)
@@ -177,7 +180,3 @@ def test_questions_are_rate_limited_per_user(standin, tmp_path):
         before = len(standin.texts_to(user))
         standin.say("三", user)
         assert "太频繁" in standin.wait_texts(user, 1, after=before)[0]
-
-
-def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
-    check_dialogues(lambda who, text: ask(standin, text, user=("wangwu", "zhaoliu")[who]))
