@@ -606,7 +606,7 @@ class FakeService:
         )[offset : offset + top_k]
         return Answer(question, bool(results), results)
 
-    def converse(self, key, message: str, top_k: int = 5) -> Answer:  # no context: each message as it stands
+    def converse(self, key, message: str, top_k: int = 5, shown=None) -> Answer:  # no context: as it stands
         return self.ask(message, top_k)
 
     def forget(self, key) -> None:

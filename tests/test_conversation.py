@@ -48,6 +48,7 @@ def read(before: str, message: str, shown: tuple[int, ...] = (11, 12, 13)):
     ("【经验交流】理论宣讲做法", "【学习动态】里呢", "【学习动态】理论宣讲做法"),
     ("天舟五号什么时候发射", "那天舟六号呢", "天舟六号什么时候发射"),
     ("国家统计局发布的数据", "那海关总署呢", "海关总署发布的数据"),
+    ("2024年山东GDP有多少", "2023年的GDP是多少", "2023年山东GDP有多少"),  # retyped in part: the place kept
 ])
 def test_a_slot_swapped_replaces_the_one_asked_before(before, message, question):
     reading = read(before, message)
@@ -85,6 +86,15 @@ def test_other_cases_ask_the_same_without_what_was_shown(message, keeps_place):
     assert "乡村振兴" in reading.question and ("江苏" in reading.question) == keeps_place
 
 
+def test_only_what_the_user_saw_is_left_out(service):
+    key = ("test", "shown", "u1")
+    first = service.converse(key, "昆山市垃圾分类有哪些做法", top_k=2, shown=1)
+    assert len(first.results) == 2  # one more than shown, as the chat front ends ask
+    answer = service.converse(key, "还有哪些地方也这么做", top_k=2, shown=1)
+    assert first.results[1].article_id in {q.article_id for q in answer.results}
+    assert first.results[0].article_id not in {q.article_id for q in answer.results}
+
+
 def test_other_cases_twice_leave_out_everything_shown_so_far():
     first = turn("江苏推进乡村振兴", (11, 12))
     second = Turn("推进乡村振兴", "乡村振兴", (13, 14), frozenset({11, 12}))
@@ -119,6 +129,7 @@ def test_a_result_that_was_never_shown_is_not_referred_to():
     ("泗洪县理论宣讲有哪些做法", "长江十年禁渔效果"),
     ("泗洪县理论宣讲有哪些做法", "第二批国家级文化生态保护区有哪些地方"),
     ("徐州理论宣讲做法", "泗洪县理论宣讲做法"),  # the question typed out again, another place
+    ("2024年山东GDP有多少", "2023年山东GDP有多少"),  # ... another year
     ("2024年山东GDP有多少", "谢谢"),
 ])
 def test_a_question_with_its_own_subject_is_never_merged(before, message):

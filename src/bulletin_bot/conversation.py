@@ -276,8 +276,6 @@ def absolute_period(new: str, before: str, today: date) -> str:
 _ANAPHOR = re.compile(r"这个|那个|这次|那次|这项|那项|这些|那些|这里|那里|这位|该|此|上述|它们?|他们|她们|其|这件|这样|这么")
 # ... and the noun they point with, which the subject already carries ("这个会")
 _REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划)?")
-# how a follow-up that repeats some words of the question before still shows it leans on it
-_FOLLOWUP_FORM = re.compile(r"^(?:那|那么)|呢$|[也还又再]|这|其|该|同样")
 _LEAD = re.compile(r"^(?:那么?|那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那它|那这|好的?[，,]?|嗯[，,]?)")
 _TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
 _OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
@@ -403,9 +401,9 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     if own and not anaphor:
         swapped = _entity_swap(prev, text, own)
         return swapped or Reading("fresh", whole, subject=subject_of(whole))
-    if not own and _words(rest) - _MARKERS and not _FOLLOWUP_FORM.search(text):
-        # the question before, typed out again with a slot changed ("泗洪县理论宣讲做法"
-        # after "徐州理论宣讲做法"): whole as it stands
+    if not own and _retyped(rest, slots, prev):
+        # the question before typed out again, a slot changed ("泗洪县理论宣讲做法" after
+        # "徐州理论宣讲做法"): whole as it stands
         return Reading("fresh", whole, subject=subject_of(whole))
     if asks_others and not slots.any() and not own:
         return _others(prev, text)
@@ -421,6 +419,20 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
         resolved = _tidy(f"{question} {ask}")
         return Reading("further", resolved, understood=resolved, subject=question)
     return Reading("fresh", whole, subject=subject_of(whole))
+
+
+def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:
+    """A message (`rest`: without its `slots`) that holds every content word of the subject
+    before and names each kind of slot it named: a whole question, nothing to take from before."""
+    before = find_slots(prev.subject)
+    core = _words(_blank_spans(prev.subject, before.spans())) - _MARKERS
+    return bool(core) and core <= _words(rest) and _kinds(before) <= _kinds(slots)
+
+
+def _kinds(slots: Slots) -> set[str]:
+    named = {"places": slots.places, "bodies": slots.bodies, "period": slots.period,
+             "ordinal": slots.ordinal, "section": slots.section}
+    return {kind for kind, value in named.items() if value}
 
 
 def _asks(text: str) -> bool:

@@ -198,10 +198,12 @@ class BulletinService:
 
     # ------------------------------------------------------------ conversations
 
-    def converse(self, key: tuple[str, ...], message: str, top_k: int = 5) -> Answer:
+    def converse(self, key: tuple[str, ...], message: str, top_k: int = 5, shown: int | None = None) -> Answer:
         """Answer `message` as the next turn of the conversation `key` (channel, chat, user): a
         follow-up is read against the turns before (conversation.py) and asked as a whole
-        question; the answer's `understood` says which, and is "" for a new question."""
+        question; the answer's `understood` says which, and is "" for a new question. `shown`:
+        how many of the `top_k` results the user will see (a front end asks one more than it
+        shows, to know whether 更多 has anything); what "还有吗" leaves out next time."""
         from .conversation import next_turn, resolve
 
         message = " ".join(message.split())[:MAX_QUESTION_CHARS]
@@ -211,7 +213,8 @@ class BulletinService:
         answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
         if reading.followup:
             answer = replace(answer, understood=reading.understood)
-        self.conversations.record(key, next_turn(reading, tuple(q.article_id for q in answer.results)))
+        seen = answer.results[: top_k if shown is None else shown]
+        self.conversations.record(key, next_turn(reading, tuple(q.article_id for q in seen)))
         return answer
 
     def forget(self, key: tuple[str, ...]) -> None:

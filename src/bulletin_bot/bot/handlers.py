@@ -105,7 +105,7 @@ async def _ask_and_reply(
     if conversation is None:
         answer = await asyncio.to_thread(state.service.ask, question, TOP_K + 1, offset)
     else:
-        answer = await asyncio.to_thread(state.service.converse, conversation, question, TOP_K + 1)
+        answer = await asyncio.to_thread(state.service.converse, conversation, question, TOP_K + 1, TOP_K)
         question = answer.query
     shown = replace(answer, results=answer.results[:TOP_K])
     if offset and not shown.results:

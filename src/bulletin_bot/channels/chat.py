@@ -432,7 +432,7 @@ class ChatBot:
         if offset:
             answer = await asyncio.to_thread(self.service.ask, question, TOP_K + 1, offset)
         else:
-            answer = await asyncio.to_thread(self.service.converse, self.conversation(message), question, TOP_K + 1)
+            answer = await asyncio.to_thread(self.service.converse, self.conversation(message), question, TOP_K + 1, TOP_K)
             question = answer.query
         shown = replace(answer, results=answer.results[:TOP_K])
         if offset and not shown.results:

@@ -185,7 +185,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         if question:
             limit_questions(request)
         # one extra result tells whether 更多结果 has anything to show
-        answer = ask_or_converse(question, top_k + 1, offset, session) if question else None
+        answer = ask_or_converse(question, top_k + 1, offset, session, shown=top_k) if question else None
         more = None
         if answer is not None and len(answer.results) > top_k:
             answer = replace(answer, results=answer.results[:top_k])
@@ -198,14 +198,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             understood=understood_line(answer.understood) if answer is not None and answer.understood else "",
         )
 
-    def ask_or_converse(question: str, top_k: int, offset: int, session: str):
+    def ask_or_converse(question: str, top_k: int, offset: int, session: str, shown: int | None = None):
         """A question as it stands (更多: offset), or as the next turn of a tab's conversation."""
         session = session.strip()
         if session and not offset:
             if is_reset(question):
                 service.forget(("web", session))
                 return None
-            return service.converse(("web", session), question, top_k=top_k)
+            return service.converse(("web", session), question, top_k=top_k, shown=shown)
         return service.ask(question, top_k=top_k, offset=offset)
 
     @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
