@@ -137,6 +137,15 @@ def test_a_question_with_its_own_subject_is_never_merged(before, message):
     assert reading.kind == "fresh" and reading.question == message and not reading.understood
 
 
+@pytest.mark.parametrize("question, subject", [
+    ("2024年山东GDP有多少", "2024年山东GDP"), ("泗洪县理论宣讲有哪些做法", "泗洪县理论宣讲"),
+    ("乡村振兴工作会议什么时候召开", "乡村振兴工作会议"), ("什么是新质生产力", "新质生产力"),
+    ("长江十年禁渔", "长江十年禁渔"),
+])
+def test_the_subject_is_the_question_without_its_ask(question, subject):
+    assert subject_of(question) == subject
+
+
 def test_the_first_message_is_always_a_new_question():
     reading = resolve([], "那徐州呢", TODAY)
     assert reading.kind == "fresh" and reading.question == "那徐州呢"

@@ -341,15 +341,23 @@ def own_words(text: str, before: str) -> list[str]:
 
 
 def subject_of(question: str) -> str:
-    """The question without what it asks: "2024年山东GDP有多少" -> "2024年山东GDP"."""
-    kept = []
-    for raw, _, _ in _tokens(_clean(question)):
-        word = normalise_token(raw)
-        if not word or (word in ASK_WORDS and not is_place(word)) or is_question_word(word):
-            continue
-        kept.append(raw)
-    subject = "".join(kept).strip()
-    return subject or _clean(question)
+    """The question without what it asks: "2024年山东GDP有多少" -> "2024年山东GDP". What comes
+    before its first question word; when that is nothing ("什么是新质生产力"), its words less the
+    question words and the words of an ask."""
+    tokens = [raw for raw, _, _ in _tokens(_clean(question))]
+    asks = [i for i, raw in enumerate(tokens) if is_question_word(normalise_token(raw)) or raw in _ASKING]
+    kept = tokens[: asks[0]] if asks else tokens
+    while kept and (not kept[-1].strip() or kept[-1] in _PARTICLES):
+        kept.pop()
+    if not kept:
+        kept = [raw for raw in tokens if not is_question_word(normalise_token(raw))
+                and (normalise_token(raw) not in ASK_WORDS or is_place(raw))]
+    return "".join(kept).strip() or _clean(question)
+
+
+# words that ask (beside text.is_question_word), and particles a subject does not end with
+_ASKING = frozenset("谁 吗 呢 是否 有没有 是不是 几 哪 啥".split())
+_PARTICLES = frozenset("有 是 的 在 了 都 还 要 会 将 对 和 与 及".split())
 
 
 def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -370,8 +378,7 @@ def _replace(text: str, old: list[tuple[str, int, int]], new: str, front: bool =
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 # ---------------------------------------------------------------- reading a message
