@@ -118,7 +118,7 @@ class ContextStore:
 
 
 # whole messages that start a new conversation (/new in every front end)
-RESET_WORDS = frozenset({"/new", "新问题", "重新开始", "新话题", "/reset"})
+RESET_WORDS = frozenset({"/new", "新问题"})
 
 
 def is_reset(message: str) -> bool:

@@ -207,6 +207,8 @@ class BulletinService:
         from .conversation import next_turn, resolve
 
         message = " ".join(message.split())[:MAX_QUESTION_CHARS]
+        if not message:
+            return self.ask(message)
         reading = resolve(self.conversations.turns(key), message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to
