@@ -117,8 +117,8 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     if not answer.results:
         return [not_found_text(answer)]
     head = f"🔎 <b>{esc(shorten(answer.query))}</b>"
-    if answer.understood:  # a follow-up: say first how it was read
-        head = f"{esc(understood_line(shorten(answer.understood)))}\n{head}"
+    if answer.understood:  # a follow-up: the first line says how it was read (and names the question)
+        head = esc(understood_line(shorten(answer.understood)))
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
     scope = scope_label(answer.filters)

@@ -168,8 +168,8 @@ def quote_blocks(quote: Quote, n: int, markup: Markup) -> list[str]:
 def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> list[str]:
     esc = markup.escape
     head = f"🔎 {esc(shorten(answer.query))}"
-    if answer.understood:  # a follow-up: say first how it was read
-        head = f"{esc(understood_line(shorten(answer.understood)))}\n{head}"
+    if answer.understood:  # a follow-up: the first line says how it was read (and names the question)
+        head = esc(understood_line(shorten(answer.understood)))
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
     scope = scope_label(answer.filters)
