@@ -15,6 +15,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,12 +54,13 @@ CHROME_FLAGS = (
 )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The app under uvicorn in a thread, on a port the OS picked; yields (base url, service)."""
-    root = tmp_path_factory.mktemp("web-browser")
+@contextmanager
+def serving(root: Path, archive: bool = False):
+    """The app under uvicorn in a thread, on a port the OS picked, over a copy of corpus/ (and
+    with `archive` the conversation archive); yields (base url, service, settings)."""
     shutil.copytree(CORPUS, root / "corpus")
-    write_archive(root / "corpus")  # where a follow-up's right answer is known
+    if archive:
+        write_archive(root / "corpus")  # where a follow-up's right answer is known
     settings = Settings(corpus=root / "corpus", index=root / "index", cache=root / "cache", model="hash",
                         web_admin_token=TOKEN)
     service = BulletinService(settings, embedder=HashEmbedder())
@@ -79,6 +81,18 @@ def site(tmp_path_factory):
     server.should_exit = True
     thread.join(5)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("web-browser")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def talk_site(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("web-conversation"), archive=True) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -225,8 +239,8 @@ def test_everything_a_reader_needs_works_with_javascript_off(site, tmp_path):
         driver.quit()
 
 
-def test_a_follow_up_is_read_in_the_tabs_conversation(site, browser):
-    base, _, _ = site
+def test_a_follow_up_is_read_in_the_tabs_conversation(talk_site, browser):
+    base, _, _ = talk_site
     ask(browser, base, "2022年山东GDP有多少")
     assert not browser.find_elements(By.ID, "understood")
     ask(browser, base, "广东呢")
