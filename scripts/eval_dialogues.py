@@ -8,12 +8,15 @@ a JSON-lines file, one dialogue a line:
                              "full": "the same question written out in full", "issue": 845 or null,
                              "id": "article id", "answer": "verbatim span", "also": [...], "refer": …}]}
 
-Each dialogue is one conversation (`BulletinService.converse`, top 10): its turns are typed in
-order, as a user would. Each turn's "full" question is also asked alone (`ask`, top 10). Both
-are scored the same way (`bulletin_bot.evaluation`: hit@1, hit@5, quote@5 by kind; a turn with
-issue null is one the archive cannot answer, where the right reply is 未找到). Also counted per
-kind: how many turns were read as follow-ups (shown an `understood` line), which a fresh
-question must never be.
+Each dialogue is one conversation (`BulletinService.converse`, top 10, of which the user is
+taken to have seen the first 5, as every front end shows): its turns are typed in order, as a
+user would. Each turn's "full" question is also asked alone (`ask`, top 10). Both are scored
+the same way (`bulletin_bot.evaluation`: hit@1, hit@5, quote@5 by kind; a turn with issue null
+is one the archive cannot answer, where the right reply is 未找到). A "refer" turn ("refer": N)
+is right when its first result is the article shown N-th in the conversation's answer before;
+it has no full question to compare. The typed text is also asked alone, without the
+conversation: a fresh question must fare as well in conversation as so. Also counted per kind: how many turns were read as
+follow-ups (shown an `understood` line), which a fresh question must never be.
 
     .venv/bin/python scripts/eval_dialogues.py [--dialogues /work/qsets/dialogues.jsonl] [-v]
 """
@@ -39,6 +42,7 @@ from bulletin_bot.evaluation import Question, format_table, judge, load_truth, t
 from bulletin_bot.service import BulletinService  # noqa: E402
 
 FOLLOW_UPS = ("swap", "further", "others")
+SHOWN = 5  # results a user sees of an answer (every front end's default)
 
 
 def load_dialogues(path: Path) -> list[dict]:
@@ -96,22 +100,40 @@ def main() -> int:
     truth = load_truth(args.shared / "corpus/xwlb/truth.jsonl")
     service.ask("预热")
 
-    typed, full, saved = [], [], []
+    typed, full, bare, saved = [], [], [], []
+    referred = Counter()
     understood = Counter()
     turns_by_kind = Counter()
     conversation_ms, alone_ms = [], []
     for dialogue in dialogues:
         key = ("eval", str(dialogue.get("id")))
+        before = None  # the conversation's last answer to a question (what a reference points into)
         for turn in dialogue["turns"]:
             kind = turn.get("kind") or "first"
             t0 = time.perf_counter()
-            answer = service.converse(key, turn["q"], top_k=10)
+            answer = service.converse(key, turn["q"], top_k=10, shown=SHOWN)
             conversation_ms.append((time.perf_counter() - t0) * 1000)
+            if kind == "refer":
+                n = int(turn.get("refer") or 1)
+                want = before.results[n - 1].article_id if before and len(before.results) >= n else None
+                right = want is not None and bool(answer.results) and answer.results[0].article_id == want
+                referred["turns"] += 1
+                referred["right"] += right
+                referred["understood"] += bool(answer.understood)
+                turns_by_kind[kind] += 1
+                understood[kind] += bool(answer.understood)
+                saved.append({"dialogue": dialogue.get("id"), "kind": kind, "q": turn["q"],
+                              "understood": answer.understood, "refer": n, "right": right})
+                if args.verbose and not right:
+                    print(f"  miss [refer] {turn['q']!r} read as {answer.understood!r}")
+                continue
+            before = answer
             t0 = time.perf_counter()
             alone = service.ask(turn.get("full") or turn["q"], top_k=10)
             alone_ms.append((time.perf_counter() - t0) * 1000)
             o_typed = judge(question(turn, turn["q"]), answer, truth)
             o_full = judge(question(turn, turn.get("full") or turn["q"]), alone, truth)
+            bare.append(judge(question(turn, turn["q"]), service.ask(turn["q"], top_k=10), truth))
             typed.append(o_typed)
             full.append(o_full)
             turns_by_kind[kind] += 1
@@ -130,10 +152,13 @@ def main() -> int:
     print(format_table(typed_t))
     print(f"\n### The same turns written out in full, asked alone (p95 {p95(alone_ms):.0f} ms)\n")
     print(format_table(full_t))
+    print("\n### The turns as typed, each asked alone (no conversation)\n")
+    print(format_table(tally(bare)))
     print("\n### Read as a follow-up (an `understood` line shown), by kind\n")
     print("| kind | turns | read as follow-up |\n|---|---|---|")
     for kind in sorted(turns_by_kind):
         print(f"| {kind} | {turns_by_kind[kind]} | {understood[kind]} |")
+    print(f"\nrefer: {referred['right']} of {referred['turns']} returned the result referred to")
     rows = follow_up_rows(typed_t, full_t)
     print(f"\nfollow-ups (swap, further, others): typed hit@5 {rows['typed']['hit@5']} (hit@1 {rows['typed']['hit@1']}), "
           f"full hit@5 {rows['full']['hit@5']} (hit@1 {rows['full']['hit@1']}), {rows['typed']['questions']} turns")
