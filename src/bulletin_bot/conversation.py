@@ -366,11 +366,11 @@ def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return text
 
 
-def _replace(text: str, old: list[tuple[str, int, int]], new: str, front: bool = True) -> str:
+def _replace(text: str, old: list[tuple[str, int, int]], new: str) -> str:
     """`text` with the first of `old` replaced by `new` and the rest taken out; `new` put in
     front when `old` is empty."""
     if not old:
-        return f"{new}{text}" if front else f"{text}{new}"
+        return f"{new}{text}"
     for i, (_, s, e) in enumerate(sorted(old, key=lambda x: -x[1])):
         last = i == len(old) - 1
         text = text[:s] + (new if last else "") + text[e:]
@@ -416,7 +416,6 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
         return _others(prev, text)
     if slots.any() and not own:
         question = _swap(prev.question, slots, text, today)
-        # an ask beyond the slot ("江苏的措施呢"): keep it with the new question
         return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
     if own or _asks(text):
         question = prev.subject
