@@ -139,6 +139,12 @@ class LongAnswerService:
                         for i, q in enumerate(self.quotes))[offset : offset + top_k]
         return Answer(question, bool(results), results)
 
+    def converse(self, key, message: str, top_k: int = 5, shown=None) -> Answer:  # no context: as it stands
+        return self.ask(message, top_k)
+
+    def forget(self, key) -> None:
+        pass
+
     def stats(self) -> IndexStatus:
         return IndexStatus("v1", "2023-12-10T00:00:00", "fake", 8, 1, 1, 1, "index")
 
@@ -147,3 +153,26 @@ class LongAnswerService:
 
     def add_file(self, filename: str, data: bytes) -> AddResult:
         return AddResult(False, f"{filename}: not a bulletin")
+
+
+def first_cited_title(text: str) -> str:
+    """The title of the first result a channel's answer cites (its "—— 第N期 · date · 【section】 title" line)."""
+    return re.search(r"第\d+期 · [\d-]+ · 【[^】]+】 (\S+)", text).group(1)
+
+
+def check_dialogues(ask_as) -> None:
+    """Two people talk to the bot at once: each follow-up is read in its own conversation.
+    `ask_as(who, text)` sends `text` as person `who` (0 or 1) and returns the reply's texts."""
+    ask_as(0, "2022年山东GDP有多少")
+    ask_as(1, "昆山市垃圾分类有哪些做法")
+    gdp = ask_as(0, "广东呢")[0]
+    sorting = ask_as(1, "那徐州呢")[0]
+    assert gdp.splitlines()[0] == "按“2022年广东GDP有多少”查找："
+    assert first_cited_title(gdp) == "广东发布2022年经济运行情况"
+    assert sorting.splitlines()[0] == "按“徐州垃圾分类有哪些做法”查找："
+    assert first_cited_title(sorting) == "徐州市：垃圾分类督导员上岗"
+    whole = ask_as(0, "第一条的全文")
+    assert whole[0].splitlines()[0] == "按“第1条结果的全文：广东发布2022年经济运行情况”查找："
+    assert "129119亿元" in "".join(whole)
+    assert ask_as(1, "新问题")[0] == "好的，前面的问题不再算数，请提新问题。"
+    assert not ask_as(1, "那徐州呢")[0].startswith("按“")

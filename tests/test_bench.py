@@ -29,6 +29,7 @@ def test_quick_bench_writes_every_section(tmp_path, capsys):
     assert "| hash | seed |" in report
     assert "Python" in report and "faiss-cpu" in report
     assert "bot peak RSS" in report and "cold start" in report
+    assert "resolving a follow-up adds" in report
     assert str(out) in capsys.readouterr().out
 
 

@@ -55,6 +55,7 @@ from bulletin_bot.models import (
 from bulletin_bot.errors import BulletinError
 
 from botapi_standin import BotAPIStandin, Chat, User, parse_html
+from conversation_corpus import ARCHIVE as CONVERSATION_ARCHIVE
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -285,7 +286,8 @@ def bot_settings(standin, tmp_path_factory):
 def bot(standin, bot_settings):
     """The real bot over the real service: corpus/455.txt plus a long issue 458."""
     settings = bot_settings
-    service = make_service(settings, ("458.txt", long_issue()), ("459.txt", many_articles_issue()))
+    service = make_service(settings, ("458.txt", long_issue()), ("459.txt", many_articles_issue()),
+                           *CONVERSATION_ARCHIVE.items())
     app = build_application(settings, service)
     with running(app, standin):
         yield service
@@ -306,7 +308,7 @@ def test_startup_registers_commands_and_polls(standin, bot):
     assert {"getMe", "deleteWebhook", "getUpdates", "setMyCommands"} <= names
     menus = [c.params for c in standin.calls_of("setMyCommands")]
     everyone = [m for m in menus if m.get("scope", {}).get("type") in (None, "default")][0]
-    assert {c["command"] for c in everyone["commands"]} == {"ask", "issue", "latest", "stats", "help"}
+    assert {c["command"] for c in everyone["commands"]} == {"ask", "new", "issue", "latest", "stats", "help"}
     admin_menu = [m for m in menus if m.get("scope", {}).get("chat_id") == ADMIN.id][0]
     assert "reindex" in {c["command"] for c in admin_menu["commands"]}
 
@@ -450,6 +452,38 @@ def test_groups_answer_ask_and_mentions_only(standin, bot):
     assert "/ask" in check_message(empty[0]["html"])
 
 
+def first_title(shown: str) -> str:
+    """The title of the first result cited in a shown answer."""
+    return re.search(r"第\d+期 · [\d-]+ · 【[^】]+】 (\S+)", shown).group(1)
+
+
+def test_a_follow_up_is_read_in_its_conversation_and_members_keep_their_own(standin, bot):
+    """Private chat: the second answer is the follow-up's; in a group each member has their own."""
+    talker = Session(standin, User(4004, "对话者", "talker"))
+    first = check_message(talker.ask("2022年山东GDP有多少")[0]["html"])
+    assert "山东发布2022年经济运行情况" in first and "按“" not in first
+    second = check_message(talker.ask("广东呢")[0]["html"])
+    assert second.splitlines()[0] == "按“2022年广东GDP有多少”查找："
+    assert first_title(second) == "广东发布2022年经济运行情况"
+    whole = check_message(talker.ask("原文")[0]["html"])
+    assert whole.splitlines()[0].startswith("按“第1条结果的全文") and "129119亿元" in whole
+    assert "按“" not in check_message(talker.ask("/new")[0]["html"])
+    assert "按“" not in check_message(talker.ask("广东呢")[0]["html"])  # forgotten: asked as it stands
+
+    mention = f"@{standin.username}"
+    first_member, second_member = Session(standin, User(4005, "甲"), GROUP), Session(standin, User(4006, "乙"), GROUP)
+    first_member.ask(f"{mention} 2022年山东GDP有多少")
+    second_member.ask(f"{mention} 昆山市垃圾分类有哪些做法")
+    gdp = check_message(first_member.ask(f"{mention} 广东呢")[0]["html"])
+    sorting = check_message(second_member.ask(f"{mention} 那徐州呢")[0]["html"])
+    assert gdp.splitlines()[0] == "按“2022年广东GDP有多少”查找：" and first_title(gdp) == "广东发布2022年经济运行情况"
+    assert sorting.splitlines()[0] == "按“徐州垃圾分类有哪些做法”查找："
+    assert first_title(sorting) == "徐州市：垃圾分类督导员上岗"
+    # the same person in a private chat has a conversation of their own there
+    alone = check_message(Session(standin, User(4005, "甲")).ask("广东呢")[0]["html"])
+    assert "按“" not in alone
+
+
 def test_non_admin_cannot_reindex_or_upload(standin, bot, bot_settings, reader):
     version = bot.stats().version
     files = sorted(p.name for p in bot_settings.corpus.iterdir())
@@ -588,6 +622,12 @@ class FakeService:
             for i, q in enumerate(self.quotes)
         )[offset : offset + top_k]
         return Answer(question, bool(results), results)
+
+    def converse(self, key, message: str, top_k: int = 5, shown=None) -> Answer:  # no context: as it stands
+        return self.ask(message, top_k)
+
+    def forget(self, key) -> None:
+        pass
 
     def article(self, article_id: int) -> ArticleView | None:
         summary = IssueSummary("工作简报", 455, "2023-12-10", "协调小组办公室", ("经验交流",), 1, "455.txt")

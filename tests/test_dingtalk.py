@@ -23,8 +23,9 @@ from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.errors import ChannelConfigError
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, squash, wait_for
+from channel_helpers import LongAnswerService, check_dialogues, squash, wait_for
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
+from conversation_corpus import write_archive
 from dingtalk_standin import CLIENT_ID, CLIENT_SECRET, MAX_TEXT_BYTES, TOPIC, DingTalkStandin
 
 ADMIN = "manager4567"
@@ -42,6 +43,7 @@ def settings_for(root: Path, standin: DingTalkStandin, **overrides) -> Settings:
 def real_service(settings: Settings) -> BulletinService:
     settings.corpus.mkdir(parents=True)
     shutil.copy(SAMPLE, settings.corpus / SAMPLE.name)
+    write_archive(settings.corpus)  # where a follow-up's right answer is known
     service = BulletinService(settings, embedder=HashEmbedder())
     service.reindex()
     return service
@@ -124,6 +126,14 @@ def test_not_found_says_why_above_the_closest_passages(standin, bot):
     text = "".join(ask(standin, "“蓝丝带”宣讲团怎么开展理论宣讲"))
     assert "简报中没有提到“蓝丝带”。" in text and text.index("简报中没有提到“蓝丝带”。") < text.index("没有找到直接回答")
 
+
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("talker1", "talker2")[who]))
+
+
+def test_two_members_of_one_group_keep_their_own_conversations(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, f"@简报助手 {text}", user=("member1", "member2")[who],
+                                          group=True, at=True))
 
 def test_a_frame_for_another_robot_is_acknowledged_and_never_answered(standin, bot):
     session, message_id = standin.say(QUESTION, READER, robot_code="dingsomeoneelse")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bulletin_bot.answers import answer_to_json
+from bulletin_bot.conversation import turn_to_json
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
@@ -29,6 +29,7 @@ TOKEN = "correct-horse-battery-staple"
 QUESTION = "泗洪县理论宣讲做法"
 
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION  # noqa: E402  (a second issue, uploaded by tests)
+from conversation_corpus import conversation_service  # noqa: E402
 
 # Corpus text that is also markup: it must reach the page as text.
 HOSTILE_ISSUE = (
@@ -139,7 +140,7 @@ def test_api_ask_is_the_same_object_as_ask_json(reader):
     r = reader.get("/api/ask", params={"q": QUESTION, "top_k": 3})
     assert r.status_code == 200
     data = r.json()
-    assert data == answer_to_json(reader.service.ask(QUESTION, top_k=3))
+    assert data == turn_to_json(reader.service.ask(QUESTION, top_k=3))
     assert data["found"] and data["query"] == QUESTION
     first = data["results"][0]
     assert set(first) >= {"issue", "date", "section", "title", "quote", "score", "file", "article_id", "series", "spans"}
@@ -554,3 +555,39 @@ def test_admin_upload_reads_doc_wps_and_ofd(admin_app, name):
     assert "是同一期（第455期）" in r.json()["message"]
     page = admin_app.get("/admin", headers=auth).text
     assert 'accept=".txt,.docx,.pdf,.doc,.wps,.ofd"' in page
+
+
+@pytest.fixture(scope="module")
+def talker(tmp_path_factory):
+    """A client of the small archive where each follow-up's right answer is known."""
+    service = conversation_service(tmp_path_factory.mktemp("conversation"))
+    with TestClient(create_app(service, service.settings)) as client:
+        yield client
+
+
+def test_api_follow_ups_are_read_per_session_and_never_mix(talker):
+    def ask(q: str, session: str = "") -> dict:
+        r = talker.get("/api/ask", params={"q": q, **({"session": session} if session else {})})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    assert ask("2022年山东GDP有多少", "tab-a")["understood"] == ""
+    assert ask("昆山市垃圾分类有哪些做法", "tab-b")["results"][0]["title"] == "昆山市：垃圾分类进小区"
+    gdp = ask("广东呢", "tab-a")
+    assert gdp["understood"] == "2022年广东GDP有多少" and gdp["results"][0]["title"] == "广东发布2022年经济运行情况"
+    sorting = ask("那徐州呢", "tab-b")
+    assert sorting["understood"] == "徐州垃圾分类有哪些做法"
+    assert sorting["results"][0]["title"] == "徐州市：垃圾分类督导员上岗"
+    assert ask("广东呢")["understood"] == ""  # no session: every question stands alone
+    assert ask("/new", "tab-a") == {"reset": True}
+    assert ask("广东呢", "tab-a")["understood"] == ""
+
+
+def test_ask_page_says_how_a_follow_up_was_understood(talker):
+    talker.get("/", params={"q": "2022年山东GDP有多少", "session": "page-1"})
+    page = talker.get("/", params={"q": "广东呢", "session": "page-1"}).text
+    assert '<p class="understood" id="understood">按“2022年广东GDP有多少”查找：</p>' in page
+    results = page[page.index('class="results"'):]
+    assert re.search(r"第\d+期 · [\d-]+ · 【[^】]+】 (\S+?)</a>", results).group(1) == "广东发布2022年经济运行情况"
+    assert 'name="session"' in page
+    assert 'id="understood"' not in talker.get("/", params={"q": "广东呢"}).text

@@ -15,6 +15,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,7 @@ TOKEN = "browser-test-token"
 QUESTION = "泗洪县理论宣讲做法"
 
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION  # noqa: E402  (a second issue, uploaded by tests)
+from conversation_corpus import write_archive  # noqa: E402
 
 CHROME_FLAGS = (
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -52,11 +54,13 @@ CHROME_FLAGS = (
 )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The app under uvicorn in a thread, on a port the OS picked; yields (base url, service)."""
-    root = tmp_path_factory.mktemp("web-browser")
+@contextmanager
+def serving(root: Path, archive: bool = False):
+    """The app under uvicorn in a thread, on a port the OS picked, over a copy of corpus/ (and
+    with `archive` the conversation archive); yields (base url, service, settings)."""
     shutil.copytree(CORPUS, root / "corpus")
+    if archive:
+        write_archive(root / "corpus")  # where a follow-up's right answer is known
     settings = Settings(corpus=root / "corpus", index=root / "index", cache=root / "cache", model="hash",
                         web_admin_token=TOKEN)
     service = BulletinService(settings, embedder=HashEmbedder())
@@ -77,6 +81,18 @@ def site(tmp_path_factory):
     server.should_exit = True
     thread.join(5)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("web-browser")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def talk_site(tmp_path_factory):
+    with serving(tmp_path_factory.mktemp("web-conversation"), archive=True) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +237,28 @@ def test_everything_a_reader_needs_works_with_javascript_off(site, tmp_path):
         assert "第455期" in driver.find_element(By.CSS_SELECTOR, ".masthead").text
     finally:
         driver.quit()
+
+
+def test_a_follow_up_is_read_in_the_tabs_conversation(talk_site, browser):
+    base, _, _ = talk_site
+    ask(browser, base, "2022年山东GDP有多少")
+    assert not browser.find_elements(By.ID, "understood")
+    ask(browser, base, "广东呢")
+    assert browser.find_element(By.ID, "understood").text == "按“2022年广东GDP有多少”查找："
+    first = browser.find_element(By.CSS_SELECTOR, ".result .citation a")
+    assert first.text.endswith("广东发布2022年经济运行情况")
+    first_tab = browser.current_window_handle
+    browser.switch_to.new_window("tab")  # another tab: a conversation of its own
+    try:
+        ask(browser, base, "广东呢")
+        assert not browser.find_elements(By.ID, "understood")
+    finally:
+        browser.close()
+        browser.switch_to.window(first_tab)
+    ask(browser, base, "去年的呢")  # the first tab still has its own
+    assert browser.find_element(By.ID, "understood").text == "按“2021年广东GDP有多少”查找："
+    browser.find_element(By.ID, "new-conversation").click()
+    wait(browser).until(EC.presence_of_element_located((By.ID, "q")))
+    ask(browser, base, "广东呢")
+    assert not browser.find_elements(By.ID, "understood")
+    assert console_errors(browser) == []

@@ -18,8 +18,9 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, serve_app, squash, wait_for
+from channel_helpers import LongAnswerService, check_dialogues, serve_app, squash, wait_for
 from conftest import SAMPLE
+from conversation_corpus import write_archive
 from wecom_standin import AES_KEY, AGENT_ID, CORP_ID, MAX_TEXT_BYTES, SECRET, TOKEN, WeComStandin
 
 ADMIN = "zhangsan"
@@ -37,6 +38,7 @@ def settings_for(root: Path, standin: WeComStandin, **overrides) -> Settings:
 def real_service(settings: Settings) -> BulletinService:
     settings.corpus.mkdir(parents=True)
     shutil.copy(SAMPLE, settings.corpus / SAMPLE.name)
+    write_archive(settings.corpus)  # where a follow-up's right answer is known
     service = BulletinService(settings, embedder=HashEmbedder())
     service.reindex()
     return service
@@ -98,6 +100,8 @@ def test_not_found_says_why_above_the_closest_passages(standin, bot):
     text = "".join(ask(standin, "“蓝丝带”宣讲团怎么开展理论宣讲"))
     assert "简报中没有提到“蓝丝带”。" in text and text.index("简报中没有提到“蓝丝带”。") < text.index("没有找到直接回答")
 
+def test_a_follow_up_is_read_in_its_conversation_and_two_users_never_mix(standin, bot):
+    check_dialogues(lambda who, text: ask(standin, text, user=("talker1", "talker2")[who]))
 
 def test_forged_callbacks_are_refused_and_never_answered(standin, bot):
     before = len(standin.sent)

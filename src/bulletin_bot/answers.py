@@ -274,13 +274,18 @@ def build_answer(
 
 
 def answer_to_json(answer: Answer) -> dict:
-    """The object `bulletin-bot ask --json` prints and `/api/ask` returns."""
+    """The object `bulletin-bot ask --json` and `chat --json` print and `/api/ask` returns."""
+    from .contents_question import contents_to_json
+
+    extra = {"contents": contents_to_json(answer.contents)} if answer.contents else {}
     return {
         "query": answer.query,
         "found": answer.found,
         "reason": answer.reason,
         "reason_code": answer.reason_code,
         "note": answer.note,
+        "understood": answer.understood,  # a follow-up: the whole question it was taken for
+        **extra,
         "results": [
             {
                 "issue": q.citation.issue,

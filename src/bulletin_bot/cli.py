@@ -27,6 +27,7 @@ examples:
   bulletin-bot index --corpus corpus --index index
   bulletin-bot ask 泗洪县理论宣讲做法
   echo 红书房建了多少个 | bulletin-bot ask --json
+  bulletin-bot chat          (a conversation: 那徐州呢 / 去年的呢 / 第二条的全文; /new starts afresh)
   bulletin-bot parse corpus/455.txt
   bulletin-bot serve --channel feishu
 """
@@ -162,6 +163,7 @@ ASK_HOW = ("ask like this: bulletin-bot ask 红书房建了多少个 ; or one qu
 
 
 def format_answer(answer) -> str:
+    from .conversation import understood_line
     from .models import CLOSEST_HEADING
     from .question_check import is_question_problem
 
@@ -169,11 +171,12 @@ def format_answer(answer) -> str:
         return answer.reason
     if answer.contents:
         return format_contents(answer)
+    first = f"{understood_line(answer.understood)}\n" if answer.understood else ""
     if not answer.results:
         hint = "试试换个说法、减少关键词，或写明期号（如 第455期）、日期（如 2023年12月）。"
         reason = (answer.reason or "简报中没有相关内容").rstrip("。")
-        return f"未找到：{reason}。{hint}"
-    blocks = []
+        return f"{first}未找到：{reason}。{hint}"
+    blocks = [first.rstrip("\n")] if first else []
     if answer.note:
         blocks.append(f"（{answer.note}）")
     if not answer.found:  # why, when the ranking can say, then the closest passages
@@ -202,7 +205,6 @@ def format_contents(answer) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from .answers import answer_to_json
-    from .contents_question import contents_to_json
 
     from_stdin = args.question in (None, "-")
     if not from_stdin and not args.question.strip():
@@ -218,14 +220,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         answer = service.ask(question, top_k=args.top_k)
         if args.json:
-            data = answer_to_json(answer)
-            if answer.contents:
-                data["contents"] = contents_to_json(answer.contents)
-            print(json.dumps(data, ensure_ascii=False), flush=True)
+            print(json.dumps(answer_to_json(answer), ensure_ascii=False), flush=True)
         else:
             print(format_answer(answer), flush=True)
             if from_stdin:
                 print(flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------ chat
+
+
+def _turns(interactive: bool):
+    """Each line typed (with line editing and history on a terminal) or read from stdin."""
+    if not interactive:
+        yield from (line.strip() for line in sys.stdin)
+        return
+    try:
+        import readline  # noqa: F401  (input() then edits lines and keeps a history)
+    except ImportError:  # not on every platform; plain input() still works
+        pass
+    print("接着问就行（那徐州呢、去年的呢、还有吗、第二条的全文）；/new 重新开始，Ctrl-D 退出。", file=sys.stderr)
+    while True:
+        try:
+            yield input("问> ").strip()
+        except EOFError:
+            print(file=sys.stderr)
+            return
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .conversation import is_reset, turn_to_json
+
+    service = _service(args)
+    key = ("cli", str(os.getpid()))
+    for message in _turns(sys.stdin.isatty() and not args.json):
+        if not message:
+            continue
+        if is_reset(message):
+            service.forget(key)
+            print(json.dumps({"reset": True}) if args.json else "（新问题：前面的问题不再算数）", flush=True)
+            continue
+        answer = service.converse(key, message, top_k=args.top_k)
+        if args.json:
+            print(json.dumps(turn_to_json(answer), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer) + "\n", flush=True)
     return 0
 
 
@@ -396,9 +436,19 @@ def build_parser() -> argparse.ArgumentParser:
     model_opt(p)
     p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
     p.add_argument("--json", action="store_true",
-                   help='one JSON object per question: {"query","found","reason","results":[{"issue","date","section",'
-                        '"title","quote","score","file",...}]}, and "contents" for a question about the bulletins '
-                        'themselves (第455期有哪些文章)')
+                   help='one JSON object per question: {"query","found","reason","reason_code","note","understood",'
+                        '"results":[{"issue","date","section","title","quote","score","file",...}]}, and "contents" '
+                        'for a question about the bulletins themselves (第455期有哪些文章)')
+
+    p = add("chat", cmd_chat, "a conversation in the terminal: follow-ups (那徐州呢, 去年的呢, 还有吗, 第二条的全文) "
+                              "are read against the questions before, /new (新问题) starts afresh")
+    index_opt(p)
+    model_opt(p)
+    p.add_argument("-k", "--top-k", type=int, default=5, metavar="K", help="how many passages to show (default 5)")
+    p.add_argument("--json", action="store_true",
+                   help='read one turn per line of stdin, print one JSON line per turn: the ask --json fields '
+                        'plus "understood" (the whole question a follow-up was taken for, "" for a new one); '
+                        'a /new line prints {"reset": true}')
 
     p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")
     p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")

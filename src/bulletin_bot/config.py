@@ -40,6 +40,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
     "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
+    "BULLETIN_BOT_CONTEXT_MINUTES": "context_minutes",
     # the HTTP server of the WeCom and Feishu channels
     "BULLETIN_BOT_LISTEN": "listen",
     "BULLETIN_BOT_PORT": "port",
@@ -87,6 +88,7 @@ class Settings:
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per chat user (Telegram, WeCom, DingTalk, Feishu)
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
+    context_minutes: float = 30.0  # how long a conversation's last questions are kept for follow-ups
     listen: str = "0.0.0.0"
     port: int = 8080
     wecom_corp_id: str = ""

@@ -106,6 +106,9 @@ class Answer:
     # a question about the bulletins themselves ("第455期有哪些文章"): their contents, newest
     # first, instead of passages (contents_question.py); `results` is then empty
     contents: tuple[IssueView, ...] = ()
+    # a follow-up read in its conversation: the whole question it was taken for ("徐州 理论宣讲做法");
+    # every front end says it first. "" for a question asked afresh.
+    understood: str = ""
 
     @property
     def closest_only(self) -> bool:

@@ -24,9 +24,11 @@ import re
 import threading
 import unicodedata
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from .config import Settings
+from .conversation import ContextStore, without_articles
 from .errors import BulletinError, IndexBusy, IndexInvalid, IndexMissing, ParseError
 from .models import (
     AddResult,
@@ -80,6 +82,7 @@ class BulletinService:
         self._load_lock = threading.RLock()
         self._build_lock = threading.Lock()
         self.warnings: deque[str] = deque(maxlen=MAX_WARNINGS)
+        self.conversations = ContextStore(settings.context_minutes)  # in memory only, never logged
 
     # ------------------------------------------------------------ loading
 
@@ -197,8 +200,9 @@ class BulletinService:
 
     # ------------------------------------------------------------ questions
 
-    def ask(self, question: str, top_k: int = 5, offset: int = 0) -> Answer:
-        """Quotes answering `question`, best first; `offset` skips results already shown (更多)."""
+    def ask(self, question: str, top_k: int = 5, offset: int = 0, exclude: frozenset[int] = frozenset()) -> Answer:
+        """Quotes answering `question`, best first; `offset` skips results already shown (更多),
+        `exclude` drops those articles (a follow-up asking for other cases than those shown)."""
         from .answers import build_answer
         from .contents_question import contents_answer
         from .ranking import retrieve
@@ -213,7 +217,55 @@ class BulletinService:
             return contents
         emb = self.embedder(index.manifest)
         result = retrieve(index, emb, question, self.retrieval, reader=self.reader())
+        if exclude:
+            result = without_articles(result, exclude)
         return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
+
+    # ------------------------------------------------------------ conversations
+
+    def converse(self, key: tuple[str, ...], message: str, top_k: int = 5, shown: int | None = None) -> Answer:
+        """Answer `message` as the next turn of the conversation `key` (channel, chat, user): a
+        follow-up is read against the turns before (conversation.py) and asked as a whole
+        question; the answer's `understood` says which, and is "" for a new question. `shown`:
+        how many of the `top_k` results the user will see (a front end asks one more than it
+        shows, to know whether 更多 has anything); what "还有吗" leaves out next time."""
+        from .conversation import next_turn, resolve
+
+        message = " ".join(message.split())[:MAX_QUESTION_CHARS]
+        if not message:
+            return self.ask(message)
+        reading = resolve(self.conversations.turns(key), message)
+        if reading.kind == "refer":
+            return self._referred(reading, top_k)  # the conversation stays on the results referred to
+        answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
+        if reading.followup:
+            answer = replace(answer, understood=reading.understood)
+        seen = answer.results[: top_k if shown is None else shown]
+        self.conversations.record(key, next_turn(reading, tuple(q.article_id for q in seen)))
+        return answer
+
+    def forget(self, key: tuple[str, ...]) -> None:
+        """/new: the next message of `key` is a new question."""
+        self.conversations.forget(key)
+
+    def _referred(self, reading, top_k: int) -> Answer:
+        """A result referred to: its whole article, or the other articles of its issue."""
+        from .conversation import whole_article, issue_articles
+
+        view = self.article(reading.article_id if reading.article_id is not None else reading.contents_of)
+        if view is None:  # re-indexed since: the ids shown are gone
+            return Answer(reading.understood, False, (), reason="之前的结果已失效（索引已更新），请重新提问",
+                          understood=reading.understood)
+        if reading.article_id is not None:
+            understood = f"{reading.understood}：{view.citation.title}"
+            return Answer(understood, True, (whole_article(view),), understood=understood)
+        others = [self.article(ref.article_id) for v in self.issue(view.citation.issue)
+                  if v.summary.series == view.issue.series for ref in v.articles
+                  if ref.article_id != view.article_id and ref.article_id not in reading.exclude]
+        understood = f"第{view.citation.issue}期的其他文章"
+        quotes = issue_articles([v for v in others if v is not None])[:max(1, top_k)]
+        return Answer(understood, bool(quotes), tuple(quotes), understood=understood,
+                      reason="" if quotes else "这一期没有其他文章")
 
     # ------------------------------------------------------------ reading
 

@@ -46,6 +46,7 @@ from .handlers import (
     issue,
     latest,
     more,
+    new_conversation,
     noop,
     on_error,
     reindex,
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 COMMANDS = [
     BotCommand("ask", "提问，例如 /ask 泗洪县理论宣讲做法"),
+    BotCommand("new", "新问题：忘掉前面的问题"),
     BotCommand("issue", "某一期的目录，例如 /issue 455"),
     BotCommand("latest", "最新一期的目录"),
     BotCommand("stats", "索引状态"),
@@ -116,6 +118,7 @@ def build_application(settings: Settings, service: BulletinService, webhook: boo
             CommandHandler("start", start),
             CommandHandler("help", help_command),
             CommandHandler("ask", ask_command),
+            CommandHandler("new", new_conversation),
             CommandHandler("issue", issue),
             CommandHandler("latest", latest),
             CommandHandler("stats", stats),

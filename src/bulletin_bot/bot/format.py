@@ -12,6 +12,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
+from ..conversation import understood_line
 from ..models import (
     CLOSEST_HEADING,
     AddResult,
@@ -117,6 +118,8 @@ def answer_messages(answer: Answer, start: int = 1, limit: int = MAX_MESSAGE_CHA
     if not answer.results:
         return [not_found_text(answer)]
     head = f"🔎 <b>{esc(shorten(answer.query))}</b>"
+    if answer.understood:  # a follow-up: the first line says how it was read (and names the question)
+        head = esc(understood_line(shorten(answer.understood)))
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
     scope = scope_label(answer.filters)
@@ -139,6 +142,8 @@ def not_found_text(answer: Answer) -> str:
     if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
         return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
+    if answer.understood:
+        lines.insert(0, esc(understood_line(shorten(answer.understood))))
     scope = scope_label(answer.filters)
     if scope:
         lines.append(f"（已限定范围：{esc(scope)}）")
@@ -323,9 +328,11 @@ def help_text(is_admin: bool, bot_username: str) -> str:
         "问题里可以指明期号（第455期）、日期（2023年12月）或栏目（经验交流），只在其中找。",
         "每条结果是简报原文，下面注明 第N期 · 日期 · 【栏目】 标题。",
         "按钮「全文」看整篇文章，「更多」看后面的结果。",
+        "接着问（那徐州呢、去年的呢、还有吗、第二条的全文）会按上一个问题理解，回答第一行说明按什么查找。",
         "",
         "<b>命令</b>",
         "/ask 问题 — 提问",
+        "/new 或「新问题」— 忘掉前面的问题，重新开始",
         "/issue 期号 — 某一期的目录（不带期号列出已收录的期）",
         "/latest — 最新一期的目录",
         "/stats — 索引状态",
@@ -339,6 +346,10 @@ def help_text(is_admin: bool, bot_username: str) -> str:
             f"私聊发送 {SUPPORTED_LABEL} 简报文件 — 加入语料并重建索引，完成后即可提问",
         ]
     return "\n".join(lines)
+
+
+def new_conversation_text() -> str:
+    return "好的，前面的问题不再算数，请提新问题。"
 
 
 def rate_limited_text(seconds: int) -> str:

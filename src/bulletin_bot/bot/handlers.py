@@ -19,6 +19,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from ..chat_text import number
+from ..conversation import is_reset
 from ..errors import BulletinError, IndexInvalid, IndexMissing
 from ..models import Answer
 from ..readers import SUPPORTED_SUFFIXES
@@ -93,12 +94,19 @@ def _remember_query(context: ContextTypes.DEFAULT_TYPE, question: str, offset: i
 
 
 async def _ask_and_reply(
-    message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0
+    message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, offset: int = 0,
+    conversation: tuple[str, ...] | None = None,
 ) -> None:
+    """Answer `question`; with `conversation`, as the next turn of it (a follow-up is read
+    against the turns before), else as it stands (更多 asks the question as understood)."""
     state = state_of(context)
     await message.chat.send_action(ChatAction.TYPING)
     # one extra result tells whether 更多 has anything to show
-    answer = await asyncio.to_thread(state.service.ask, question, TOP_K + 1, offset)
+    if conversation is None:
+        answer = await asyncio.to_thread(state.service.ask, question, TOP_K + 1, offset)
+    else:
+        answer = await asyncio.to_thread(state.service.converse, conversation, question, TOP_K + 1, TOP_K)
+        question = answer.query
     if answer.contents:  # "第455期有哪些文章": the contents, each article a button
         await _send_contents(message, answer.contents, answer.note)
         return
@@ -120,11 +128,20 @@ async def _question(update: Update, context: ContextTypes.DEFAULT_TYPE, question
     if not question:
         await message.reply_text(fmt.empty_question_text())
         return
+    if is_reset(question):
+        await new_conversation(update, context)
+        return
     wait = state_of(context).rate.wait_seconds(update.effective_user.id if update.effective_user else 0)
     if wait:
         await message.reply_text(fmt.rate_limited_text(wait))
         return
-    await _ask_and_reply(message, context, question)
+    await _ask_and_reply(message, context, question, conversation=_conversation(update))
+
+
+def _conversation(update: Update) -> tuple[str, str, str]:
+    """Whose conversation a message continues: in a group, each member has their own."""
+    user = update.effective_user
+    return ("telegram", str(update.effective_chat.id), str(user.id if user else 0))
 
 
 # ---------------------------------------------------------------- handlers
@@ -144,6 +161,12 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = update.effective_user
     is_admin = bool(user and user.id in state_of(context).settings.admins)
     await update.effective_message.reply_text(fmt.help_text(is_admin, context.bot.username))
+
+
+async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new (新问题) — forget the questions before: the next one is read on its own."""
+    state_of(context).service.forget(_conversation(update))
+    await update.effective_message.reply_text(fmt.new_conversation_text())
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

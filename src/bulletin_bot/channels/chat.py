@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..config import Settings
+from ..conversation import understood_line
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
@@ -168,6 +169,8 @@ def quote_blocks(quote: Quote, n: int, markup: Markup) -> list[str]:
 def answer_blocks(answer: Answer, start: int, markup: Markup, more: bool) -> list[str]:
     esc = markup.escape
     head = f"🔎 {esc(shorten(answer.query))}"
+    if answer.understood:  # a follow-up: the first line says how it was read (and names the question)
+        head = esc(understood_line(shorten(answer.understood)))
     if start > 1:
         head += f"（续，第 {start}–{start + len(answer.results) - 1} 条）"
     scope = scope_label(answer.filters)
@@ -192,6 +195,8 @@ def not_found_text(answer: Answer, markup: Markup) -> str:
     if is_question_problem(answer):  # blank or not Chinese: how to ask, not "try other words"
         return esc(answer.reason)
     lines = [f"没有在已收录的简报中找到与「{esc(shorten(answer.query))}」直接相关的原文。"]
+    if answer.understood:
+        lines.insert(0, esc(understood_line(shorten(answer.understood))))
     scope = scope_label(answer.filters)
     if scope:
         lines.append(f"（已限定范围：{esc(scope)}）")
@@ -257,6 +262,8 @@ def help_text(is_admin: bool, group_hint: str) -> str:
         "/issue 期号 — 某一期的目录（不带期号列出已收录的期）",
         "/latest — 最新一期的目录",
         "/more 或「更多」— 上一个问题后面的结果",
+        "接着问（那徐州呢、去年的呢、还有吗、第二条的全文）会按上一个问题理解，回答第一行说明按什么查找；",
+        "/new 或「新问题」— 忘掉前面的问题，重新开始",
         "/stats — 索引状态",
         "/help — 本说明",
     ]
@@ -275,11 +282,12 @@ ERROR = "抱歉，处理这条消息时出了错，已记录。请稍后再试�
 NO_MORE = "没有更多结果了。"
 EMPTY = "问题是空的。请写上问题，例如：泗洪县理论宣讲做法"
 REINDEX_STARTED = "⏳ 已开始重建索引，完成后会告诉你结果；这期间照常回答问题。"
+NEW_CONVERSATION = "好的，前面的问题不再算数，请提新问题。"
 REINDEX_QUEUED = "索引正在重建中，这一轮结束后会再重建一次，完成后告诉你结果。"
 
 # whole-message words that work like the slash commands
-ALIASES = {"帮助": "help", "更多": "more", "最新": "latest", "最新一期": "latest", "状态": "stats", "重建索引": "reindex"}
-COMMANDS = {"help", "start", "more", "latest", "issue", "stats", "reindex"}
+ALIASES = {"帮助": "help", "更多": "more", "新问题": "new", "最新": "latest", "最新一期": "latest", "状态": "stats", "重建索引": "reindex"}
+COMMANDS = {"help", "start", "more", "latest", "issue", "stats", "reindex", "new"}
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -373,6 +381,9 @@ class ChatBot:
         markup = self.channel.markup
         if name in ("help", "start"):
             await self.reply(message, [help_text(self.is_admin(message), self.group_hint)])
+        elif name == "new":
+            self.service.forget(self.conversation(message))
+            await self.reply(message, [NEW_CONVERSATION])
         elif name == "more":
             stored = self._queries.get((message.chat, message.user))
             if stored is None:
@@ -411,6 +422,10 @@ class ChatBot:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def conversation(self, message: Incoming) -> tuple[str, str, str]:
+        """Whose conversation a message continues: in a group, each member has their own."""
+        return (self.channel.name, message.chat, message.user)
+
     async def _question(self, message: Incoming, question: str, offset: int = 0) -> None:
         markup = self.channel.markup
         question = " ".join(question.split())
@@ -421,8 +436,12 @@ class ChatBot:
         if wait:
             await self.reply(message, [RATE_LIMITED.format(seconds=wait)])
             return
-        # one extra result tells whether 更多 has anything to show
-        answer = await asyncio.to_thread(self.service.ask, question, TOP_K + 1, offset)
+        # one extra result tells whether 更多 has anything to show; 更多 asks the question as understood
+        if offset:
+            answer = await asyncio.to_thread(self.service.ask, question, TOP_K + 1, offset)
+        else:
+            answer = await asyncio.to_thread(self.service.converse, self.conversation(message), question, TOP_K + 1, TOP_K)
+            question = answer.query
         if answer.contents:  # "第455期有哪些文章": the contents, each title with its issue and section
             notes = [markup.escape(answer.note)] if answer.note else []
             await self.reply(message, pack(notes + contents_blocks(answer.contents, markup), markup))

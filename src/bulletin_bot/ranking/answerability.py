@@ -77,6 +77,7 @@ REASONS = {
     "other_place": "the passages are about somewhere else",
     "unrelated": "nothing in the bulletins is close to the question",
     "weak": "the closest passages do not answer it directly",
+    "nothing_else": "a follow-up asked for other cases, and none besides those shown answers",
     "restriction": "no bulletin matches the issue, month or section the question names",
     "empty_index": "the index holds no bulletins",
 }

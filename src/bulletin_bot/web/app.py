@@ -22,12 +22,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..answers import answer_to_json
 from ..config import Settings
+from ..conversation import is_reset, turn_to_json, understood_line
 from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
 from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
-from ..contents_question import contents_to_json
 from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
@@ -180,24 +179,36 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=1000),
-                 top_k: int = Query(5, ge=1, le=MAX_TOP_K)) -> HTMLResponse:
-        """The question box, and with ?q= the answer rendered on the server."""
+                 top_k: int = Query(5, ge=1, le=MAX_TOP_K), session: str = Query("", max_length=64)) -> HTMLResponse:
+        """The question box, and with ?q= the answer rendered on the server; with ?session= (one per
+        browser tab, kept by ask.js) the question is the next turn of that tab's conversation."""
         question = q.strip()[:MAX_QUESTION_CHARS]
         if question:
             limit_questions(request)
         # one extra result tells whether 更多结果 has anything to show
-        answer = service.ask(question, top_k=top_k + 1, offset=offset) if question else None
+        answer = ask_or_converse(question, top_k + 1, offset, session, shown=top_k) if question else None
         more = None
         if answer is not None and len(answer.results) > top_k:
             answer = replace(answer, results=answer.results[:top_k])
-            more = {"q": question, "offset": offset + top_k, "top_k": top_k}
+            more = {"q": answer.query, "offset": offset + top_k, "top_k": top_k}
         results = [result_view(quote) for quote in answer.results] if answer else []
         return render(
             request, "ask.html", title=question or "提问",
             question=question, answer=answer, results=results, offset=offset, more=more,
             hint=NOT_FOUND_HINT, closest_heading=CLOSEST_HEADING, page_data={"query": question},
             asked_wrong=answer is not None and is_question_problem(answer),
+            understood=understood_line(answer.understood) if answer is not None and answer.understood else "",
         )
+
+    def ask_or_converse(question: str, top_k: int, offset: int, session: str, shown: int | None = None):
+        """A question as it stands (更多: offset), or as the next turn of a tab's conversation."""
+        session = session.strip()
+        if session and not offset:
+            if is_reset(question):
+                service.forget(("web", session))
+                return None
+            return service.converse(("web", session), question, top_k=top_k, shown=shown)
+        return service.ask(question, top_k=top_k, offset=offset)
 
     @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
     def article_page(request: Request, article_id: int, hl: str = "") -> HTMLResponse:
@@ -227,17 +238,15 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     @app.get("/api/ask")
     def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=MAX_QUESTION_CHARS),
                 top_k: int = Query(5, ge=1, le=MAX_TOP_K),
-                offset: int = Query(0, ge=0, le=1000)) -> dict[str, Any]:
-        """The same object as `bulletin-bot ask --json`."""
+                offset: int = Query(0, ge=0, le=1000), session: str = Query("", max_length=64)) -> dict[str, Any]:
+        """The same object as `bulletin-bot ask --json`, with `understood`; with `session`, the
+        question is the next turn of that conversation (`q=/new` forgets it: {"reset": true})."""
         question = q.strip()
         if not question:
             raise HTTPException(422, "问题不能为空")
         limit_questions(request)
-        answer = service.ask(question, top_k=top_k, offset=offset)
-        data = answer_to_json(answer)
-        if answer.contents:  # a question about the bulletins themselves: their contents
-            data["contents"] = contents_to_json(answer.contents)
-        return data
+        answer = ask_or_converse(question, top_k, offset, session)
+        return turn_to_json(answer) if answer is not None else {"reset": True}
 
     @app.get("/api/issues")
     def api_issues() -> list[dict[str, Any]]:

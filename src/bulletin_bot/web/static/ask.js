@@ -1,4 +1,6 @@
-// Ask page: remembers recent questions in localStorage. The page works without it.
+// Ask page: remembers recent questions in localStorage, and keeps one conversation per browser
+// tab (a random id in sessionStorage, sent as ?session=) so that follow-ups ("那徐州呢") are read
+// against the questions before. The page works without it: each question then stands alone.
 (function () {
   "use strict";
   var KEY = "bulletin_bot.recent";
@@ -30,6 +32,32 @@
       ul.appendChild(li);
     });
     section.hidden = list.length === 0;
+  }
+
+  function newSession() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  var SESSION_KEY = "bulletin_bot.session";
+  var session = "";
+  try {
+    session = window.sessionStorage.getItem(SESSION_KEY) || "";
+    if (!/^[0-9a-f]{32}$/.test(session)) {
+      session = newSession();
+      window.sessionStorage.setItem(SESSION_KEY, session);
+    }
+  } catch (e) { session = ""; }
+  var field = document.getElementById("session");
+  if (field && session) field.value = session;
+  var restart = document.getElementById("new-conversation");
+  if (restart && session) {
+    restart.hidden = false;
+    restart.addEventListener("click", function () {
+      // a new id: the server forgets the old conversation when it expires
+      try { window.sessionStorage.setItem(SESSION_KEY, newSession()); } catch (e) { /* keep the old one */ }
+      window.location.href = document.querySelector("form.ask").getAttribute("action");
+    });
   }
 
   var list = load();

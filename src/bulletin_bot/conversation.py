@@ -1,0 +1,601 @@
+"""A chat's context, and a follow-up read against it into a whole question, by rules.
+
+People ask the next thing, not the whole question again: "2024年山东GDP有多少" then "广东呢",
+"去年的呢", "具体有哪些措施", "还有吗", "第二条的全文". Each chat member's last few questions
+are kept as the bot understood them (`Turn`), in memory, for a while (`ContextStore`), and a
+new message is read against the last one (`resolve`):
+
+- a slot swapped: a place (那徐州呢), a body (教育部呢), a period (去年的呢, 2024年的呢, 上个月呢),
+  an ordinal (第二批呢), a section (【学习动态】里呢) takes the place of the one asked before, or
+  is added to it;
+- the same subject asked further (这个会是谁主持的, 效果怎么样): the subject of the question
+  before with the new ask;
+- other cases (还有吗, 别的省呢, 还有哪些地方也这么做): the same question, without the place
+  when other places are asked for, and without the articles already shown;
+- a result referred to (第二条的全文, 原文, 这一期还有什么): that result's article, or the other
+  articles of its issue.
+
+A message with its own subject (content words the question before did not have, beyond the
+words that mark a follow-up) is a new question and is never merged, however short. Nothing
+here is logged: questions are the users' own words.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .models import ArticleView, Quote
+from .ranking.specifics import places
+from .text import is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
+
+TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
+CONTEXTS_KEPT = 10_000  # conversations kept at once; the oldest is forgotten first
+Key = tuple[str, ...]  # (channel, chat, user): in a group each member has their own
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question as the bot understood it, and what it showed."""
+
+    question: str  # the whole question asked (resolved)
+    subject: str  # what it is about, without what it asks ("2024年山东GDP")
+    shown: tuple[int, ...] = ()  # article ids of the results shown, best first
+    exclude: frozenset[int] = frozenset()  # articles it left out (还有吗 after 还有吗)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a message was read: a new question, or a follow-up resolved into a whole one."""
+
+    kind: str  # "fresh", "swap", "further", "others", "refer"
+    question: str  # what to ask the archive ("" for a result referred to)
+    understood: str = ""  # what the reply's first line says it answered ("" for a fresh question)
+    subject: str = ""  # the subject carried on to the next turn
+    exclude: frozenset[int] = frozenset()  # articles not to show again
+    article_id: int | None = None  # refer: this result's article
+    contents_of: int | None = None  # refer: the other articles of this result's issue
+
+    @property
+    def followup(self) -> bool:
+        return self.kind != "fresh"
+
+
+# ---------------------------------------------------------------- the store
+
+
+@dataclass
+class _Entry:
+    turns: tuple[Turn, ...]
+    at: float
+
+
+class ContextStore:
+    """Each conversation's last turns, in memory, forgotten after `minutes` of silence.
+
+    Bounded: at most `kept` conversations (the least recently used go first) and `turns` turns
+    each. Thread-safe: front ends call it from worker threads.
+    """
+
+    def __init__(self, minutes: float = 30.0, kept: int = CONTEXTS_KEPT, turns: int = TURNS_KEPT,
+                 clock=time.monotonic) -> None:
+        self.seconds = minutes * 60.0
+        self.kept, self.turns_kept = kept, turns
+        self.clock = clock
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def turns(self, key: Key) -> tuple[Turn, ...]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return ()
+            if self.clock() - entry.at > self.seconds:
+                del self._entries[key]
+                return ()
+            return entry.turns
+
+    def record(self, key: Key, turn: Turn) -> None:
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            turns = (entry.turns if entry and self.clock() - entry.at <= self.seconds else ()) + (turn,)
+            self._entries[key] = _Entry(turns[-self.turns_kept:], self.clock())
+            while len(self._entries) > self.kept:
+                self._entries.popitem(last=False)
+
+    def forget(self, key: Key) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# whole messages that start a new conversation (/new in every front end)
+RESET_WORDS = frozenset({"/new", "新问题"})
+
+
+def is_reset(message: str) -> bool:
+    text = message.strip().lower()
+    return text in RESET_WORDS or bool(re.fullmatch(r"/new(?:@\S+)?", text))
+
+
+# ---------------------------------------------------------------- places and bodies
+
+
+def _data_text(name: str) -> str:
+    return resources.files("bulletin_bot").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def known_places() -> frozenset[str]:
+    """The provinces and prefecture cities of data/places.txt (shared with the ranking)."""
+    return places()
+
+
+@lru_cache(maxsize=1)
+def _county_words() -> frozenset[str]:
+    """Words jieba's dictionary tags as places (ns) that end like a county, district or town:
+    泗洪县, 浦东新区. Other ns words are too often common nouns to count as places."""
+    import jieba
+
+    text = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in re.findall(r"^(\S+) \d+ ns$", text, re.M) if len(w) >= 3 and w[-1] in _ADMIN_ENDS)
+
+
+_ADMIN_ENDS = "县区市州盟旗镇乡村"
+_PLACE_SUFFIX = re.compile(r"(?:省|市|自治区|特别行政区|地区|自治州|州|县|区)$")
+_BODY_END = "部局厅委署办院"
+_BODIES = frozenset("央行 人民银行 国务院 全国人大 全国政协 党中央 中共中央 中央 统计局 海关".split())
+
+
+def is_place(word: str) -> bool:
+    if word in known_places():
+        return True
+    stem = _PLACE_SUFFIX.sub("", word)
+    return (stem != word and len(stem) >= 2 and stem in known_places()) or word in _county_words()
+
+
+def is_body(word: str) -> bool:
+    return word in _BODIES or (len(word) >= 3 and word[-1] in _BODY_END and not is_place(word))
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) of each word jieba cuts from `text`."""
+    out, at = [], 0
+    for raw in jieba_tokenizer().lcut(text):
+        out.append((raw, at, at + len(raw)))
+        at += len(raw)
+    return out
+
+
+# ---------------------------------------------------------------- slots
+
+
+_CN = "零〇一二两三四五六七八九十百"
+_ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])")
+_SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
+_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
+_ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年{_YEAR_PART}")
+_REL_YEAR = re.compile(rf"(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")
+_REL_MONTH = re.compile(r"(上个?月|下个?月|这个月|本月)(?:份)?")
+_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度)")
+_YEAR_SHIFT = {"今年": 0, "本年": 0, "本年度": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1}
+
+
+@dataclass(frozen=True)
+class Slots:
+    """The restricting parts a message names, as written, with where each sits."""
+
+    places: tuple[tuple[str, int, int], ...] = ()
+    bodies: tuple[tuple[str, int, int], ...] = ()
+    period: tuple[str, int, int] | None = None  # as written: "2024年", "去年", "上个月", "3月"
+    ordinal: tuple[str, int, int] | None = None  # "第二批", "第455期"
+    section: tuple[str, int, int] | None = None  # "【学习动态】"
+
+    def spans(self) -> list[tuple[int, int]]:
+        found = [(s, e) for _, s, e in self.places + self.bodies]
+        found += [(s, e) for x in (self.period, self.ordinal, self.section) if x for _, s, e in [x]]
+        return found
+
+    def any(self) -> bool:
+        return bool(self.places or self.bodies or self.period or self.ordinal or self.section)
+
+
+def find_slots(text: str) -> Slots:
+    taken: list[tuple[int, int]] = []
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b in taken)
+
+    def first(*patterns: re.Pattern) -> tuple[str, int, int] | None:
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                if free(*m.span()):
+                    taken.append(m.span())
+                    return m.group(0), m.start(), m.end()
+        return None
+
+    section = first(_SECTION)
+    ordinal = first(_ORDINAL)
+    period = first(_ABS_PERIOD, _REL_YEAR, _REL_MONTH, _SUB_YEAR)
+    places, bodies = [], []
+    for word, s, e in _tokens(text):
+        if not free(s, e):
+            continue
+        if is_place(word):
+            places.append((word, s, e))
+        elif is_body(word):
+            bodies.append((word, s, e))
+    return Slots(tuple(places), tuple(bodies), period, ordinal, section)
+
+
+def _year_of(text: str) -> int | None:
+    m = _ABS_PERIOD.search(text)
+    return int(m.group(1)) if m else None
+
+
+def _month_of(text: str) -> tuple[int, int] | None:
+    m = re.search(r"(\d{4})\s*年\s*(\d{1,2})\s*月", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def absolute_period(new: str, before: str, today: date) -> str:
+    """The period `new` names, written out against the period asked `before` (or today):
+    去年 after "2024年…" is 2023年; 上个月 after "2024年3月" is 2024年2月; 上半年 after
+    "2024年…" is 2024年上半年."""
+    m = _REL_YEAR.fullmatch(new)
+    if m:
+        year = (_year_of(before) or today.year) + _YEAR_SHIFT.get(m.group(1), 0)
+        return f"{year}年{new[m.end(1):]}"
+    m = _REL_MONTH.fullmatch(new)
+    if m:
+        year, month = _month_of(before) or (today.year, today.month)
+        month += -1 if m.group(1).startswith("上") else 1 if m.group(1).startswith("下") else 0
+        year, month = (year - 1, 12) if month < 1 else (year + 1, 1) if month > 12 else (year, month)
+        return f"{year}年{month}月"
+    if _SUB_YEAR.fullmatch(new):
+        return f"{_year_of(before) or today.year}年{new}"
+    return new
+
+
+# ---------------------------------------------------------------- what a message asks
+
+
+# words that point back at what was asked before
+_ANAPHOR = re.compile(r"这个|那个|这次|那次|这项|那项|这些|那些|这里|那里|这位|该|此|上述|它们?|他们|她们|其|这件|这样|这么")
+# ... and the noun they point with, which the subject already carries ("这个会")
+_REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划)?")
+_LEAD = re.compile(r"^(?:那么?|那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那它|那这|好的?[，,]?|嗯[，,]?)")
+_TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
+_OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
+_OTHER_PLACES = re.compile(r"地方|地区|省份?|城市|市|县|区|哪些?地|各地|哪里")
+_OTHER_PERIODS = re.compile(r"年份|哪些年|哪一?年|其他年|别的年|往年")
+_REFER_NTH = re.compile(rf"第\s*([{_CN}\d]{{1,3}})\s*(?:条|个|篇|项|则)")
+_REFER_WHOLE = re.compile(r"原文|全文|全篇|整篇|完整|详细内容|打开")
+_REFER_ISSUE = re.compile(r"(?:这|那|同|该)一?期")
+_ISSUE_MORE = re.compile(r"还有|其他|其它|别的|目录|都有|讲了|有什么|有哪些|还讲|还说")
+
+# words a further ask is made of: they ask about a subject, they do not name one
+ASK_WORDS = frozenset(
+    "措施 做法 举措 办法 经验 效果 成效 成果 结果 影响 意义 目的 原因 背景 内容 情况 进展 特点 亮点 时间 时候 开始 "
+    "结束 启动 召开 举行 举办 主持 出席 参加 讲话 发布 提出 地点 地方 谁 负责 部门 单位 数据 数字 规模 人数 人次 "
+    "金额 具体 主要 重点 要求 目标 任务 计划 安排 政策 规定 方案 作用 问题 详细 详情 细节 同比 增长 下降 变化 "
+    "怎么 如何 怎样 为什么 何时 哪天 哪年 哪些 哪个 什么 多少 多长 多久 多大 几 还有 也 这么 那么 做 干 搞 开展 "
+    "落实 推进 实施 组织 参与 人 者 会 会议 活动 工作 事 事情 一下 讲 说 呢 吗 了 的 是 有 在 到 给 让 被 还 又 "
+    "都 去 来 谈 看看 告诉 我 请 介绍 哪里 为何 相比 比 对比 比较 多 少 高 低 大 小 好 怎么样 带来 取得 起 "
+    "次 项 件 位 名 些 个 条 篇 其中 分别 各 一共 总共 共 全部 所有 什么样 背后 由 谁是 承办 牵头 领导 负责人 "
+    "当时 最近 之后 以后 此前 以前 后来 接下来 下一步 未来 前景 预计 打算 成绩 收获 反响 评价 反映 体会 感受 "
+    "资金 投入 经费 覆盖 范围 对象 面向 哪类 类型 形式 方式 途径 渠道 内涵 含义 定义 亮点 创新 特色 做得 怎样才能 "
+    "为啥 咋 咋样 办 举办方 主办 主办方 嘉宾 出台 印发 文件 通知 意见 数量 比例 占比 排名 位列 第几".split()
+)
+_MARKERS = ASK_WORDS | frozenset("那 那么 这 呢 吗 嘛 吧 啊 呀 哦 还有 别的 其他 其它 其余 另外 也 又 再 原文 全文 "
+                                 "地方 地区 省 省份 城市 市 县 区 各地 年份 往年 条 个 篇 结果 文章 报道 简报 里 中 "
+                                 "上 下 栏目 专栏 板块".split())
+
+
+def _clean(message: str) -> str:
+    text = " ".join(message.split())
+    text = _TRAIL.sub("", text)
+    return _LEAD.sub("", text).strip()
+
+
+def _cn_number(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+    if s in digits:
+        return digits[s]
+    m = re.fullmatch(r"([一二三四五六七八九])?十([一二三四五六七八九])?", s)
+    if m:
+        return (digits[m.group(1)] if m.group(1) else 1) * 10 + (digits[m.group(2)] if m.group(2) else 0)
+    return None
+
+
+def _words(text: str) -> set[str]:
+    return set(query_terms(text)) if text.strip() else set()
+
+
+def own_words(text: str, before: str) -> list[str]:
+    """The content words of `text` that say what it is about, beyond follow-up markers, the
+    words of a further ask and the words of the question `before`."""
+    seen = _words(before) | {normalise_token(w) for w in specific_words(before)}
+    out = []
+    for word in query_terms(text):
+        if word in seen or word in _MARKERS or is_question_word(word) or len(word) < 2 and not word.isascii():
+            continue
+        if all(ch in _MARKERS for ch in word):  # 也这么, 还有呢: markers glued together
+            continue
+        out.append(word)
+    return out
+
+
+def subject_of(question: str) -> str:
+    """The question without what it asks: "2024年山东GDP有多少" -> "2024年山东GDP". What comes
+    before its first question word; when that is nothing ("什么是新质生产力"), its words less the
+    question words and the words of an ask."""
+    tokens = [raw for raw, _, _ in _tokens(_clean(question))]
+    asks = [i for i, raw in enumerate(tokens) if is_question_word(normalise_token(raw)) or raw in _ASKING]
+    kept = tokens[: asks[0]] if asks else tokens
+    while kept and (not kept[-1].strip() or kept[-1] in _PARTICLES):
+        kept.pop()
+    if not kept:
+        kept = [raw for raw in tokens if not is_question_word(normalise_token(raw))
+                and (normalise_token(raw) not in ASK_WORDS or is_place(raw))]
+    return "".join(kept).strip() or _clean(question)
+
+
+# words that ask (beside text.is_question_word), and particles a subject does not end with
+_ASKING = frozenset("谁 吗 呢 是否 有没有 是不是 几 哪 啥".split())
+_PARTICLES = frozenset("有 是 的 在 了 都 还 要 会 将 对 和 与 及".split())
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    for s, e in sorted(spans, reverse=True):
+        text = text[:s] + " " + text[e:]
+    return text
+
+
+def _replace(text: str, old: list[tuple[str, int, int]], new: str) -> str:
+    """`text` with the first of `old` replaced by `new` and the rest taken out; `new` put in
+    front when `old` is empty."""
+    if not old:
+        return f"{new}{text}"
+    for i, (_, s, e) in enumerate(sorted(old, key=lambda x: -x[1])):
+        last = i == len(old) - 1
+        text = text[:s] + (new if last else "") + text[e:]
+    return text
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ---------------------------------------------------------------- reading a message
+
+
+def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | None = None) -> Reading:
+    """Read `message` against the conversation so far (oldest first)."""
+    today = today or date.today()
+    whole = " ".join(message.split())
+    if not turns or not whole:
+        return Reading("fresh", whole, subject=subject_of(whole) if whole else "")
+    prev = turns[-1]
+    text = _clean(whole)
+    if not text:
+        return Reading("fresh", whole, subject=subject_of(whole))
+
+    refer = _refer(prev, text)
+    if refer is not None:
+        return refer
+
+    slots = find_slots(text)
+    rest = _blank_spans(text, slots.spans())
+    own = own_words(rest, prev.question)
+    anaphor = bool(_ANAPHOR.search(text))
+    asks_others = bool(_OTHERS.search(text))
+
+    if own and not anaphor:
+        swapped = _entity_swap(prev, text, own)
+        return swapped or Reading("fresh", whole, subject=subject_of(whole))
+    if not own and _retyped(rest, slots, prev):
+        # the question before typed out again, a slot changed ("泗洪县理论宣讲做法" after
+        # "徐州理论宣讲做法"): whole as it stands
+        return Reading("fresh", whole, subject=subject_of(whole))
+    if asks_others and not slots.any() and not own:
+        return _others(prev, text)
+    if slots.any() and not own:
+        question = _swap(prev.question, slots, text, today)
+        return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
+    if own or _asks(text):
+        question = prev.subject
+        if slots.any():
+            question = _swap(question, slots, text, today)
+        ask = _REFERENT.sub(" ", _blank_spans(text, slots.spans())).strip()
+        resolved = _tidy(f"{question} {ask}")
+        return Reading("further", resolved, understood=resolved, subject=question)
+    return Reading("fresh", whole, subject=subject_of(whole))
+
+
+def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:
+    """A message (`rest`: without its `slots`) that holds every content word of the subject
+    before and names each kind of slot it named: a whole question, nothing to take from before."""
+    before = find_slots(prev.subject)
+    core = _words(_blank_spans(prev.subject, before.spans())) - _MARKERS
+    return bool(core) and core <= _words(rest) and _kinds(before) <= _kinds(slots)
+
+
+def _kinds(slots: Slots) -> set[str]:
+    named = {"places": slots.places, "bodies": slots.bodies, "period": slots.period,
+             "ordinal": slots.ordinal, "section": slots.section}
+    return {kind for kind, value in named.items() if value}
+
+
+def _asks(text: str) -> bool:
+    """The message asks something (a question word, or a word of a further ask)."""
+    if re.search(r"[?？]|吗|呢|什么|怎么|如何|哪|谁|几|多少|是否|有没有", text):
+        return True
+    return any(w in ASK_WORDS for w in query_terms(text))
+
+
+def _refer(prev: Turn, text: str) -> Reading | None:
+    if not prev.shown:
+        return None
+    rest = text
+    n = None
+    m = _REFER_NTH.search(text)
+    if m:
+        n = _cn_number(m.group(1))
+        rest = text[: m.start()] + " " + text[m.end() :]
+    whole = _REFER_WHOLE.search(rest)
+    if whole:
+        rest = rest[: whole.start()] + " " + rest[whole.end() :]
+    if _REFER_ISSUE.search(text) and _ISSUE_MORE.search(text) and not own_words(_REFER_ISSUE.sub(" ", rest), prev.question):
+        k = (n or 1) - 1
+        if k < len(prev.shown):
+            return Reading("refer", "", understood=f"第{k + 1}条结果那一期的其他文章", contents_of=prev.shown[k],
+                           exclude=frozenset(prev.shown))
+        return None
+    if (m or whole) and not own_words(rest, prev.question):
+        k = (n or 1) - 1
+        if n is not None and not 0 <= k < len(prev.shown):
+            return None
+        return Reading("refer", "", understood=f"第{k + 1}条结果的全文", article_id=prev.shown[k])
+    return None
+
+
+def _others(prev: Turn, text: str) -> Reading:
+    """Other cases than those shown: the same question, the place left out when other places
+    are asked for (别的省呢, 还有哪些地方也这么做), the period when other years are."""
+    question = prev.question
+    slots = find_slots(question)
+    if _OTHER_PLACES.search(text) and slots.places:
+        question = _replace(question, list(slots.places), "")
+    elif _OTHER_PERIODS.search(text) and slots.period:
+        question = _replace(question, [slots.period], "")
+    question = _tidy(question)
+    exclude = prev.exclude | frozenset(prev.shown)
+    understood = f"{question}（已列出的除外）"
+    return Reading("others", question, understood=understood, subject=subject_of(question), exclude=exclude)
+
+
+def _swap(question: str, new: Slots, text: str, today: date) -> str:
+    """`question` with the slots of `new` in place of its own (or added in front)."""
+    old = find_slots(question)
+    out = question
+    # right to left, so that earlier spans keep their offsets: collect replacements first
+    edits: list[tuple[int, int, str]] = []
+    front: list[str] = []
+
+    def put(old_spans: list[tuple[str, int, int]], value: str) -> None:
+        if old_spans:
+            ordered = sorted(old_spans, key=lambda x: x[1])
+            edits.append((ordered[0][1], ordered[0][2], value))
+            edits.extend((s, e, "") for _, s, e in ordered[1:])
+        else:
+            front.append(value)
+
+    if new.places:
+        put(list(old.places), "".join(w for w, _, _ in new.places))
+    if new.bodies:
+        put(list(old.bodies), "".join(w for w, _, _ in new.bodies))
+    if new.period:
+        before = old.period[0] if old.period else question
+        value = absolute_period(new.period[0].replace(" ", ""), before, today)
+        if old.period and _SUB_YEAR.fullmatch(new.period[0]) and _year_of(old.period[0]):
+            value = f"{_year_of(old.period[0])}年{new.period[0]}"
+        put([old.period] if old.period else [], value)
+    if new.ordinal:
+        same = [old.ordinal] if old.ordinal and old.ordinal[0][-1] == new.ordinal[0][-1] else []
+        put(same, new.ordinal[0])
+    if new.section:
+        put([old.section] if old.section else [], new.section[0])
+    for s, e, value in sorted(edits, key=lambda x: -x[0]):
+        out = out[:s] + value + out[e:]
+    return _tidy("".join(front) + (" " if front else "") + out) if front else _tidy(out)
+
+
+def _entity_swap(prev: Turn, text: str, own: list[str]) -> Reading | None:
+    """"那天舟六号呢" after "天舟五号什么时候发射": a name in place of the name asked before.
+    Only for a bare "X呢" and only when the question before named something of its own."""
+    m = re.fullmatch(r"(.{1,20}?)(?:的|里|中)?呢", text)
+    if not m or _asks(m.group(1)) or len(own) > 2:
+        return None
+    names = [w for w in specific_words(prev.question)
+             if not is_place(w) and not re.fullmatch(r"\d{4}", w) and w in prev.question]
+    if not names:
+        return None
+    question = _tidy(prev.question.replace(names[0], m.group(1).strip(), 1))
+    subject = _tidy(prev.subject.replace(names[0], m.group(1).strip(), 1))
+    return Reading("swap", question, understood=question, subject=subject)
+
+
+# ---------------------------------------------------------------- after the answer
+
+
+def next_turn(reading: Reading, shown: tuple[int, ...]) -> Turn:
+    """What the conversation keeps of a turn once answered."""
+    return Turn(question=reading.question, subject=reading.subject or subject_of(reading.question),
+                shown=shown, exclude=reading.exclude)
+
+
+NOTHING_ELSE = "除已列出的结果外，没有找到直接回答"
+OPENING_CHARS = 120  # an article of an issue's contents is shown by its opening sentences, up to this
+
+
+def without_articles(retrieval, exclude: frozenset[int]):
+    """A retrieval's ranking without the articles in `exclude` (还有吗: those already shown).
+    It answers if the best of the rest does, by the same evidence."""
+    from dataclasses import replace
+
+    hits = tuple(h for h in retrieval.hits if h.article_id not in exclude)
+    if len(hits) == len(retrieval.hits):
+        return retrieval
+    found = retrieval.found and bool(hits) and hits[0].answers
+    if found or not retrieval.found:
+        return replace(retrieval, hits=hits, found=found)
+    return replace(retrieval, hits=hits, found=False, reason=NOTHING_ELSE, reason_code="nothing_else")
+
+
+def whole_article(view: ArticleView) -> Quote:
+    """A result referred to (第二条的全文): the whole article, as one quote."""
+    text = view.text
+    return Quote(view.citation, text, ((0, len(text)),), 1.0, view.article_id)
+
+
+def issue_articles(views: list[ArticleView]) -> list[Quote]:
+    """这一期还有什么: each article of the issue by its opening sentences, in issue order."""
+    quotes = []
+    for view in sorted(views, key=lambda v: v.citation.article_index):
+        text = view.text
+        end = 0
+        for _, e in sentence_spans(text):
+            if end and e > OPENING_CHARS:
+                break
+            end = e
+        end = end or min(len(text), OPENING_CHARS)
+        quotes.append(Quote(view.citation, text[:end] + ("…" if end < len(text) else ""), ((0, end),), 1.0,
+                            view.article_id))
+    return quotes
+
+
+def turn_to_json(answer) -> dict:
+    """What `ask --json`, `chat --json` and /api/ask print: the answer and how it was understood."""
+    from .answers import answer_to_json
+
+    return answer_to_json(answer)
+
+
+def understood_line(understood: str) -> str:
+    """The first line of a reply to a follow-up, on every front end."""
+    return f"按“{understood}”查找："
+
+
+__all__ = ["ContextStore", "Reading", "Turn", "is_reset", "issue_articles", "next_turn", "resolve", "turn_to_json", "understood_line",
+           "whole_article", "without_articles"]

@@ -1,0 +1,321 @@
+"""Follow-up questions read in their conversation: the rules on many phrasings, the context
+store (who sees whose context, how long, how much), the service over a small archive where the
+right answer to each follow-up is known, and `bulletin-bot chat`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from bulletin_bot.config import load_settings
+from bulletin_bot.conversation import ContextStore, Turn, find_slots, is_reset, resolve, subject_of
+from conversation_corpus import conversation_service, write_archive
+
+TODAY = date(2026, 12, 7)
+
+
+def turn(question: str, shown: tuple[int, ...] = (11, 12, 13)) -> Turn:
+    return Turn(question, subject_of(question), shown)
+
+
+def read(before: str, message: str, shown: tuple[int, ...] = (11, 12, 13)):
+    return resolve([turn(before, shown)], message, TODAY)
+
+
+# ---------------------------------------------------------------- the rules
+
+
+@pytest.mark.parametrize("before, message, question", [
+    ("泗洪县理论宣讲有哪些做法", "那徐州呢", "徐州理论宣讲有哪些做法"),
+    ("泗洪县理论宣讲有哪些做法", "宿迁市呢？", "宿迁市理论宣讲有哪些做法"),
+    ("2024年山东GDP有多少", "广东呢", "2024年广东GDP有多少"),
+    ("2024年山东GDP有多少", "江苏省呢", "2024年江苏省GDP有多少"),
+    ("2024年山东GDP有多少", "那江苏的GDP呢", "2024年江苏GDP有多少"),
+    ("2024年山东GDP有多少", "那西藏呢", "2024年西藏GDP有多少"),
+    ("2024年山东GDP有多少", "去年的呢", "2023年山东GDP有多少"),
+    ("2024年山东GDP有多少", "前年呢", "2022年山东GDP有多少"),
+    ("2024年山东GDP有多少", "2021年的呢", "2021年山东GDP有多少"),
+    ("2024年山东GDP有多少", "上半年呢", "2024年上半年山东GDP有多少"),
+    ("2026年五一假期全国国内出游多少人次", "去年呢", "2025年五一假期全国国内出游多少人次"),
+    ("2024年3月全国社会消费品零售总额", "上个月呢", "2024年2月全国社会消费品零售总额"),
+    ("2024年1月全国社会消费品零售总额", "上个月呢", "2023年12月全国社会消费品零售总额"),
+    ("第一批国家级文化生态保护区有哪些", "第二批呢", "第二批国家级文化生态保护区有哪些"),
+    ("【经验交流】理论宣讲做法", "【学习动态】里呢", "【学习动态】理论宣讲做法"),
+    ("天舟五号什么时候发射", "那天舟六号呢", "天舟六号什么时候发射"),
+    ("国家统计局发布的数据", "那海关总署呢", "海关总署发布的数据"),
+    ("2024年山东GDP有多少", "2023年的GDP是多少", "2023年山东GDP有多少"),  # retyped in part: the place kept
+])
+def test_a_slot_swapped_replaces_the_one_asked_before(before, message, question):
+    reading = read(before, message)
+    assert reading.kind == "swap" and reading.question == question and reading.understood == question
+
+
+@pytest.mark.parametrize("message, period", [("去年的呢", "2025年"), ("上个月呢", "2026年11月"), ("2023年的呢", "2023年")])
+def test_a_period_without_one_before_counts_from_today(message, period):
+    reading = read("全国社会消费品零售总额", message)
+    assert reading.kind == "swap" and reading.question.startswith(period) and "社会消费品零售总额" in reading.question
+
+
+@pytest.mark.parametrize("before, message, subject, ask", [
+    ("2024年全国两会开幕", "这个会是谁主持的", "2024年全国两会开幕", "谁主持"),
+    ("泗洪县理论宣讲有哪些做法", "具体有哪些措施", "泗洪县理论宣讲", "具体有哪些措施"),
+    ("长江十年禁渔", "什么时候开始", "长江十年禁渔", "什么时候开始"),
+    ("长江十年禁渔", "效果怎么样？", "长江十年禁渔", "效果怎么样"),
+    ("2024年山东GDP有多少", "增长了多少", "2024年山东GDP", "增长了多少"),
+    ("红书房建设情况", "这个项目投资多少", "红书房建设", "投资多少"),
+])
+def test_the_same_subject_asked_further(before, message, subject, ask):
+    reading = read(before, message)
+    assert reading.kind == "further"
+    assert reading.question.startswith(subject) and ask in reading.question
+    assert "这个" not in reading.question
+
+
+@pytest.mark.parametrize("message, keeps_place", [
+    ("还有哪些地方也这么做", False), ("别的省呢", False), ("其他城市呢", False), ("还有吗", True),
+    ("还有别的吗", True),
+])
+def test_other_cases_ask_the_same_without_what_was_shown(message, keeps_place):
+    reading = read("江苏推进乡村振兴有哪些做法", message)
+    assert reading.kind == "others" and reading.exclude == {11, 12, 13}
+    assert "乡村振兴" in reading.question and ("江苏" in reading.question) == keeps_place
+
+
+def test_only_what_the_user_saw_is_left_out(service):
+    key = ("test", "shown", "u1")
+    first = service.converse(key, "昆山市垃圾分类有哪些做法", top_k=2, shown=1)
+    assert len(first.results) == 2  # one more than shown, as the chat front ends ask
+    answer = service.converse(key, "还有哪些地方也这么做", top_k=2, shown=1)
+    assert first.results[1].article_id in {q.article_id for q in answer.results}
+    assert first.results[0].article_id not in {q.article_id for q in answer.results}
+
+
+def test_other_cases_twice_leave_out_everything_shown_so_far():
+    first = turn("江苏推进乡村振兴", (11, 12))
+    second = Turn("推进乡村振兴", "乡村振兴", (13, 14), frozenset({11, 12}))
+    reading = resolve([first, second], "还有吗", TODAY)
+    assert reading.exclude == {11, 12, 13, 14}
+
+
+@pytest.mark.parametrize("message, article", [
+    ("第二条的全文", 12), ("第2个", 12), ("原文", 11), ("看看第三篇原文", 13), ("第一条全文", 11), ("全文", 11),
+])
+def test_a_result_referred_to_is_that_result(message, article):
+    reading = read("江苏推进乡村振兴", message)
+    assert reading.kind == "refer" and reading.article_id == article
+
+
+@pytest.mark.parametrize("message", ["这一期还有什么", "这期还有哪些文章", "同一期还有什么"])
+def test_this_issue_lists_the_rest_of_the_first_results_issue(message):
+    reading = read("江苏推进乡村振兴", message)
+    assert reading.kind == "refer" and reading.contents_of == 11 and reading.exclude == {11, 12, 13}
+
+
+def test_a_result_that_was_never_shown_is_not_referred_to():
+    assert read("江苏推进乡村振兴", "第9条的全文", shown=(11, 12)).kind != "refer"
+    assert read("江苏推进乡村振兴", "原文", shown=()).kind != "refer"
+
+
+@pytest.mark.parametrize("before, message", [
+    ("2024年山东GDP有多少", "天舟六号什么时候发射"),
+    ("2024年山东GDP有多少", "新质生产力是什么"),
+    ("2024年山东GDP有多少", "GDP增速最快的省份是哪个"),
+    ("泗洪县理论宣讲有哪些做法", "红书房建了多少个"),
+    ("泗洪县理论宣讲有哪些做法", "长江十年禁渔效果"),
+    ("泗洪县理论宣讲有哪些做法", "第二批国家级文化生态保护区有哪些地方"),
+    ("徐州理论宣讲做法", "泗洪县理论宣讲做法"),  # the question typed out again, another place
+    ("2024年山东GDP有多少", "2023年山东GDP有多少"),  # ... another year
+    ("2024年山东GDP有多少", "谢谢"),
+])
+def test_a_question_with_its_own_subject_is_never_merged(before, message):
+    reading = read(before, message)
+    assert reading.kind == "fresh" and reading.question == message and not reading.understood
+
+
+@pytest.mark.parametrize("question, subject", [
+    ("2024年山东GDP有多少", "2024年山东GDP"), ("泗洪县理论宣讲有哪些做法", "泗洪县理论宣讲"),
+    ("乡村振兴工作会议什么时候召开", "乡村振兴工作会议"), ("什么是新质生产力", "新质生产力"),
+    ("长江十年禁渔", "长江十年禁渔"),
+])
+def test_the_subject_is_the_question_without_its_ask(question, subject):
+    assert subject_of(question) == subject
+
+
+def test_the_first_message_is_always_a_new_question():
+    reading = resolve([], "那徐州呢", TODAY)
+    assert reading.kind == "fresh" and reading.question == "那徐州呢"
+
+
+def test_slots_are_found_where_they_are_written():
+    slots = find_slots("2024年江苏省泗洪县【经验交流】第二批")
+    assert [w for w, _, _ in slots.places] == ["江苏省", "泗洪县"]
+    assert slots.period[0] == "2024年" and slots.ordinal[0] == "第二批" and slots.section[0] == "【经验交流】"
+    assert not find_slots("具体有哪些措施").any()
+
+
+@pytest.mark.parametrize("text", ["/new", "新问题", " /new@bulletin_bot "])
+def test_reset_words(text):
+    assert is_reset(text)
+    assert not is_reset("新问题是什么")
+
+
+# ---------------------------------------------------------------- the store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_store_keeps_a_few_turns_each_apart_and_forgets_after_a_while():
+    clock = Clock()
+    store = ContextStore(minutes=30, kept=2, turns=3, clock=clock)
+    for n in range(5):
+        store.record(("t", "group", "alice"), turn(f"问题{n}"))
+    store.record(("t", "group", "bob"), turn("鲍勃的问题"))
+    assert [t.question for t in store.turns(("t", "group", "alice"))] == ["问题2", "问题3", "问题4"]
+    assert [t.question for t in store.turns(("t", "group", "bob"))] == ["鲍勃的问题"]
+    assert store.turns(("t", "other", "alice")) == ()
+    store.record(("web", "tab"), turn("网页"))  # a third conversation: the least recent goes
+    assert store.turns(("t", "group", "alice")) == () and len(store) == 2
+    clock.now += 30 * 60 + 1
+    assert store.turns(("web", "tab")) == ()
+    store.record(("web", "tab"), turn("又问"))
+    store.forget(("web", "tab"))
+    assert store.turns(("web", "tab")) == ()
+
+
+def test_context_minutes_is_a_setting():
+    assert load_settings(env={}).context_minutes == 30
+    assert load_settings(env={"BULLETIN_BOT_CONTEXT_MINUTES": "5"}).context_minutes == 5
+
+
+# ---------------------------------------------------------------- the service over a small archive
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    return conversation_service(tmp_path_factory.mktemp("conversation"))
+
+
+def titles(answer) -> list[str]:
+    return [q.citation.title for q in answer.results]
+
+
+def test_a_place_and_then_a_year_swapped(service):
+    key = ("test", "c1", "u1")
+    first = service.converse(key, "2022年山东GDP有多少")
+    assert titles(first)[0] == "山东发布2022年经济运行情况" and not first.understood
+    second = service.converse(key, "广东呢")
+    assert second.understood == "2022年广东GDP有多少"
+    assert titles(second)[0] == "广东发布2022年经济运行情况" and "129119亿元" in second.results[0].quote
+    third = service.converse(key, "去年的呢")
+    assert third.understood == "2021年广东GDP有多少" and titles(third)[0] == "广东发布2021年经济运行情况"
+
+
+def test_a_place_swapped_in_a_practice(service):
+    key = ("test", "c2", "u1")
+    assert titles(service.converse(key, "昆山市垃圾分类有哪些做法"))[0] == "昆山市：垃圾分类进小区"
+    answer = service.converse(key, "那徐州呢")
+    assert answer.understood == "徐州垃圾分类有哪些做法" and titles(answer)[0] == "徐州市：垃圾分类督导员上岗"
+
+
+def test_the_same_subject_asked_further_through_the_service(service):
+    key = ("test", "c3", "u1")
+    service.converse(key, "长江十年禁渔")
+    answer = service.converse(key, "什么时候开始")
+    assert answer.understood == "长江十年禁渔 什么时候开始"
+    assert "2021年1月1日" in answer.results[0].quote
+
+
+def test_other_cases_leave_out_what_was_shown(service):
+    key = ("test", "c4", "u1")
+    assert titles(service.converse(key, "昆山市垃圾分类有哪些做法", top_k=1)) == ["昆山市：垃圾分类进小区"]
+    answer = service.converse(key, "还有哪些地方也这么做", top_k=1)
+    assert answer.understood.startswith("垃圾分类有哪些做法")
+    assert titles(answer) == ["徐州市：垃圾分类督导员上岗"]
+
+
+def test_a_result_referred_to_returns_its_whole_article(service):
+    key = ("test", "c5", "u1")
+    shown = service.converse(key, "2022年山东GDP有多少")
+    second = shown.results[1]
+    answer = service.converse(key, "第二条的全文")
+    assert answer.understood.startswith("第2条结果的全文")
+    assert [q.article_id for q in answer.results] == [second.article_id]
+    assert answer.results[0].quote == service.article(second.article_id).text
+    contents = service.converse(key, "这一期还有什么")
+    issue = shown.results[0].citation.issue
+    assert contents.understood == f"第{issue}期的其他文章"
+    assert {q.citation.issue for q in contents.results} == {issue}
+    assert not {q.article_id for q in contents.results} & {q.article_id for q in shown.results}
+
+
+def test_a_follow_up_the_archive_cannot_answer_says_not_found(service):
+    key = ("test", "c6", "u1")
+    service.converse(key, "2022年山东GDP有多少")
+    answer = service.converse(key, "那西藏呢")
+    assert answer.understood == "2022年西藏GDP有多少"
+    assert not answer.found and answer.reason
+
+
+def test_a_new_question_mid_conversation_is_answered_as_if_asked_alone(service):
+    key = ("test", "c7", "u1")
+    service.converse(key, "2022年山东GDP有多少")
+    answer = service.converse(key, "长江十年禁渔什么时候开始")
+    alone = service.ask("长江十年禁渔什么时候开始")
+    assert not answer.understood and titles(answer) == titles(alone)
+
+
+def test_conversations_never_mix(service):
+    alice, bob = ("test", "group", "alice"), ("test", "group", "bob")
+    service.converse(alice, "2022年山东GDP有多少")
+    service.converse(bob, "昆山市垃圾分类有哪些做法")
+    assert service.converse(alice, "广东呢").understood == "2022年广东GDP有多少"
+    assert service.converse(bob, "那徐州呢").understood == "徐州垃圾分类有哪些做法"
+    # another chat of the same user has nothing of this one
+    assert not service.converse(("test", "private", "alice"), "广东呢").understood
+
+
+def test_new_forgets(service):
+    key = ("test", "c8", "u1")
+    service.converse(key, "2022年山东GDP有多少")
+    service.forget(key)
+    assert not service.converse(key, "广东呢").understood
+
+
+# ---------------------------------------------------------------- bulletin-bot chat
+
+
+def test_chat_json_answers_one_line_per_turn(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_archive(corpus)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cli = [sys.executable, "-m", "bulletin_bot.cli"]
+    built = subprocess.run([*cli, "index", "--corpus", str(corpus), "--index", str(index), "--model", "hash", "-q"],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert built.returncode == 0, built.stderr
+    turns = "2022年山东GDP有多少\n广东呢\n/new\n广东呢\n"
+    result = subprocess.run([*cli, "chat", "--index", str(index), "--json"], input=turns, capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 4
+    assert lines[0]["understood"] == "" and lines[0]["results"][0]["title"] == "山东发布2022年经济运行情况"
+    assert lines[1]["understood"] == "2022年广东GDP有多少"
+    assert lines[1]["results"][0]["title"] == "广东发布2022年经济运行情况"
+    assert lines[2] == {"reset": True}
+    assert lines[3]["understood"] == ""  # forgotten: 广东呢 asked as it stands
+    plain = subprocess.run([*cli, "chat", "--index", str(index)], input="2022年山东GDP有多少\n广东呢\n",
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert "按“2022年广东GDP有多少”查找：" in plain.stdout.splitlines()
+    helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, env=env)
+    assert "chat" in helped.stdout and "/new" in helped.stdout
