@@ -197,6 +197,7 @@ def main() -> int:
     ap.add_argument("--drop", nargs="*", default=[], choices=FEATURES[1:], help="leave these features out (ablation)")
     ap.add_argument("--work", default=str(ROOT / ".cache/eval"))
     ap.add_argument("--no-reader", action="store_true", help="judge without the e5 reader (the words alone)")
+    ap.add_argument("--dump", type=Path, help="write each question's evidence row (features, answerable, ruled out) here")
     ap.add_argument("--old-rule", action="store_true",
                     help="the rule before issue #21: words alone, no specifics or archive edges (for the trade-off curve)")
     args = ap.parse_args()
@@ -229,8 +230,10 @@ def main() -> int:
         w = fit_pairwise([d for d in train if d[0].issue is not None], args.C)
         for d, r in zip(test, ranks(test, w)):
             cv[id(d[0])] = r
-        Xe, ye, _re, _k = evidence_rows(train, w, meaning, newest)
-        we = fit_evidence(Xe, ye, args.C)
+        Xe, ye, re_, _k = evidence_rows(train, w, meaning, newest)
+        if args.old_rule:
+            re_ = np.zeros_like(re_)
+        we = fit_evidence(Xe[~re_], ye[~re_], args.C)  # what the hard rules already refuse teaches nothing
         Xt, yt, rt, kt = evidence_rows(test, w, meaning, newest)
         if args.old_rule:
             rt = np.zeros_like(rt)
@@ -251,7 +254,13 @@ def main() -> int:
     print(tradeoff(probs, labels, ruled, np.array(qkinds)))
     w = fit_pairwise(data, args.C)
     print("weights:", {n: round(float(v), 3) for n, v in zip(FEATURES, w)})
-    Xe, ye, _re, _k = evidence_rows(everything, w, meaning, newest)
+    Xe, ye, re_, _k = evidence_rows(everything, w, meaning, newest)
+    if args.dump:
+        args.dump.write_text("".join(json.dumps({"kind": k, "answerable": bool(y), "ruled": bool(r),
+                                                 **{n: round(float(v), 4) for n, v in zip(evidence.FEATURES, x)}},
+                                                ensure_ascii=False) + "\n" for x, y, r, k in zip(Xe, ye, re_, _k)))
+    if not args.old_rule:
+        Xe, ye = Xe[~re_], ye[~re_]
     we = fit_evidence(Xe, ye, args.C)
     print("evidence weights:", {n: round(float(v), 3) for n, v in zip(evidence.FEATURES, we)})
     if args.write and not args.old_rule:
