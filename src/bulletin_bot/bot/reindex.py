@@ -101,6 +101,8 @@ async def refresh_loop(state: BotState) -> None:
         try:
             if await asyncio.to_thread(state.service.refresh):
                 logger.info("loaded the index switched on disk")
+                for hook in list(state.jobs.after_build):  # its new issues' followers (delivery.py)
+                    await asyncio.to_thread(hook, None)
         except IndexMissing:
             logger.debug("still no index to refresh")
         except Exception:

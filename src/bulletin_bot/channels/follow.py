@@ -1,0 +1,78 @@
+"""The follow and compile commands on the chat channels (WeCom, DingTalk, Feishu), and sending
+followers their new articles where the platform lets a bot write first (`push`).
+
+`ChatBot` hands the commands here; the texts are `follow_text`'s, as on Telegram. A channel
+that implements `push(chat, texts)` gets its followers' digests after each re-index round; a
+`Blocked` from it drops the chat's subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import follow_text
+from ..delivery import Digest, delivery_callback, plain_digest
+from ..dossier import compile_dossier
+from ..subscriptions import SubscriptionStore, path_for
+
+log = logging.getLogger(__name__)
+
+COMMANDS = frozenset({"follow", "unfollow", "following", "followers", "compile"})
+SEND_TIMEOUT = 120.0
+CONTENTS_SHOWN = 20  # citations listed in a compile reply
+
+
+def store_for(settings: Any) -> SubscriptionStore:
+    return SubscriptionStore(path_for(settings.index))
+
+
+async def command(bot: Any, message: Any, name: str, arg: str) -> None:
+    """/follow, /unfollow, /following, /followers (admins), /compile."""
+    esc = bot.channel.markup.escape
+    store, channel = bot.follows, bot.channel.name
+    if name == "follow":
+        text = await asyncio.to_thread(follow_text.follow_reply, store, bot.service, channel, message.chat, arg)
+    elif name == "unfollow":
+        text = await asyncio.to_thread(follow_text.unfollow_reply, store, channel, message.chat, arg)
+    elif name == "following":
+        text = await asyncio.to_thread(follow_text.following_reply, store, channel, message.chat)
+    elif name == "followers":
+        text = await asyncio.to_thread(follow_text.counts_reply, store) if bot.is_admin(message) else "只有管理员可以这样做。"
+    else:
+        text = await _compile(bot, arg)
+    await bot.reply(message, [esc(text)])
+
+
+async def _compile(bot: Any, arg: str) -> str:
+    """These platforms take no file from a bot here: the dossier's contents, and where to get the document."""
+    request = follow_text.parse_compile(arg)
+    if request is None:
+        return follow_text.COMPILE_USAGE
+    dossier = await asyncio.to_thread(compile_dossier, bot.service, request.topic, request.start, request.end,
+                                      request.group, request.passages)
+    lines = [f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报。"]
+    lines += [f"· {e.citation}" for e in dossier.entries[:CONTENTS_SHOWN]]
+    if len(dossier.entries) > CONTENTS_SHOWN:
+        lines.append(f"……另有 {len(dossier.entries) - CONTENTS_SHOWN} 篇")
+    if dossier.entries:
+        lines.append("完整的 .docx 文档请在网页版「素材汇编」下载，或由管理员运行 bulletin-bot compile。")
+    return "\n".join(lines)
+
+
+def start_delivery(bot: Any, pack: Callable[[Sequence[str], Any], list[str]]) -> None:
+    """Deliver after each re-index round, when the channel can write first (call on its loop);
+    `pack` joins a digest's blocks into the platform's messages (chat.pack)."""
+    push = getattr(bot.channel, "push", None)
+    if push is None:
+        return
+    loop = asyncio.get_running_loop()
+    markup = bot.channel.markup
+
+    def send(digest: Digest) -> None:
+        texts = pack(plain_digest(digest, markup.escape), markup)
+        asyncio.run_coroutine_threadsafe(push(digest.subscription.chat, texts), loop).result(SEND_TIMEOUT)
+
+    bot.runner.after_build.append(delivery_callback(bot.service, bot.follows, bot.channel.name, send))
