@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 COMMANDS = frozenset({"follow", "unfollow", "following", "followers", "compile"})
 SEND_TIMEOUT = 120.0
 CONTENTS_SHOWN = 20  # citations listed in a compile reply
+PUSH_RESERVE = 200  # bytes of a platform's message limit left for the receiver's id and the like
 
 
 def store_for(settings: Any) -> SubscriptionStore:
@@ -69,7 +71,8 @@ def start_delivery(bot: Any, pack: Callable[[Sequence[str], Any], list[str]]) ->
     if push is None:
         return
     loop = asyncio.get_running_loop()
-    markup = bot.channel.markup
+    # room for what a first message carries beyond a reply (the receiver's id)
+    markup = replace(bot.channel.markup, limit=bot.channel.markup.limit - PUSH_RESERVE)
 
     def send(digest: Digest) -> None:
         texts = pack(plain_digest(digest, markup.escape), markup)
