@@ -35,12 +35,14 @@ async def command(bot: Any, message: Any, name: str, arg: str) -> None:
     """/follow, /unfollow, /following, /followers (admins), /compile."""
     esc = bot.channel.markup.escape
     store, channel = bot.follows, bot.channel.name
+    address = getattr(bot.channel, "address", None)  # where the platform's push API writes to
+    chat = address(message) if address else message.chat
     if name == "follow":
-        text = await asyncio.to_thread(follow_text.follow_reply, store, bot.service, channel, message.chat, arg)
+        text = await asyncio.to_thread(follow_text.follow_reply, store, bot.service, channel, chat, arg)
     elif name == "unfollow":
-        text = await asyncio.to_thread(follow_text.unfollow_reply, store, channel, message.chat, arg)
+        text = await asyncio.to_thread(follow_text.unfollow_reply, store, channel, chat, arg)
     elif name == "following":
-        text = await asyncio.to_thread(follow_text.following_reply, store, channel, message.chat)
+        text = await asyncio.to_thread(follow_text.following_reply, store, channel, chat)
     elif name == "followers":
         text = await asyncio.to_thread(follow_text.counts_reply, store) if bot.is_admin(message) else "只有管理员可以这样做。"
     else:
