@@ -110,11 +110,12 @@ def test_a_period_and_a_topic_with_no_answer_give_an_empty_dossier_saying_so(ser
     assert "没有找到回答这个主题的文章" in path.read_text(encoding="utf-8")
 
 
-def test_a_busy_month_is_asked_again_day_by_day(service, monkeypatch):
-    # one question shows two results here: December's three answers need one question per issue date
+def test_a_month_whose_answers_fill_a_page_is_named_on_the_title_page(service, monkeypatch):
+    # one question shows two results here: December's three answers fill its page
     monkeypatch.setattr(dossier_module, "PAGE", 2)
-    dossier = compile_dossier(service, TOPIC, "2023-12", "2023-12")
-    assert len(dossier.entries) == 3
+    dossier = compile_dossier(service, TOPIC, "2023-11", "2023-12")
+    assert len(dossier.entries) == 2 and dossier.full_months == ("2023年12月",)
+    assert "注意：2023年12月 相关文章较多" in to_markdown(dossier)
 
 
 @pytest.mark.parametrize("start,end,group,message", [

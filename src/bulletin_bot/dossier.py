@@ -3,9 +3,11 @@
 The articles are what questions find: for each month of the period the question
 "YYYY年M月的简报 <topic>" is asked (`BulletinService.ask`, the same ranking and evidence rule
 as any question), and the answers found inside that month are kept. A question shows at most
-the second stage's best articles; when a month's answers fill that, the month is asked again
-day by day (one question per issue date), so a busy topic is not cut short. Passages are the
-spans the answer quoted (offsets into the article text), so they are verbatim by construction.
+the second stage's best articles (30): a month whose answers fill that is named on the title
+page, since it may hold more. (Asking such a month again day by day was tried: on the whole
+archive it took a minute for a year of a broad topic, and the days' answers were mostly
+articles that only mention it.) Passages are the spans the answer quoted (offsets into the
+article text), so they are verbatim by construction.
 
 Rendering (Markdown, .docx) is `dossier_render.py`'s.
 """
@@ -61,6 +63,7 @@ class Dossier:
     entries: tuple[Entry, ...]  # date order
     group: str = "section"  # "section" or "month"
     passages_only: bool = False
+    full_months: tuple[str, ...] = ()  # "2023年2月": months whose answers filled a question's page
 
     @property
     def issue_count(self) -> int:
@@ -126,26 +129,24 @@ def _answering(service: _Service, question: str, inside: Callable[[Quote], bool]
     return kept, len(answer.results) >= PAGE
 
 
-def gather(service: _Service, topic: str, first: date, last: date) -> list[Quote]:
-    """Every answer of the topic in the period, one per article, in date order."""
-    dates = sorted({i.date for i in service.issues() if first.isoformat() <= i.date <= last.isoformat()})
+def gather(service: _Service, topic: str, first: date, last: date) -> tuple[list[Quote], list[str]]:
+    """Every answer of the topic in the period, one per article, in date order; and the months
+    whose answers filled the page of one question."""
+    dates = {i.date[:7] for i in service.issues() if first.isoformat() <= i.date <= last.isoformat()}
     found: dict[int, Quote] = {}
+    full_months: list[str] = []
     for y, m in _months(first, last):
         prefix = f"{y}-{m:02d}-"
-        month_dates = [d for d in dates if d.startswith(prefix)]
-        if not month_dates:
+        if prefix[:7] not in dates:
             continue
         quotes, full = _answering(service, f"{y}年{m}月的简报 {topic}", lambda q: q.citation.date.startswith(prefix))
-        if full:  # more may answer than one question shows: each day of the month on its own
-            for day in month_dates:
-                d = date.fromisoformat(day)
-                more, _ = _answering(service, f"{d.year}年{d.month}月{d.day}日的简报 {topic}",
-                                     lambda q, day=day: q.citation.date == day)
-                quotes += more
+        if full:
+            full_months.append(f"{y}年{m}月")
         for q in quotes:
             if first.isoformat() <= q.citation.date <= last.isoformat():
                 found.setdefault(q.article_id, q)
-    return sorted(found.values(), key=lambda q: (q.citation.date, q.citation.issue, q.citation.article_index))
+    ordered = sorted(found.values(), key=lambda q: (q.citation.date, q.citation.issue, q.citation.article_index))
+    return ordered, full_months
 
 
 def _passages(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, ...]:
@@ -164,9 +165,11 @@ def compile_dossier(service: _Service, topic: str, start: str, end: str, group: 
     if first > last:
         raise DossierError(f"起始日期 {first} 晚于结束日期 {last}")
     entries: list[Entry] = []
-    for quote in gather(service, topic, first, last):
+    quotes, full_months = gather(service, topic, first, last)
+    for quote in quotes:
         view = service.article(quote.article_id)
         if view is None:  # re-indexed meanwhile
             continue
         entries.append(Entry(view, _passages(view.text, quote.spans)))
-    return Dossier(topic, first.isoformat(), last.isoformat(), tuple(entries), group, passages_only)
+    return Dossier(topic, first.isoformat(), last.isoformat(), tuple(entries), group, passages_only,
+                   tuple(full_months))

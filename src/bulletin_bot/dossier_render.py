@@ -7,24 +7,29 @@ article under its citation, its text verbatim: the whole article, or only its an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from .dossier import Dossier, DossierError, Entry
+from .dossier import PAGE, Dossier, DossierError, Entry
 
 FORMATS = (".docx", ".md")
 
 
 def title_lines(dossier: Dossier) -> list[str]:
-    return [f"素材汇编：{dossier.topic}", f"时间范围：{dossier.period}",
-            f"共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报",
-            "按栏目分组" if dossier.group == "section" else "按月份分组",
-            "只收录回答主题的段落" if dossier.passages_only else "收录文章全文"]
+    lines = [f"素材汇编：{dossier.topic}", f"时间范围：{dossier.period}",
+             f"共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报",
+             "按栏目分组" if dossier.group == "section" else "按月份分组",
+             "只收录回答主题的段落" if dossier.passages_only else "收录文章全文"]
+    if dossier.full_months:
+        lines.append(f"注意：{'、'.join(dossier.full_months)} 相关文章较多，每月只收录最相关的 {PAGE} 篇；"
+                     f"可缩短时间范围或换更具体的主题")
+    return lines
 
 
 def body_of(entry: Entry, passages_only: bool) -> list[str]:
     """The verbatim paragraphs shown under an entry's citation."""
-    if passages_only:
-        return list(entry.passages)
+    if passages_only:  # a passage may run over several paragraphs: one document paragraph each
+        return [line for passage in entry.passages for line in passage.split("\n") if line.strip()]
     return [p for p in entry.article.paragraphs if p.strip()]
 
 
@@ -48,9 +53,17 @@ def to_markdown(dossier: Dossier) -> str:
     return "\n".join(lines)
 
 
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def to_docx(dossier: Dossier, path: Path) -> Path:
+    """The dossier as a Word document. The articles' paragraphs are written as XML elements
+    directly: python-docx's add_paragraph takes ~1 ms each (a year of a broad topic holds
+    thousands), the elements ~0.06 ms; the document is the same."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
 
     doc = Document()
     head = title_lines(dossier)
@@ -63,18 +76,36 @@ def to_docx(dossier: Dossier, path: Path) -> Path:
         doc.save(str(path))
         return path
     doc.paragraphs[-1].add_run().add_break(WD_BREAK.PAGE)
-    doc.add_heading("目录", level=1)
+    end = doc.element.body.sectPr
+    style = {name: doc.styles[name].style_id for name in ("Heading 1", "Heading 2", "List Bullet", "List Bullet 2")}
+
+    def paragraph(text: str, style_name: str = "", page_break: bool = False) -> None:
+        p = OxmlElement("w:p")
+        if style_name:
+            props, ref = OxmlElement("w:pPr"), OxmlElement("w:pStyle")
+            ref.set(qn("w:val"), style[style_name])
+            props.append(ref)
+            if page_break:
+                props.append(OxmlElement("w:pageBreakBefore"))
+            p.append(props)
+        run, t = OxmlElement("w:r"), OxmlElement("w:t")
+        t.text = _XML_UNSAFE.sub("", text)
+        t.set(qn("xml:space"), "preserve")
+        run.append(t)
+        p.append(run)
+        end.addprevious(p)
+
+    paragraph("目录", "Heading 1")
     for heading, entries in dossier.groups():
-        doc.add_paragraph(f"{heading}（{len(entries)} 篇）", style="List Bullet")
+        paragraph(f"{heading}（{len(entries)} 篇）", "List Bullet")
         for entry in entries:
-            doc.add_paragraph(entry.citation, style="List Bullet 2")
+            paragraph(entry.citation, "List Bullet 2")
     for heading, entries in dossier.groups():
-        doc.add_page_break()
-        doc.add_heading(heading, level=1)
+        paragraph(heading, "Heading 1", page_break=True)
         for entry in entries:
-            doc.add_heading(entry.citation, level=2)
-            for paragraph in body_of(entry, dossier.passages_only):
-                doc.add_paragraph(paragraph)
+            paragraph(entry.citation, "Heading 2")
+            for text in body_of(entry, dossier.passages_only):
+                paragraph(text)
     doc.save(str(path))
     return path
 

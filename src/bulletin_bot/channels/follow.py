@@ -25,6 +25,9 @@ COMMANDS = frozenset({"follow", "unfollow", "following", "followers", "compile"}
 SEND_TIMEOUT = 120.0
 CONTENTS_SHOWN = 20  # citations listed in a compile reply
 PUSH_RESERVE = 200  # bytes of a platform's message limit left for the receiver's id and the like
+# seconds between two followers' digests: under the strictest of the platforms' send rates
+# (Feishu: 5 messages a second per bot; WeCom and DingTalk allow more)
+PUSH_INTERVAL = 0.25
 
 
 def store_for(settings: Any) -> SubscriptionStore:
@@ -80,4 +83,5 @@ def start_delivery(bot: Any, pack: Callable[[Sequence[str], Any], list[str]]) ->
         texts = pack(plain_digest(digest, markup.escape), markup)
         asyncio.run_coroutine_threadsafe(push(digest.subscription.chat, texts), loop).result(SEND_TIMEOUT)
 
-    bot.runner.after_build.append(delivery_callback(bot.service, bot.follows, bot.channel.name, send))
+    bot.runner.after_build.append(delivery_callback(bot.service, bot.follows, bot.channel.name, send,
+                                                    interval=PUSH_INTERVAL))
