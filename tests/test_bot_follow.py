@@ -109,3 +109,26 @@ def test_compile_replies_with_the_docx(standin, bot):
     assert texts[0] == "素材汇编：理论宣讲" and "只收录回答主题的段落" in texts
     assert any(t.startswith("第455期 · 2023-12-10 · 【经验交流】") for t in texts)
     assert "用法：/compile" in reader.say("/compile 理论宣讲")[0]["text"]
+
+
+def test_an_index_built_by_another_process_is_delivered_by_the_running_bot(tmp_path, monkeypatch):
+    from bulletin_bot.bot import reindex as bot_reindex
+    from bulletin_bot.embedding import HashEmbedder
+    from bulletin_bot.service import BulletinService
+
+    monkeypatch.setattr(bot_reindex, "REFRESH_EVERY", 0.2)
+    with BotAPIStandin(TOKEN) as standin:
+        settings = make_settings(tmp_path, standin)
+        service = make_service(settings)
+        app = build_application(settings, service)
+        with running(app, standin):
+            follower = Session(standin, FOLLOWER)
+            assert "已关注" in follower.say("/follow 红石榴宣讲团")[0]["text"]
+            before = follower.seen()
+            # `bulletin-bot index` in another process: its own service over the same folders
+            (settings.corpus / "456.txt").write_text(NEW_ISSUE, encoding="utf-8")
+            assert BulletinService(settings, embedder=HashEmbedder()).reindex().added == 1
+            [delivered] = standin.wait_messages(FOLLOWER.id, 1, after=before, timeout=30)
+            assert CITATION in check_message(delivered["html"])
+            standin.idle()
+            assert len(standin.bot_messages(FOLLOWER.id)) == before + 1
