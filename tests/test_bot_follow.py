@@ -116,7 +116,7 @@ def test_an_index_built_by_another_process_is_delivered_by_the_running_bot(tmp_p
     from bulletin_bot.embedding import HashEmbedder
     from bulletin_bot.service import BulletinService
 
-    monkeypatch.setattr(bot_reindex, "REFRESH_EVERY", 0.2)
+    monkeypatch.setattr(bot_reindex, "REFRESH_EVERY", 1.5)
     with BotAPIStandin(TOKEN) as standin:
         settings = make_settings(tmp_path, standin)
         service = make_service(settings)
@@ -128,6 +128,9 @@ def test_an_index_built_by_another_process_is_delivered_by_the_running_bot(tmp_p
             # `bulletin-bot index` in another process: its own service over the same folders
             (settings.corpus / "456.txt").write_text(NEW_ISSUE, encoding="utf-8")
             assert BulletinService(settings, embedder=HashEmbedder()).reindex().added == 1
+            # a reader's command loads the new version before the watcher looks: still delivered
+            reader = Session(standin, READER)
+            assert "第456期" in reader.ask("/latest")[0]["text"]
             [delivered] = standin.wait_messages(FOLLOWER.id, 1, after=before, timeout=30)
             assert CITATION in check_message(delivered["html"])
             standin.idle()

@@ -70,3 +70,24 @@ def test_following_unfollow_and_compile_in_text(standin, bot):
     [compiled] = ask(standin, "/compile 理论宣讲 2023-01 2023-12")
     assert "素材汇编「理论宣讲」：2023-01-01 至 2023-12-31" in compiled
     assert "· 第455期 · 2023-12-10 · 【经验交流】 · 泗洪县：打造“洪轩理”理论品牌 筑牢基层理论武装根基" in compiled
+
+
+def test_an_index_built_by_another_process_is_delivered_by_the_running_channel(tmp_path, monkeypatch):
+    from bulletin_bot.channels import follow as channel_follow
+    from bulletin_bot.embedding import HashEmbedder
+    from bulletin_bot.service import BulletinService
+
+    monkeypatch.setattr(channel_follow, "WATCH_EVERY", 0.2)
+    server = WeComStandin().start()
+    try:
+        settings = settings_for(tmp_path, server)
+        service = real_service(settings)
+        with wecom_bot(settings, service, server):
+            assert "已关注" in ask(server, "关注 红石榴宣讲团")[0]
+            before = len(server.texts_to(READER))
+            (settings.corpus / "456.txt").write_text(NEW_ISSUE, encoding="utf-8")
+            assert BulletinService(settings, embedder=HashEmbedder()).reindex().added == 1  # `bulletin-bot index`
+            [delivered] = server.wait_texts(READER, 1, after=before, timeout=30)
+            assert CITATION in delivered
+    finally:
+        server.stop()

@@ -28,6 +28,7 @@ PUSH_RESERVE = 200  # bytes of a platform's message limit left for the receiver'
 # seconds between two followers' digests: under the strictest of the platforms' send rates
 # (Feishu: 5 messages a second per bot; WeCom and DingTalk allow more)
 PUSH_INTERVAL = 0.25
+WATCH_EVERY = 30.0  # seconds between checks for an index switched in by another process
 
 
 def store_for(settings: Any) -> SubscriptionStore:
@@ -83,5 +84,31 @@ def start_delivery(bot: Any, pack: Callable[[Sequence[str], Any], list[str]]) ->
         texts = pack(plain_digest(digest, markup.escape), markup)
         asyncio.run_coroutine_threadsafe(push(digest.subscription.chat, texts), loop).result(SEND_TIMEOUT)
 
-    bot.runner.after_build.append(delivery_callback(bot.service, bot.follows, bot.channel.name, send,
-                                                    interval=PUSH_INTERVAL))
+    hook = delivery_callback(bot.service, bot.follows, bot.channel.name, send, interval=PUSH_INTERVAL)
+    bot.runner.after_build.append(hook)
+    task = loop.create_task(_watch(bot, hook))
+    bot.tasks.add(task)
+    task.add_done_callback(bot.tasks.discard)
+
+
+async def _watch(bot: Any, hook: Callable[[Any], None]) -> None:
+    """Deliver what an index built by another process (`bulletin-bot index`) added, once this
+    process loads it; a round of this process's own runner delivers by itself."""
+    served = _served_version(bot.service)  # told by the link: a question may load a new version first
+    while True:
+        await asyncio.sleep(WATCH_EVERY)
+        if bot.runner.running:
+            continue
+        try:
+            target = _served_version(bot.service)
+            if target != served:
+                await asyncio.to_thread(bot.service.refresh)
+                await asyncio.to_thread(hook, None)
+                served = target
+        except Exception as exc:  # no index yet, or a bad new one: the service keeps serving and says why
+            log.info("%s: index watcher: %s", bot.channel.name, exc)
+
+
+def _served_version(service: Any):
+    paths = getattr(service, "paths", None)
+    return paths.current_target() if paths is not None else None
