@@ -3,8 +3,8 @@
 A reader is known by a random id in a cookie (`bb_reader`), made on their first visit; their
 list is the subscriptions store's ("web", id). Forms carry a token derived from that id (an
 HMAC under a key made at start), so another site cannot change someone's list; the cookie is
-SameSite=Strict as well. The web cannot write first, so followers of the web list read their
-news by asking, and the Telegram and chat bots deliver; the page says so.
+SameSite=Strict as well. The web cannot write first, so the web list is read by asking (each
+topic links to its question); the Telegram and chat bots deliver, and the page says so.
 """
 
 from __future__ import annotations
