@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bulletin_bot.config import Settings
-from bulletin_bot.delivery import Blocked, Digest, deliver, issue_key, plain_digest
+from bulletin_bot.delivery import Blocked, Digest, by_message, deliver, issue_key, plain_digest
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.jobs import ReindexRunner
 from bulletin_bot.service import BulletinService
@@ -211,3 +211,21 @@ def test_deliveries_run_after_a_reindex_round_that_added_an_issue(service):
     runner.request()  # nothing changed: no new version, nothing sent
     assert runner.wait(60)
     assert len(sent.digests) == 1
+
+
+def test_a_retry_after_a_failure_part_way_sends_only_the_messages_that_did_not_go_out(service):
+    store = store_of(service)
+    follow(store, service, "42", "红石榴宣讲团")
+    add_new_issue(service)
+    sent: list[str] = []
+    failures = iter([True])  # the second message fails once
+
+    def send_one(sub, text: str) -> None:
+        if len(sent) == 1 and next(failures, False):
+            raise ConnectionError("reset by peer")
+        sent.append(text)
+
+    report = deliver(service, store, "telegram", by_message(plain_digest, send_one), pause=0)
+    assert report.sent == 1
+    assert len(sent) == len(set(sent)) >= 3  # title, issue heading, the quote: each once
+    assert "开展流动宣讲136场" in sent[-1]

@@ -166,6 +166,21 @@ def _send(send: Sender, digest: Digest, pause: float) -> str:
     return "failed"
 
 
+def by_message(render: Callable[[Digest], list[str]], send_one: Callable[[Subscription, str], None]) -> Sender:
+    """A sender that sends a digest's messages (`render`) one by one; when a try fails part way,
+    the next try of the same digest sends only the messages that did not go out."""
+    progress: dict[int, int] = {}  # id(digest) -> messages sent
+
+    def send(digest: Digest) -> None:
+        texts = render(digest)
+        for i in range(progress.get(id(digest), 0), len(texts)):
+            send_one(digest.subscription, texts[i])
+            progress[id(digest)] = i + 1
+        progress.pop(id(digest), None)
+
+    return send
+
+
 def issue_heading(issue: IssueSummary) -> str:
     return f"第{issue.number}期 · {issue.date}"
 

@@ -19,10 +19,10 @@ from telegram.error import Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ContextTypes, MessageHandler, filters
 
 from .. import follow_text
-from ..delivery import Blocked, Digest, delivery_callback, digest_title, issue_heading
+from ..delivery import Blocked, Digest, by_message, delivery_callback, digest_title, issue_heading
 from ..dossier import compile_dossier
 from ..dossier_render import to_docx
-from ..subscriptions import SubscriptionStore, path_for
+from ..subscriptions import Subscription, SubscriptionStore, path_for
 from . import format as fmt
 from .base import state_of
 
@@ -123,17 +123,16 @@ def digest_messages(digest: Digest) -> list[str]:
 
 
 def _sender(app: Application, loop: asyncio.AbstractEventLoop):
-    async def send(digest: Digest) -> None:
+    async def send(chat: str, text: str) -> None:
         try:
-            for text in digest_messages(digest):
-                await app.bot.send_message(int(digest.subscription.chat), text)
+            await app.bot.send_message(int(chat), text)
         except Forbidden as exc:  # blocked, kicked from the group, or the user deleted their account
             raise Blocked(str(exc)) from exc
 
-    def send_from_thread(digest: Digest) -> None:
-        asyncio.run_coroutine_threadsafe(send(digest), loop).result(SEND_TIMEOUT)
+    def send_from_thread(sub: Subscription, text: str) -> None:
+        asyncio.run_coroutine_threadsafe(send(sub.chat, text), loop).result(SEND_TIMEOUT)
 
-    return send_from_thread
+    return by_message(digest_messages, send_from_thread)
 
 
 def start_delivery(app: Application) -> None:

@@ -34,6 +34,7 @@ import httpx
 
 from ..config import Settings
 from ..errors import ChannelApiError, ChannelConfigError
+from . import follow
 from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ class DingTalkStream:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
+            follow.stop_delivery(self.bot)
             await asyncio.gather(*self.bot.tasks, return_exceptions=True)
 
     async def _serve(self, ws: Any, stop: asyncio.Event) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import follow_text
-from ..delivery import Digest, delivery_callback, plain_digest
+from ..delivery import Digest, by_message, delivery_callback, plain_digest
 from ..dossier import compile_dossier
 from ..subscriptions import SubscriptionStore, path_for
 
@@ -80,15 +80,24 @@ def start_delivery(bot: Any, pack: Callable[[Sequence[str], Any], list[str]]) ->
     # room for what a first message carries beyond a reply (the receiver's id)
     markup = replace(bot.channel.markup, limit=bot.channel.markup.limit - PUSH_RESERVE)
 
-    def send(digest: Digest) -> None:
-        texts = pack(plain_digest(digest, markup.escape), markup)
-        asyncio.run_coroutine_threadsafe(push(digest.subscription.chat, texts), loop).result(SEND_TIMEOUT)
+    def render(digest: Digest) -> list[str]:
+        return pack(plain_digest(digest, markup.escape), markup)
 
-    hook = delivery_callback(bot.service, bot.follows, bot.channel.name, send, interval=PUSH_INTERVAL)
+    def send_one(sub: Any, text: str) -> None:
+        asyncio.run_coroutine_threadsafe(push(sub.chat, [text]), loop).result(SEND_TIMEOUT)
+
+    hook = delivery_callback(bot.service, bot.follows, bot.channel.name, by_message(render, send_one),
+                             interval=PUSH_INTERVAL)
     bot.runner.after_build.append(hook)
-    task = loop.create_task(_watch(bot, hook))
-    bot.tasks.add(task)
-    task.add_done_callback(bot.tasks.discard)
+    # not among bot.tasks, which a channel awaits when it stops: this one never ends by itself
+    bot.watcher = loop.create_task(_watch(bot, hook))
+
+
+def stop_delivery(bot: Any) -> None:
+    """Stop the index watcher (a channel that ends its own loop calls this)."""
+    watcher = getattr(bot, "watcher", None)
+    if watcher is not None:
+        watcher.cancel()
 
 
 async def _watch(bot: Any, hook: Callable[[Any], None]) -> None:
