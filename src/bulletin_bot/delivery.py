@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import Blocked
 from .models import ArticleRef, IssueSummary, Quote
 from .subscriptions import Subscription, SubscriptionStore
 
@@ -30,10 +31,6 @@ MAX_ISSUES = 10  # issues per digest: the newest; older new ones are skipped (a 
 RECENT_SECONDS = 7 * 86400  # issues first seen this long ago are no longer news (failed ones stop retrying)
 TRIES = 3
 RETRY_PAUSE = 2.0  # seconds before the second try, doubled for the third
-
-
-class Blocked(Exception):
-    """The user blocked the bot (Telegram 403 Forbidden and the like): stop sending to them."""
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from .errors import BulletinError
+from .errors import DossierError
 from .models import ArticleView, IssueSummary, Quote
 
 PAGE = 30  # results asked for at once (the second stage re-scores this many articles)
 GROUPS = ("section", "month")
-
-
-class DossierError(BulletinError):
-    """A compile request that cannot be met (a bad period, an empty topic); the message says why."""
 
 
 @dataclass(frozen=True)

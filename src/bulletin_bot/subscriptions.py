@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BulletinError
+from .errors import FollowRefused
 
 MAX_TOPICS = 20  # subscriptions per (channel, chat)
 MAX_TOPIC_CHARS = 40
@@ -58,10 +58,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (subscription, issue_key)
 );
 """
-
-
-class FollowRefused(BulletinError):
-    """A follow the store will not take (over the limit, an empty or too long topic); the message says why."""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from telegram.error import Forbidden
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ContextTypes, MessageHandler, filters
 
 from .. import follow_text
-from ..delivery import Blocked, Digest, by_message, delivery_callback, digest_title, issue_heading
+from ..delivery import Digest, by_message, delivery_callback, digest_title, issue_heading
 from ..dossier import compile_dossier
+from ..errors import Blocked
 from ..dossier_render import to_docx
 from ..subscriptions import Subscription, SubscriptionStore, path_for
 from . import format as fmt

@@ -33,7 +33,7 @@ from urllib.parse import quote_plus
 import httpx
 
 from ..config import Settings
-from ..errors import ChannelApiError, ChannelConfigError
+from ..errors import Blocked, ChannelApiError, ChannelConfigError
 from . import follow
 from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
 
@@ -88,8 +88,6 @@ class DingTalkChannel:
     async def push(self, chat: str, texts: Sequence[str]) -> None:
         """Write first (a follower's new articles): oToMessages/batchSend to a user, groupMessages/send
         to a group; `Blocked` when DingTalk lists the user as invalid (left, or outside the robot's range)."""
-        from ..delivery import Blocked
-
         kind, _, target = chat.partition(":")
         for text in texts:
             body = {"robotCode": self.settings.dingtalk_client_id, "msgKey": "sampleText",

@@ -31,7 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
-from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
+from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
 from .crypto import FeishuCrypto
 from .http import serve_http
@@ -132,8 +132,6 @@ class FeishuChannel:
 
     async def push(self, chat: str, texts: Sequence[str]) -> None:
         """Write first to a chat (a follower's new articles); `Blocked` when the bot can no longer."""
-        from ..delivery import Blocked
-
         for text in texts:
             body = {"receive_id": chat, **json.loads(reply_body(text))}
             r = await self._call("POST", "/open-apis/im/v1/messages", params={"receive_id_type": "chat_id"},

@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from ..config import Settings
-from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
+from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh, utf8_len
 from .crypto import WeComCrypto
 from .http import serve_http
@@ -107,8 +107,6 @@ class WeComChannel:
 
     async def push(self, chat: str, texts: Sequence[str]) -> None:
         """Write first to a user (a follower's new articles); `Blocked` when they can no longer get it."""
-        from ..delivery import Blocked
-
         try:
             await self.send(Incoming(user=chat, chat=chat, text="", private=True), texts)
         except ChannelApiError as exc:
