@@ -144,6 +144,8 @@ class BotAPIStandin:
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], dict] = {}  # the bot's messages as now shown
         self.files: dict[str, bytes] = {}
+        self.documents: dict[int, list[tuple[str, bytes, str]]] = {}  # chat -> (file name, bytes, caption)
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: sending there is Forbidden
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -463,7 +465,28 @@ class BotAPIStandin:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return markup
 
+    def _refuse_blocked(self, p: dict) -> None:
+        if int(p["chat_id"]) in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    def _api_sendDocument(self, p: dict) -> dict:  # noqa: N802
+        self._refuse_blocked(p)
+        data = p.get("document")
+        if not isinstance(data, bytes):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        chat_id = int(p["chat_id"])
+        file_id = f"file{next(self._ids)}"
+        self.files[file_id] = data
+        caption = parse_html(p.get("caption", "")) if p.get("parse_mode", "").upper() == "HTML" else p.get("caption", "")
+        with self._cond:
+            self.documents.setdefault(chat_id, []).append((p.get("_filename", ""), data, caption))
+        return {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": Chat(chat_id).to_api(), "from": self._me(), "caption": caption,
+                "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": p.get("_filename", ""),
+                             "file_size": len(data)}}
+
     def _api_sendMessage(self, p: dict) -> dict:  # noqa: N802
+        self._refuse_blocked(p)
         shown = self._check_text(p)
         markup = self._check_markup(p)
         chat_id = int(p["chat_id"])
@@ -543,6 +566,8 @@ def _parse_params(content_type: str, body: bytes, query: str) -> dict[str, Any]:
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
             params[name] = payload if part.get_filename() else _value(payload.decode("utf-8"))
+            if part.get_filename():
+                params["_filename"] = part.get_filename()
     else:
         params.update({k: _value(v) for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True)})
     return params

@@ -47,6 +47,10 @@ class DingTalkStandin(JsonHTTP):
         self.routes[("POST", "/v1.0/oauth2/accessToken")] = self._token
         self.routes[("POST", "/v1.0/robot/messageFiles/download")] = self._download
         self.routes[("GET", "/files/*")] = self._file
+        self.routes[("POST", "/v1.0/robot/oToMessages/batchSend")] = self._push
+        self.routes[("POST", "/v1.0/robot/groupMessages/send")] = self._push
+        self.pushed: list[dict] = []  # messages the robot wrote first: {"to": "user:…"/"group:…", "text": …}
+        self.gone: set[str] = set()  # users who left: batchSend lists them in invalidStaffIdList
 
     # ------------------------------------------------------------ lifecycle
 
@@ -99,6 +103,30 @@ class DingTalkStandin(JsonHTTP):
         with self.lock:
             self.replies.append({"session": query.get("session", ""), "text": content})
         return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _push(self, query: dict, body: bytes, headers: dict) -> tuple[int, dict]:
+        data = json.loads(body)
+        if headers.get("x-acs-dingtalk-access-token") != "at-standin" or data.get("robotCode") != CLIENT_ID:
+            return 401, {"code": "InvalidAuthentication", "message": "bad token"}
+        try:
+            content = json.loads(data["msgParam"])["content"] if data.get("msgKey") == "sampleText" else ""
+        except (KeyError, ValueError, TypeError):
+            content = ""
+        if not content.strip() or len(content.encode()) > MAX_TEXT_BYTES:
+            return 400, {"code": "invalidParameter.msgParam", "message": "content empty or too long"}
+        if "userIds" in data:
+            invalid = [u for u in data["userIds"] if u in self.gone]
+            with self.lock:
+                self.pushed += [{"to": f"user:{u}", "text": content} for u in data["userIds"] if u not in self.gone]
+            return 200, {"processQueryKey": f"q{next(self._ids)}", "invalidStaffIdList": invalid,
+                         "flowControlledStaffIdList": []}
+        with self.lock:
+            self.pushed.append({"to": f"group:{data.get('openConversationId', '')}", "text": content})
+        return 200, {"processQueryKey": f"q{next(self._ids)}"}
+
+    def pushed_to(self, address: str) -> list[str]:
+        with self.lock:
+            return [r["text"] for r in self.pushed if r["to"] == address]
 
     def _refuse(self, code: int, message: str) -> tuple[int, dict]:
         with self.lock:

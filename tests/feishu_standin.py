@@ -53,6 +53,9 @@ class FeishuStandin(JsonHTTP):
         self.routes[("POST", "/open-apis/auth/v3/tenant_access_token/internal")] = self._token
         self.routes[("GET", "/open-apis/bot/v3/info")] = self._bot_info
         self.routes[("POST", "/open-apis/im/v1/messages/*")] = self._reply
+        self.routes[("POST", "/open-apis/im/v1/messages")] = self._create
+        self.pushed: list[dict] = []  # messages the bot wrote first: {"to": chat_id, "text": shown text}
+        self.gone: set[str] = set()  # chats the bot was removed from: message create refuses them
         self.routes[("GET", "/open-apis/im/v1/messages/*")] = self._resource
 
     # ------------------------------------------------------------ the API
@@ -79,12 +82,32 @@ class FeishuStandin(JsonHTTP):
             return 400, {"code": code, "msg": "token invalid"}
         return 200, {"code": 0, "msg": "ok", "bot": {"open_id": BOT_OPEN_ID, "app_name": "简报助手"}}
 
+    def _create(self, query: dict, body: bytes, headers: dict) -> tuple[int, dict]:
+        """im/v1/messages?receive_id_type=chat_id: a message the bot writes first."""
+        if code := self._authorized(headers):
+            return 400, {"code": code, "msg": "token invalid or expired"}
+        if query.get("receive_id_type") != "chat_id":
+            return self._refuse(230001, "receive_id_type must be chat_id here")
+        chat = json.loads(body).get("receive_id", "")
+        if chat in self.gone:
+            return self._refuse(230002, "Bot is not in the chat")
+        return self._post(body, lambda text, data: self.pushed.append({"to": chat, "text": text, "body": data}))
+
+    def pushed_to(self, chat: str) -> list[str]:
+        with self.lock:
+            return [r["text"] for r in self.pushed if r["to"] == chat]
+
     def _reply(self, query: dict, body: bytes, headers: dict) -> tuple[int, dict]:
         path = query["_path"]
         if not path.endswith("/reply"):
             return 404, {"code": 404, "msg": "not found"}
         if code := self._authorized(headers):
             return 400, {"code": code, "msg": "token invalid or expired"}
+        return self._post(body, lambda text, data: self.replies.append({"to": path.split("/")[-2], "text": text,
+                                                                          "body": data}))
+
+    def _post(self, body: bytes, keep) -> tuple[int, dict]:
+        """A post message's checks, as Feishu makes them for a reply and a new message alike."""
         if len(body) > MAX_POST_BYTES:
             return self._refuse(230025, f"request body {len(body)} bytes: message content too long")
         data = json.loads(body)
@@ -103,7 +126,7 @@ class FeishuStandin(JsonHTTP):
         if not text.strip():
             return self._refuse(230001, "empty message")
         with self.lock:
-            self.replies.append({"to": path.split("/")[-2], "text": text, "body": data})
+            keep(text, data)
         return 200, {"code": 0, "msg": "success", "data": {"message_id": f"om_reply_{next(self._ids)}"}}
 
     def _refuse(self, code: int, message: str) -> tuple[int, dict]:

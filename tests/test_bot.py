@@ -308,7 +308,8 @@ def test_startup_registers_commands_and_polls(standin, bot):
     assert {"getMe", "deleteWebhook", "getUpdates", "setMyCommands"} <= names
     menus = [c.params for c in standin.calls_of("setMyCommands")]
     everyone = [m for m in menus if m.get("scope", {}).get("type") in (None, "default")][0]
-    assert {c["command"] for c in everyone["commands"]} == {"ask", "new", "issue", "latest", "stats", "help"}
+    assert {c["command"] for c in everyone["commands"]} == {"ask", "new", "issue", "latest", "stats", "help",
+                                                           "follow", "following", "unfollow", "compile"}
     admin_menu = [m for m in menus if m.get("scope", {}).get("chat_id") == ADMIN.id][0]
     assert "reindex" in {c["command"] for c in admin_menu["commands"]}
 

@@ -51,6 +51,7 @@ class WeComStandin(JsonHTTP):
         self.tokens: dict[str, float] = {}  # access token -> expiry
         self.sent: list[dict] = []  # accepted message/send bodies
         self.refused: list[tuple[int, dict]] = []
+        self.gone: set[str] = set()  # users who left (or are outside the app's range): message/send refuses them
         self.callback_url = ""
         self._ids = itertools.count(1)
         self.routes[("GET", "/cgi-bin/gettoken")] = self._gettoken
@@ -82,6 +83,8 @@ class WeComStandin(JsonHTTP):
             return self._refuse(44004, "empty content", data)
         if len(content.encode()) > MAX_TEXT_BYTES:
             return self._refuse(45002, "content size out of limit", data)
+        if data.get("touser") in self.gone:
+            return self._refuse(81013, "user & party & tag all invalid", data)
         with self.lock:
             self.sent.append(data)
         return 200, {"errcode": 0, "errmsg": "ok", "msgid": f"m{next(self._ids)}"}

@@ -29,6 +29,7 @@ examples:
   echo 红书房建了多少个 | bulletin-bot ask --json
   bulletin-bot chat          (a conversation: 那徐州呢 / 去年的呢 / 第二条的全文; /new starts afresh)
   bulletin-bot parse corpus/455.txt
+  bulletin-bot compile 理论宣讲 --from 2023-01 --to 2023-12 --out 汇编.docx
   bulletin-bot serve --channel feishu
 """
 
@@ -266,6 +267,35 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(json.dumps(turn_to_json(answer), ensure_ascii=False), flush=True)
         else:
             print(format_answer(answer) + "\n", flush=True)
+
+
+# ------------------------------------------------------------------ compile and subscriptions
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    import time
+
+    from .dossier import compile_dossier
+    from .dossier_render import write
+
+    service = _service(args)
+    started = time.perf_counter()
+    dossier = compile_dossier(service, args.topic, args.date_from, args.date_to, args.group, args.passages)
+    path = write(dossier, Path(args.out))
+    print(f"{path}: {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报（{dossier.period}），"
+          f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def cmd_subscriptions(args: argparse.Namespace) -> int:
+    from .subscriptions import SubscriptionStore, path_for
+
+    store = SubscriptionStore(path_for(_settings(args).index))
+    counts = store.counts()
+    if not counts:
+        print("no subscriptions")
+    for c in counts:
+        print(f"{c.channel}: {c.chats} chats follow {c.subscriptions} topics/series")
     return 0
 
 
@@ -449,6 +479,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help='read one turn per line of stdin, print one JSON line per turn: the ask --json fields '
                         'plus "understood" (the whole question a follow-up was taken for, "" for a new one); '
                         'a /new line prints {"reset": true}')
+
+    p = add("compile", cmd_compile, "compile a topic's 素材汇编: every article of a period that answers it, "
+                                    "verbatim under its citation, as .docx or .md")
+    p.add_argument("topic", metavar="TOPIC", help="the topic, asked like a question (e.g. 理论宣讲)")
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE", help="first month or day: 2023-01 or 2023-01-15")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE", help="last month or day: 2023-12 or 2023-12-31")
+    p.add_argument("--out", required=True, metavar="FILE", help="the document to write: .docx or .md")
+    p.add_argument("--group", choices=["section", "month"], default="section",
+                   help="group the articles by 【section】 or by month (default: section)")
+    p.add_argument("--passages", action="store_true",
+                   help="only the passages that answer the topic (default: whole articles)")
+    index_opt(p)
+    model_opt(p)
+
+    p = add("subscriptions", cmd_subscriptions, "for admins: how many chats follow topics, per channel")
+    index_opt(p)
 
     p = add("eval", cmd_eval, "measure retrieval on a question file (hit@1, hit@5, quote@5, MRR@10, abstention)")
     p.add_argument("--questions", required=True, nargs="+", metavar="FILE", help="JSON-lines question file(s)")

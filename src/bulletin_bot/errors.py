@@ -89,3 +89,18 @@ class CallbackRejected(BulletinError):
 
 class ChannelApiError(BulletinError):
     """A chat platform's API refused a call (bad credentials, a message it would not take)."""
+
+
+# ---------------------------------------------------------------- following and dossiers
+
+
+class FollowRefused(BulletinError):
+    """A follow the subscriptions store will not take (over the limit, an empty or too long topic)."""
+
+
+class Blocked(BulletinError):
+    """A follower can no longer be written to (Telegram 403 Forbidden, a user who left): drop them."""
+
+
+class DossierError(BulletinError):
+    """A compile request that cannot be met (a bad period, an empty topic); the message says why."""

@@ -8,6 +8,8 @@ whatever changed during it. However many requests arrive during a build, one rou
 Front ends learn what happens in two ways: `snapshot()` (the web page polls it) and listeners
 passed to `request()`, called from the worker thread when their round starts, on progress and
 when it ends (the bot edits a status message, the chat channels send the report).
+Hooks in `after_build` run in the worker thread after a round that switched in a new version
+(each front end delivers its followers' new articles there, `delivery.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .chat_text import kept_heading
@@ -76,6 +79,7 @@ class ReindexRunner:
         self._current: list[JobListener] = []
         self._next: list[JobListener] | None = None  # None: no round queued
         self.rounds = 0  # rounds finished since start
+        self.after_build: list[Callable[[IndexReport], None]] = []
         self._state: dict[str, Any] = {"running": False, "queued": False, "progress": None, "report": None,
                                        "error": "", "started_at": "", "finished_at": ""}
 
@@ -111,6 +115,9 @@ class ReindexRunner:
             for listener in listeners:
                 _call(listener.started)
             outcome = self._one_round(listeners)
+            if outcome.report is not None and outcome.report.built:
+                for hook in list(self.after_build):  # inside the round: `wait()` covers the deliveries
+                    _call(hook, outcome.report)
             with self._lock:
                 self.rounds += 1
                 self._state.update(finished_at=_now(), error=outcome.error,

@@ -35,6 +35,7 @@ from ..errors import IndexMissing
 from ..jobs import ReindexRunner
 from ..rate_limit import RateLimit
 from ..service import BulletinService
+from . import follow
 from .base import ALLOWED_UPDATES, STATE, BotState
 from .handlers import (
     admin_only,
@@ -67,6 +68,10 @@ COMMANDS = [
     BotCommand("issue", "某一期的目录，例如 /issue 455"),
     BotCommand("latest", "最新一期的目录"),
     BotCommand("stats", "索引状态"),
+    BotCommand("follow", "关注主题，例如 /follow 理论宣讲（/follow 全部：每一期）"),
+    BotCommand("following", "我关注的主题"),
+    BotCommand("unfollow", "取消关注，例如 /unfollow 理论宣讲"),
+    BotCommand("compile", "素材汇编，例如 /compile 理论宣讲 2023-01 2023-12"),
     BotCommand("help", "使用说明"),
 ]
 ADMIN_COMMANDS = [*COMMANDS, BotCommand("reindex", "重建索引（管理员）")]
@@ -82,6 +87,7 @@ async def _post_init(app: Application) -> None:
         except TelegramError as exc:  # the admin has not opened a chat with the bot yet
             logger.warning("could not set admin commands for %s: %s", admin, exc)
     state.refresh_task = asyncio.create_task(refresh_loop(state))
+    follow.start_delivery(app)
 
 
 async def _post_stop(app: Application) -> None:
@@ -136,6 +142,7 @@ def build_application(settings: Settings, service: BulletinService, webhook: boo
             CallbackQueryHandler(noop, pattern=r"^noop$"),
         ]
     )
+    follow.register(app, settings)
     app.add_error_handler(on_error)
     return app
 

@@ -26,6 +26,7 @@ from ..models import (
     Quote,
 )
 from ..question_check import is_question_problem
+from ..follow_text import HELP_LINES as FOLLOW_HELP
 from ..readers.detect import SUPPORTED_LABEL
 
 MAX_MESSAGE_CHARS = 4096
@@ -337,11 +338,15 @@ def help_text(is_admin: bool, bot_username: str) -> str:
         "/latest — 最新一期的目录",
         "/stats — 索引状态",
         "/help — 本说明",
+        "",
+        "<b>关注与汇编</b>",
+        *(esc(line) for line in FOLLOW_HELP),
     ]
     if is_admin:
         lines += [
             "",
             "<b>管理员</b>",
+            "/followers — 关注统计",
             "/reindex — 按语料目录重建索引（进度会在一条消息里更新）",
             f"私聊发送 {SUPPORTED_LABEL} 简报文件 — 加入语料并重建索引，完成后即可提问",
         ]

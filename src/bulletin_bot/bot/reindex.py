@@ -94,6 +94,9 @@ async def _edit(message: Message, text: str) -> None:
 
 async def refresh_loop(state: BotState) -> None:
     """Pick up an index that `bulletin-bot index` switched on disk while the bot runs."""
+    # the version whose followers were served: a question may load a new one before this
+    # loop looks, so a switch is told by the `current` link, not by refresh() alone
+    served = _served_version(state.service)
     while True:
         await asyncio.sleep(REFRESH_EVERY)
         if state.jobs.running:
@@ -101,7 +104,18 @@ async def refresh_loop(state: BotState) -> None:
         try:
             if await asyncio.to_thread(state.service.refresh):
                 logger.info("loaded the index switched on disk")
+            target = _served_version(state.service)
+            if target != served:
+                for hook in list(state.jobs.after_build):  # its new issues' followers (delivery.py)
+                    await asyncio.to_thread(hook, None)
+                served = target
         except IndexMissing:
             logger.debug("still no index to refresh")
         except Exception:
             logger.exception("could not refresh the index")
+
+
+def _served_version(service: object):
+    """The version folder `current` points to (None: no index, or a service without one)."""
+    paths = getattr(service, "paths", None)
+    return paths.current_target() if paths is not None else None

@@ -27,11 +27,14 @@ from ..chat_text import kept_heading, number, scope_label, shorten, split_senten
 from ..config import Settings
 from ..conversation import understood_line
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing
+from ..follow_text import HELP_LINES as FOLLOW_HELP
+from ..follow_text import parse_plain
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
+from . import follow
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +269,12 @@ def help_text(is_admin: bool, group_hint: str) -> str:
         "/new 或「新问题」— 忘掉前面的问题，重新开始",
         "/stats — 索引状态",
         "/help — 本说明",
+        "",
+        "关注与汇编",
+        *FOLLOW_HELP,
     ]
     if is_admin:
-        lines += ["", "管理员", "/reindex — 按语料目录重建索引，完成后告诉你结果",
+        lines += ["", "管理员", "/reindex — 按语料目录重建索引，完成后告诉你结果", "/followers — 关注统计",
                   "发送 .txt / .docx / .pdf 简报文件 — 加入语料并重建索引（平台能把文件交给应用时）"]
     return "\n".join(lines)
 
@@ -287,13 +293,16 @@ REINDEX_QUEUED = "索引正在重建中，这一轮结束后会再重建一次�
 
 # whole-message words that work like the slash commands
 ALIASES = {"帮助": "help", "更多": "more", "新问题": "new", "最新": "latest", "最新一期": "latest", "状态": "stats", "重建索引": "reindex"}
-COMMANDS = {"help", "start", "more", "latest", "issue", "stats", "reindex", "new"}
+COMMANDS = {"help", "start", "more", "latest", "issue", "stats", "reindex", "new", *follow.COMMANDS}
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
     """("issue", "455") for "/issue 455"; None for a question."""
     if text in ALIASES:
         return ALIASES[text], ""
+    plain = parse_plain(text)  # 关注 理论宣讲 / 取消关注 … / 我的关注
+    if plain:
+        return plain
     match = re.fullmatch(r"/(\w+)(?:@\S+)?\s*(.*)", text, re.S)
     if match:
         name = match.group(1).lower()
@@ -340,6 +349,20 @@ class ChatBot:
         self.group_hint = group_hint
         self._queries: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
         self.tasks: set[asyncio.Task] = set()
+        self._follows = None
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # built outside an event loop (some tests): no deliveries
+            pass
+        else:
+            follow.start_delivery(self, pack)
+
+    @property
+    def follows(self):
+        """The subscriptions file in the index folder, opened on first use."""
+        if self._follows is None:
+            self._follows = follow.store_for(self.settings)
+        return self._follows
 
     def spawn(self, message: Incoming) -> None:
         """Handle `message` in the background (callbacks must be answered at once); errors are logged."""
@@ -406,6 +429,8 @@ class ChatBot:
         elif name == "stats":
             status = await asyncio.to_thread(self.service.stats)
             await self.reply(message, [stats_text(status, markup, self.is_admin(message))])
+        elif name in follow.COMMANDS:
+            await follow.command(self, message, name, arg)
         elif name == "reindex":
             if not self.is_admin(message):
                 await self.reply(message, [ADMIN_ONLY])

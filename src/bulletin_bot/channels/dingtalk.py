@@ -33,7 +33,8 @@ from urllib.parse import quote_plus
 import httpx
 
 from ..config import Settings
-from ..errors import ChannelApiError, ChannelConfigError
+from ..errors import Blocked, ChannelApiError, ChannelConfigError
+from . import follow
 from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def check_settings(settings: Settings) -> None:
 
 
 class DingTalkChannel:
-    """Replies through session webhooks; downloads files with an app access token."""
+    """Replies through session webhooks; writes first (deliveries) and downloads files with an app access token."""
 
     name = "dingtalk"
     markup = MARKUP
@@ -79,6 +80,29 @@ class DingTalkChannel:
             data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
             if r.status_code != 200 or data.get("errcode"):
                 raise ChannelApiError(f"DingTalk session webhook refused: HTTP {r.status_code} {data or r.text[:200]}")
+
+    def address(self, message: Incoming) -> str:
+        """Where a follower's deliveries go: the user (1:1) or the group, as DingTalk's APIs name them."""
+        return f"user:{message.user}" if message.private else f"group:{message.chat}"
+
+    async def push(self, chat: str, texts: Sequence[str]) -> None:
+        """Write first (a follower's new articles): oToMessages/batchSend to a user, groupMessages/send
+        to a group; `Blocked` when DingTalk lists the user as invalid (left, or outside the robot's range)."""
+        kind, _, target = chat.partition(":")
+        for text in texts:
+            body = {"robotCode": self.settings.dingtalk_client_id, "msgKey": "sampleText",
+                    "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+            if kind == "user":
+                path, body["userIds"] = "/v1.0/robot/oToMessages/batchSend", [target]
+            else:
+                path, body["openConversationId"] = "/v1.0/robot/groupMessages/send", target
+            r = await self.client.post(f"{self.base}{path}", json=body,
+                                       headers={"x-acs-dingtalk-access-token": await self.token()})
+            data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+            if r.status_code != 200:
+                raise ChannelApiError(f"DingTalk {path} refused: HTTP {r.status_code} {data or r.text[:200]}")
+            if target in (data.get("invalidStaffIdList") or []):
+                raise Blocked(f"DingTalk: user {target} is not reachable (invalidStaffIdList)")
 
     async def token(self) -> str:
         async with self._lock:
@@ -184,6 +208,7 @@ class DingTalkStream:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
+            follow.stop_delivery(self.bot)
             await asyncio.gather(*self.bot.tasks, return_exceptions=True)
 
     async def _serve(self, ws: Any, stop: asyncio.Event) -> None:

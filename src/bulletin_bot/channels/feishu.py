@@ -31,7 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..config import Settings
-from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
+from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
 from .crypto import FeishuCrypto
 from .http import serve_http
@@ -55,6 +55,8 @@ def reply_body(text: str) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
+# the bot left (or was removed from) the chat, or the user cannot be reached by it any more
+GONE_CODES = {230002, 230013}
 MARKUP = Markup("feishu", MAX_POST_BYTES, lambda text: len(reply_body(text)))
 
 
@@ -127,6 +129,18 @@ class FeishuChannel:
             data = r.json()
             if data.get("code"):
                 raise ChannelApiError(f"Feishu reply refused: {data.get('code')} {data.get('msg')}")
+
+    async def push(self, chat: str, texts: Sequence[str]) -> None:
+        """Write first to a chat (a follower's new articles); `Blocked` when the bot can no longer."""
+        for text in texts:
+            body = {"receive_id": chat, **json.loads(reply_body(text))}
+            r = await self._call("POST", "/open-apis/im/v1/messages", params={"receive_id_type": "chat_id"},
+                                 json_body=json.dumps(body, ensure_ascii=False).encode("utf-8"))
+            data = r.json()
+            if data.get("code") in GONE_CODES:
+                raise Blocked(f"Feishu: {data.get('code')} {data.get('msg')}")
+            if data.get("code"):
+                raise ChannelApiError(f"Feishu message create refused: {data.get('code')} {data.get('msg')}")
 
     async def download(self, message: Incoming) -> bytes:
         r = await self._call("GET", f"/open-apis/im/v1/messages/{message.message_id}/resources/"

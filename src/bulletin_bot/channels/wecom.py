@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from ..config import Settings
-from ..errors import CallbackRejected, ChannelApiError, ChannelConfigError
+from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh, utf8_len
 from .crypto import WeComCrypto
 from .http import serve_http
@@ -41,6 +41,8 @@ MAX_TEXT_BYTES = 2048  # WeCom: "消息内容，最长不超过2048个字节，�
 MAX_BODY = 256 * 1024  # a callback is a few KB; anything bigger is not WeCom's
 TOKEN_MARGIN = 300  # seconds before expiry when a new access token is fetched
 TOKEN_ERRORS = {40014, 42001, 40001}  # invalid or expired access token: fetch a new one, retry once
+# the user left the company or is outside the app's visible range: deliveries to them stop
+GONE_ERRORS = {60111, 81013}
 
 # "<a" or "</a" followed by a space, ">" or the end: the link tag WeCom renders in text messages
 _LINK_TAG = re.compile(r"<(/?)([aA])(?=[\s>/]|$)")
@@ -102,6 +104,15 @@ class WeComChannel:
                 data = await self._post_message(body, fresh=True)
             if data.get("errcode"):
                 raise ChannelApiError(f"WeCom message/send refused: {data.get('errcode')} {data.get('errmsg')}")
+
+    async def push(self, chat: str, texts: Sequence[str]) -> None:
+        """Write first to a user (a follower's new articles); `Blocked` when they can no longer get it."""
+        try:
+            await self.send(Incoming(user=chat, chat=chat, text="", private=True), texts)
+        except ChannelApiError as exc:
+            if any(f"refused: {code} " in str(exc) for code in GONE_ERRORS):
+                raise Blocked(str(exc)) from exc
+            raise
 
     async def _post_message(self, body: dict, fresh: bool = False) -> dict:
         token = await self.token(fresh)

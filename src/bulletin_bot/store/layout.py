@@ -7,6 +7,7 @@ Layout of `index/`:
                        articles.npy, issues.npy, bm25_*.npy, bm25_vocab.json
     versions/.tmp-<v>/ a build in progress (removed by the next build if it was killed)
     cache/vectors.sqlite   embedding cache shared by all versions
+    subscriptions.sqlite   who follows which topic, and what was delivered (subscriptions.py)
     .lock              held (flock) by the one running build; the kernel drops it if the build dies
 
 A version folder is never changed after it is renamed into place, so readers never see a

@@ -31,6 +31,7 @@ from ..question_check import is_question_problem
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from ..service import BulletinService
+from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
@@ -271,6 +272,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "issues": stats.issues, "articles": stats.articles, "chunks": stats.chunks,
             "problems": len(stats.problems), "reindexing": job.snapshot()["running"],
         })
+
+    follow.register(app, service, settings, render, limit_questions)  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 
