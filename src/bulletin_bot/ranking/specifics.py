@@ -30,6 +30,12 @@ _ORDINAL = re.compile(rf"第({_NUM})(届|批|轮|次|号|任|季|场|个|座)")
 _ANNIVERSARY = re.compile(rf"({_NUM})周年")
 # a numbered craft, mission or project: 天舟九号, 神舟十八号, 嫦娥六号, 长征五号
 _NUMBERED = re.compile(rf"([\u4e00-\u9fff]{{2}})({_NUM})号")
+# a year's cohort or edition written with its year (2026届): the same year must be there
+_COHORT = re.compile(r"((?:19|20)\d{2})(届)")
+# a code with a number (COP16, G20, C919): another number is another thing
+_CODE = re.compile(r"(?<![A-Za-z])([A-Za-z]{1,6})(\d{1,4})(?![\d.%])")
+# a five-year plan (十四五): the article must name the same one
+_PLAN = re.compile(r"十[一二三四五六七八九]五")
 _QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》]{2,24})[”\"」』》]")
 # the noun an ordinal qualifies: the Chinese run right after it (第三届 链博会)
 _HEAD = re.compile(r"[\u4e00-\u9fffA-Za-z]{2,12}")
@@ -59,7 +65,7 @@ def cn_number(text: str) -> int | None:
 class Specific:
     """One thing the question pins down."""
 
-    kind: str  # "ordinal", "anniversary", "numbered", "quoted", "place"
+    kind: str  # "ordinal", "anniversary", "numbered", "cohort", "code", "plan", "quoted", "place"
     text: str  # as the question writes it: 第三届, 三周年, 天舟九号, 苏心养老码, 河北
     number: int | None = None  # the value of an ordinal, anniversary or numbered name
     unit: str = ""  # 届 for 第三届; the stem 天舟 for 天舟九号
@@ -139,6 +145,12 @@ def extract(text: str) -> list[Specific]:
         n = cn_number(m.group(2))
         if n is not None and not _ORDINAL.fullmatch(m.group(0)):
             out.setdefault(("numbered", m.group(0)), Specific("numbered", m.group(0), n, m.group(1)))
+    for m in _COHORT.finditer(text):
+        out.setdefault(("cohort", m.group(0)), Specific("cohort", m.group(0), int(m.group(1)), "届"))
+    for m in _CODE.finditer(text):
+        out.setdefault(("code", m.group(0)), Specific("code", m.group(0), int(m.group(2)), m.group(1)))
+    for m in _PLAN.finditer(text):
+        out.setdefault(("plan", m.group(0)), Specific("plan", m.group(0)))
     for m in _place_pattern().finditer(text):
         out.setdefault(("place", m.group(0)), Specific("place", m.group(0)))
     return list(out.values())
@@ -170,13 +182,26 @@ def check(spec: Specific, text: str) -> Check:
         # a province is named by any of its places: 泗洪县's article need not say 江苏
         return Check(spec, names_place(spec.text, text))
     if spec.kind == "ordinal":
-        found = [(n, m) for n, m in _numbers(_ORDINAL, text, 2, spec.unit)]
-        near = [(n, m) for n, m in found if _near(text, m.start(), spec.head)]
-        if any(n == spec.number for n, _ in near) or (not spec.head and any(n == spec.number for n, _ in found)):
+        found = list(_numbers(_ORDINAL, text, 2, spec.unit))
+        near = {n: m for n, m in found if _near(text, m.start(), spec.head)}
+        if spec.number in near:
             return Check(spec, True)
-        other = next((m.group(0) for n, m in near if n != spec.number), "")
-        # another ordinal of the same noun contradicts; none at all is merely absent
-        return Check(spec, False, other if spec.head and spec.head[:2] in text else "")
+        if near:  # the same noun with another number: 第二届链博会 for 第三届
+            return Check(spec, False, next(m.group(0) for n, m in near.items()))
+        # the number elsewhere: holds if the article is about the noun at all (链博会 is often
+        # named in full next to its number, 第二届中国国际供应链促进博览会, and shortened later)
+        about = len(spec.head) < 3 or spec.head[:3] in text
+        return Check(spec, about and any(n == spec.number for n, _ in found))
+    if spec.kind == "plan":
+        return Check(spec, spec.text in text, next((m.group(0) for m in _PLAN.finditer(text)), ""))
+    if spec.kind == "cohort":
+        years = [m.group(0) for m in _COHORT.finditer(text)]
+        return Check(spec, spec.text in years, years[0] if years and spec.text not in years else "")
+    if spec.kind == "code":
+        same = [m for m in _CODE.finditer(text) if m.group(1).upper() == spec.unit.upper()]
+        if any(int(m.group(2)) == spec.number for m in same):
+            return Check(spec, True)
+        return Check(spec, False, same[0].group(0) if same else "")
     if spec.kind == "anniversary":
         found = [(cn_number(m.group(1)), m) for m in _ANNIVERSARY.finditer(text)]
         if any(n == spec.number for n, _ in found):
