@@ -30,7 +30,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Protocol
@@ -70,6 +70,8 @@ CLOSEST_SHARE = 0.3
 MIN_COVER = 0.2
 # a period this short is a month or a quarter: its figures come out after it ends
 SHORT_PERIOD_DAYS = 95
+# a period starting this long after the newest issue is a target or a plan, not news yet to come
+BEYOND_DAYS = 731
 _ASKS_FIGURE = re.compile(r"多少|几[个年次天种条位名家所项座列辆吨台]|数据|数字|增长|增速|总量|规模|比重|同比|环比|指数|价格")
 
 # reason codes (`Retrieval.reason_code`, `ask --json`'s "reason_code") and what they mean
@@ -161,10 +163,11 @@ class Verdict:
 
 
 def _beyond(windows: tuple[DateWindow, ...], newest: date | None) -> DateWindow | None:
-    """A period the archive cannot have reported yet: it starts after the newest issue."""
+    """A period the archive cannot have reported yet: it starts after the newest issue (but not
+    years after it: 2035年 in a question is a target the bulletins may well name)."""
     if newest is None:
         return None
-    return next((w for w in windows if w.first > newest), None)
+    return next((w for w in windows if newest < w.first <= newest + timedelta(days=BEYOND_DAYS)), None)
 
 
 def _unfinished(windows: tuple[DateWindow, ...], newest: date | None, question: str) -> DateWindow | None:
