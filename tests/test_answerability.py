@@ -141,3 +141,17 @@ def test_without_a_reader_the_words_still_decide(archive):
     assert plain.reader() is None
     assert plain.ask("第二届链博会在哪里举办").found
     assert plain.ask("第三届链博会在哪里举办").reason_code == "other_edition"
+
+
+def test_later_results_are_shown_only_when_they_answer_too(archive):
+    """红书房建了多少个: the seed's other two articles never mention 红书房, so they are not shown."""
+    answer = archive.ask("红书房建了多少个")
+    assert answer.found and answer.results
+    assert all("红书房" in archive.article(q.article_id).text for q in answer.results)
+
+
+def test_a_figure_asked_for_comes_first_in_the_quote(archive):
+    """The sentence with the figure and the question's words starts the quote, not one before it."""
+    quote = archive.ask("培训了多少名宣讲骨干").results[0].quote
+    first = quote.split("。")[0]
+    assert "200人次" in first and "骨干" in first

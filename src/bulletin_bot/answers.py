@@ -165,20 +165,33 @@ def select_spans(
         while j + 1 < len(units) and j + 1 - i < 2 and units[j + 1][1] - units[i][0] <= settings.max_chars:
             j += 1
         best = (i, j)
-    if shape is _FIGURE and not shape.search(text[units[best[0]][0] : units[best[0]][1]]):
-        # a figure asked for comes first: start at the first sentence that holds one
-        best = next(((k, best[1]) for k in range(best[0] + 1, best[1] + 1)
-                     if shape.search(text[units[k][0] : units[k][1]])), best)
+    if shape is _FIGURE:
+        # a figure asked for comes first: the quote starts at the sentence holding a figure and
+        # most of the question's words (培训…宣讲骨干200人次, not one before it with another figure)
+        def said(k: int) -> float:
+            return _sentence_score(text[units[k][0] : units[k][1]], weights)
+
+        figures = [k for k in range(len(units)) if shape.search(text[units[k][0] : units[k][1]])]
+        inside = [k for k in figures if best[0] <= k <= best[1]]
+        if figures:
+            k = max(figures, key=lambda k: (said(k), -abs(k - best[0])))
+            if not inside or said(k) > max(said(i) for i in inside):
+                best = (k, k)
+            elif inside[0] != best[0]:
+                best = (max(inside, key=said), best[1])
     best = _extend(text, units, best, settings)
     if how and best[1] + 1 < len(units) and units[best[1] + 1][1] - units[best[0]][0] <= settings.max_chars + 120:
         best = (best[0], best[1] + 1)  # the sentence after the problem is where the answer starts
     chosen = [best]
     used = units[best[1]][1] - units[best[0]][0]
     covered = set(best_found) | set(known)  # words the citation's title already shows add nothing
+    # with a figure asked for, nothing is quoted before the sentence that holds it
+    earliest = best[1] + 1 if shape is _FIGURE else -1
     second = [
         (gain(i, j, covered)[0], (i, j))
         for i, j in windows
-        if (j < best[0] - 1 or i > best[1] + 1) and used + units[j][1] - units[i][0] <= settings.max_chars + 40
+        if (j < best[0] - 1 or i > best[1] + 1) and i > earliest
+        and used + units[j][1] - units[i][0] <= settings.max_chars + 40
     ]
     if second:
         score, win = max(second)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ..text import term_weight
 from .second_stage import FEATURES as RERANK_FEATURES
 from .specifics import Check, Specific, checks, extract
 
@@ -216,11 +217,14 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
         open_ = first[cover] >= MIN_COVER and not blocked(candidates[0], first, specifics, pq, newest)[1]
         if open_ and not m.settled(first, m.threshold):
             rows = features(candidates, pq, read_meaning(reader, pq.text or pq.question, candidates))
+    # a later hit must hold the question's most telling word (红书房 in 红书房建了多少个): a
+    # passage that never mentions what was asked weakens the answer above it
+    key = max(words, key=term_weight)
     out = []
     for i, (c, x) in enumerate(zip(candidates, rows)):
         p = m.probability(x)
         bar = m.threshold if i == 0 else m.threshold * LATER_SHARE
-        lexical = bool(x[cover] >= MIN_COVER)
+        lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or key in c.record.title or key in c.record.text)
         failed, ruled_out = blocked(c, x, specifics, pq, newest)
         out.append(Judgement(lexical and p >= bar and not ruled_out, lexical and p >= m.threshold * CLOSEST_SHARE,
                              float(p), failed))
