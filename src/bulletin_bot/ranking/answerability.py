@@ -62,7 +62,7 @@ MEANING_CENTER = 0.88
 MEANING_GAIN = 20.0
 # a later hit is judged against this share of the bar: the question is known to be answered,
 # and it only has to be worth showing beside the best
-LATER_SHARE = 0.6
+LATER_SHARE = 0.5
 # below this share of the threshold a passage shares too little with the question to be
 # worth showing even under a warning ("红烧肉怎么做" gets a plain "not found")
 CLOSEST_SHARE = 0.3
@@ -220,11 +220,13 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
     # a later hit must hold the question's most telling word (红书房 in 红书房建了多少个): a
     # passage that never mentions what was asked weakens the answer above it
     key = max(words, key=term_weight)
+    # ... when the best one holds it: a paraphrase's words may be in no article at all
+    needs_key = bool(candidates) and (key in candidates[0].record.title or key in candidates[0].record.text)
     out = []
     for i, (c, x) in enumerate(zip(candidates, rows)):
         p = m.probability(x)
         bar = m.threshold if i == 0 else m.threshold * LATER_SHARE
-        lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or key in c.record.title or key in c.record.text)
+        lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or not needs_key or key in c.record.title or key in c.record.text)
         failed, ruled_out = blocked(c, x, specifics, pq, newest)
         out.append(Judgement(lexical and p >= bar and not ruled_out, lexical and p >= m.threshold * CLOSEST_SHARE,
                              float(p), failed))
