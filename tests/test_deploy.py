@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -172,3 +173,45 @@ def test_compose_config_with_no_secrets_set():
     assert result.returncode == 0, result.stderr
     assert "bulletin-bot:latest" in result.stdout
     assert "${" not in result.stdout
+
+
+@pytest.fixture
+def health_server():
+    """A stand-in service on 127.0.0.1 whose /healthz answers with the status the test sets."""
+    import http.server
+    import threading
+
+    state = {"status": 200}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(state["status"] if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}/healthz"
+    server.shutdown()
+    server.server_close()
+
+
+def _healthcheck(url: str | None) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "HEALTHCHECK_URL"}
+    if url is not None:
+        env["HEALTHCHECK_URL"] = url
+    # a proxy set for outgoing calls must not be asked for the container's own loopback
+    env.update(http_proxy="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    return subprocess.run([sys.executable, str(ROOT / "deploy" / "healthcheck.py")], env=env,
+                          capture_output=True, timeout=60).returncode
+
+
+def test_the_image_healthcheck_follows_the_services_healthz(health_server):
+    state, url = health_server
+    assert _healthcheck(url) == 0
+    state["status"] = 503  # the web app before an index is there
+    assert _healthcheck(url) == 1
+    assert _healthcheck(url.rsplit(":", 1)[0] + ":9/healthz") == 1  # nothing listening
+    assert _healthcheck(None) == 0 and _healthcheck("") == 0  # a service with no HTTP server
