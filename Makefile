@@ -8,7 +8,7 @@ QUESTION ?= 泗洪县理论宣讲做法
 # where `make install` builds the default model; the tests that need it are told so explicitly
 MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
 
-.PHONY: install install-dev sysdeps demo test test-slow eval bench bench-load bench-parse fuzz clean
+.PHONY: install install-dev sysdeps demo test test-slow test-image eval bench bench-load bench-parse fuzz clean
 
 install: $(VENV)/.installed
 
@@ -44,7 +44,15 @@ test: install-dev sysdeps
 	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest
 
 test-slow: install-dev sysdeps
-	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest -m slow
+	CONTAINER_BASE=$(CONTAINER_BASE) BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest -m slow
+
+# The image built from deploy/Dockerfile and checked as an operator would use it
+# (scripts/test_image.sh; tests/test_image.py runs it in test-slow). Where no container registry
+# is reachable, ../shared/tools/container-base.sh (when there) brings podman and a base image made
+# from Debian packages; BASE_IMAGE=... or CONTAINER_BASE= (empty) builds from a registry instead.
+CONTAINER_BASE ?= $(if $(BASE_IMAGE),,$(wildcard ../shared/tools/container-base.sh))
+test-image: install-dev
+	CONTAINER_BASE=$(CONTAINER_BASE) PYTHON=$(BIN)/python bash scripts/test_image.sh
 
 eval: install
 	$(BIN)/python scripts/eval_dev.py
