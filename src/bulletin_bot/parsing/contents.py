@@ -57,7 +57,7 @@ def _unmarked_contents(lines: list[Line], start: int) -> tuple[list[tuple[str, s
                 break  # the body opens with the first section again
             seen.add(name)
             section = name
-        elif title_like(text) and len(text) <= MAX_TITLE_CHARS:
+        elif title_like(text) and len(text) <= 2 * MAX_TITLE_CHARS:
             entries.append((section, collapse(text)))
         else:
             return [], start

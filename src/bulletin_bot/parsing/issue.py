@@ -17,7 +17,7 @@ from .split import split_by_shape, split_with_titles, titles_in
 
 # Bump whenever a change in parsing/ or readers/ reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
-PARSER_VERSION = "2026-12-01.1"
+PARSER_VERSION = "2026-12-07.1"
 
 _FOOTER = re.compile(
     r"^(?:(?:抄\s*送|报\s*送|分\s*送|送|发|报|印\s*发|抄\s*报|主\s*送|责任编辑|责\s*编|编\s*辑|审\s*核|审\s*稿|签\s*发|校\s*对|联系人|联系电话)\s*[：:]"

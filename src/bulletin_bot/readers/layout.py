@@ -30,6 +30,8 @@ _PAGE_NUMBER = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$"
 )
 _BARE_NUMBER = re.compile(r"^\d{1,4}$")
+_HANGS = set("。，、；：？！”’）》】」』")
+_ITEM = re.compile(r"^(?:(?P<bullet>[-－–•·●▪])\s*\S|(?P<number>\d{1,2})[.．、]\s*\D)")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
@@ -114,7 +116,21 @@ def _split_row(row: list[Piece], number: int) -> list[Line]:
         weight = len(piece.text.strip())
         sizes[round(piece.size, 1)] += weight
         bold += weight if piece.bold else -weight
-    return [Line(text, row[0].x0, max(p.x1 for p in row), row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number)]
+    # a closing mark may hang in the right margin (Word's 允许标点溢出边界): the line's measure
+    # ends at the last glyph before it
+    core = [piece for piece in row if piece.text.strip() not in _HANGS] or row
+    return [Line(text, row[0].x0, max(p.x1 for p in core), row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number)]
+
+
+def next_item(paragraph: str, line: str) -> bool:
+    """Does `line` open the next item of the list `paragraph` is an item of ("- A" then "- B",
+    "1. A" then "2. B")? A wrapped item's next line never starts with the list's mark."""
+    first, second = _ITEM.match(paragraph), _ITEM.match(line)
+    if not first or not second:
+        return False
+    if first.group("bullet") or second.group("bullet"):
+        return first.group("bullet") == second.group("bullet")
+    return int(second.group("number")) == int(first.group("number")) + 1
 
 
 # ------------------------------------------------------------------ running headers and footers
@@ -154,6 +170,7 @@ class _Measure:
     right: float
     pitch: float  # baseline to baseline, body lines
     indents: bool  # paragraphs start with an indent
+    bold: bool  # the body itself is set in a bold face (a 黑体 body): bold marks nothing
 
 
 def _same_size(a: float, b: float) -> bool:
@@ -173,7 +190,8 @@ def _measure(lines: list[Line]) -> _Measure:
                if a.page == b.page and 0 < b.baseline - a.baseline < 3 * size]
     pitch = statistics.median(pitches) if pitches else 1.5 * size
     indented = [line for line in body if 0.8 * size <= line.x0 - left <= 4.5 * size and line.x1 - line.x0 > 4 * size]
-    return _Measure(size, left, right, pitch, len(indented) >= max(2, 0.05 * len(body)))
+    bold = sum(len(line.text) for line in body if line.bold) > 0.5 * sum(len(line.text) for line in body)
+    return _Measure(size, left, right, pitch, len(indented) >= max(2, 0.05 * len(body)), bold)
 
 
 def _edge(values: list[float], lowest: bool) -> float:
@@ -193,7 +211,7 @@ def _edge(values: list[float], lowest: bool) -> float:
 
 def _display(line: Line, m: _Measure) -> bool:
     """Set in display type: larger than the body, or bold where the body is not."""
-    return line.size > m.size and not _same_size(line.size, m.size) or line.bold
+    return line.size > m.size and not _same_size(line.size, m.size) or (line.bold and not m.bold)
 
 
 def _full(line: Line, m: _Measure, following: str = "") -> bool:
@@ -206,18 +224,22 @@ def _full(line: Line, m: _Measure, following: str = "") -> bool:
             and m.right - m.left >= 12 * line.size)
 
 
-def _alone(line: Line) -> bool:
+def _alone(line: Line, m: _Measure) -> bool:
+    """A paragraph by itself (see `stands_alone`); but a 【…】 line that fills the column is a
+    title's long tag the line end cut from the rest of its title, never a section's short name."""
+    if SECTION_ONLY.match(_SPACES.sub("", line.text)) and line.x1 - line.x0 >= 0.75 * (m.right - m.left):
+        return False
     return stands_alone(line.text)
 
 
 def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     """Does line `b` continue the paragraph whose last line is `a`?"""
-    if _alone(a) or _alone(b):
+    if _alone(a, m) or _alone(b, m):
         return False
     if contents_entry(a.text) is not None:
         return False  # a contents line ends at its page number
     if contents_entry(b.text) is not None:
-        return _entry_continues(a, b, m)
+        return _entry_continues(a, b, m, last_on_page)
     if not _same_size(a.size, b.size) or a.bold != b.bold:
         return False
     if a.page == b.page:
@@ -237,15 +259,17 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     return m.indents or a.text[-1] not in _ENDS_SENTENCE
 
 
-def _entry_continues(a: Line, b: Line, m: _Measure) -> bool:
+def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) -> bool:
     """Is `a` a line of a contents entry too long for one line, `b` the entry's next line?
-    (A contents list keeps the page-number column free, so a wrapped line stops short of it.)"""
-    return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
-            and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
-            and contents_entry(a.text) is None and not stands_alone(a.text))
+    (A contents list keeps the page-number column free, so a wrapped line stops short of it;
+    a page end may fall inside the entry.)"""
+    near = (0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size) if a.page == b.page
+            else last_on_page and b.page == a.page + 1)
+    return (near and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
+            and contents_entry(a.text) is None and not _alone(a, m))
 
 
-def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int]) -> set[int]:
+def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int], last_on_page: set[int]) -> set[int]:
     """Lines that run on into the next because they and it are one contents entry: up to three
     lines above a line with a leader and page number."""
     joined: set[int] = set()
@@ -253,7 +277,7 @@ def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int]) -> set[
         if contents_entry(line.text) is None:
             continue
         i = k - 1
-        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m):
+        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
             joined.add(i)
             i -= 1
     return joined
@@ -325,10 +349,11 @@ def layout_text(pages: list[Page]) -> str:
         return ""
     m = _measure(lines)
     numbered = _numbered_entries(lines)
-    entries = _wrapped_entries(lines, m, numbered) | _title_tags(lines, m)
+    entries = _wrapped_entries(lines, m, numbered, last_on_page) | _title_tags(lines, m)
     paragraphs: list[str] = []
     for k, line in enumerate(lines):
-        if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
+        if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)) \
+                and not next_item(paragraphs[-1], line.text):
             paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
         else:
             paragraphs.append(line.text)
