@@ -102,8 +102,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar.close()
     for problem in report.problems:
         print(f"skipped {problem.file}: {problem.reason}", file=sys.stderr)
+    for problem in report.suspect:
+        print(f"suspect {problem.file}: {problem.reason}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems]}, ensure_ascii=False))
+        print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems],
+                          "suspect": [p.__dict__ for p in report.suspect]}, ensure_ascii=False))
     else:
         if report.built:
             what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
@@ -127,6 +130,7 @@ def _print_status(service, as_json: bool) -> int:
     ocr = ocr_status()
     if as_json:
         print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems],
+                          "suspect": [p.__dict__ for p in status.suspect],
                           "ocr": {"available": ocr.available, "detail": ocr.detail}}, ensure_ascii=False))
         return 0
     ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
@@ -139,6 +143,10 @@ def _print_status(service, as_json: bool) -> int:
             print(f"  {p.file}: {p.reason}")
     else:
         print("files that failed last time: none")
+    if status.suspect:
+        print(f"issues indexed whose articles look wrongly read ({len(status.suspect)}):")
+        for p in status.suspect:
+            print(f"  {p.file}: {p.reason}")
     return 0
 
 
@@ -211,6 +219,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     issues, problems = scan([Path(p) for p in args.paths])
     for issue in issues:
+        for reason in issue.warnings:
+            print(f"bulletin-bot: {issue.file}: suspect: {reason}", file=sys.stderr)
         if args.json:
             print(json.dumps(issue_to_json(issue), ensure_ascii=False))
         else:

@@ -251,6 +251,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 unchanged=counts["unchanged"], issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
                 embedded=0, reused=0, seconds=time.monotonic() - started,
                 problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+                suspect=tuple(FileProblem(p["file"], p["reason"]) for p in old_manifest.get("suspect", [])),
             )
         if not issues and not (removed and not problems):
             # (every file deleted on purpose is the one case that builds an empty index: a
@@ -334,6 +335,10 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 iss = parsed[rel]
                 file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number,
                                      "volume": iss.volume}
+                # a reused issue comes back from the index without its warnings: keep the old ones
+                warnings = list(iss.warnings) if rel not in reuse or rel in missing_reused else old_files.get(rel, {}).get("warnings", [])
+                if warnings:
+                    file_records[rel]["warnings"] = warnings
         version = new_version_name()
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -350,6 +355,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "sections": list(sections),
             "files": file_records,
             "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items())],
+            "suspect": _suspect(file_records),
         }
         _emit(progress, "write", 0, 1, version)
         data = VersionData(manifest, issue_rows, article_rows, chunks, vectors, bm25)
@@ -364,4 +370,11 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             chunks=len(chunk_rows), embedded=len(to_embed), reused=len(texts) - len(missing),
             seconds=time.monotonic() - started,
             problems=tuple(FileProblem(f, r) for f, r in sorted(problems.items())),
+            suspect=tuple(FileProblem(p["file"], p["reason"]) for p in manifest["suspect"]),
         )
+
+
+def _suspect(file_records: dict[str, dict]) -> list[dict]:
+    """Indexed files whose articles look wrongly read (parsing/suspect.py), one entry per file."""
+    return [{"file": rel, "reason": "; ".join(rec["warnings"])}
+            for rel, rec in sorted(file_records.items()) if rec.get("status") == "indexed" and rec.get("warnings")]

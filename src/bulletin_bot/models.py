@@ -40,6 +40,8 @@ class Issue:
     # the year a masthead numbers its issues within ("2024年第12期" -> "2024"); "" when the
     # number runs on from year to year (第455期, or 总第455期 which then is the number)
     volume: str = ""
+    # why its articles look wrongly read (parsing/suspect.py); empty when they look right
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class IndexReport:
     reused: int  # chunks whose vectors came from the cache
     seconds: float
     problems: tuple[FileProblem, ...] = ()
+    suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
 
     @property
     def failed(self) -> int:
@@ -226,6 +229,7 @@ class IndexStatus:
     chunks: int
     path: str
     problems: tuple[FileProblem, ...] = ()
+    suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,7 @@ class BulletinService:
             version=m["version"], built_at=m["built_at"], model=f"{m['model_name']} ({m['model_id']})",
             dimension=int(m["dimension"]), issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
             path=str(index.path), problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
+            suspect=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("suspect", [])),
         )
 
     # ------------------------------------------------------------ admin

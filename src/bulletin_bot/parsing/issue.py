@@ -13,6 +13,7 @@ from .contents import find_contents
 from .lines import MAX_TITLE_CHARS, Line, ends_sentence, section_name, split_lines
 from .masthead import find_masthead, running_header
 from .repair import repair
+from .suspect import suspect_reasons
 from .split import split_by_shape, split_with_titles, titles_in
 
 # Bump whenever a change in parsing/ or readers/ reads some file differently: an index built by
@@ -123,6 +124,7 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
         footer=footer,
         encoding=encoding,
         volume=head.volume,
+        warnings=suspect_reasons(tuple(articles), [title for _, title in entries]),
     )
 
 

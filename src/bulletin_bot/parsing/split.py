@@ -15,10 +15,47 @@ from .lines import HEADING, Line, collapse, ends_sentence, squeeze, title_like
 from .repair import closes, coverage, cut_here
 
 
+def _run_on_titles(block: list[Line], titles: list[str]) -> list[Line]:
+    """The block with each announced title that no line prints alone, but a line holds (at its
+    start, or after a full stop), cut out of that line: a title set in the body's type that
+    filled its printed line was run on into the paragraph under it, or a paragraph whose last
+    line filled the column into the title (a layout cannot tell those from wrapped lines)."""
+    lines = list(block)
+    for title in titles:
+        target = squeeze(title)
+        if len(target) < 6 or any(squeeze(line.text) == target for line in lines):
+            continue
+        for k, line in enumerate(lines):
+            text = squeeze(line.text)
+            at = text.find(target)
+            if at < 0 or len(text) == len(target) or (at > 0 and not ends_sentence(text[:at])):
+                continue
+            start = _after_chars(line.text, at) if at else 0
+            end = _after_chars(line.text, at + len(target))
+            pieces = [line.text[:start], line.text[start:end], line.text[end:]]
+            lines[k : k + 1] = [Line(piece.strip(), line.number) for piece in pieces if piece.strip()]
+            break
+    return lines
+
+
+def _after_chars(text: str, count: int) -> int:
+    """The index in `text` just after its first `count` non-space characters."""
+    if count == 0:
+        return 0
+    seen = 0
+    for k, ch in enumerate(text):
+        if not ch.isspace():
+            seen += 1
+            if seen == count:
+                return k + 1
+    return len(text)
+
+
 def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, list[Line]]] | None:
     """Cut a section's lines at the titles the contents list announces; None when they are not all found."""
     if not block:
         return None
+    block = _run_on_titles(block, titles)
     starts: list[tuple[int, int]] = []
     pos = 0
     for n, title in enumerate(titles):

@@ -250,13 +250,19 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         return False
     if _display(a, m):
         # a title over two or three lines: same type, close together, same page
-        return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_TITLE
+        return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
     if not _full(a, m, b.text) or b.x0 > m.left + 0.5 * b.size:
         return False  # a short line ends its paragraph; an indented one starts the next
     if a.page == b.page and step > 1.35 * m.pitch:
         return False  # space above: a new paragraph
     return m.indents or a.text[-1] not in _ENDS_SENTENCE
+
+
+def _title_step(a: Line, m: _Measure) -> float:
+    """The most a title's next line lies below it: 1.9 of its size, or more where the whole
+    document is set with wide line spacing (the body's own baseline step, scaled to the title)."""
+    return max(1.9, 1.15 * m.pitch / m.size) * a.size
 
 
 def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) -> bool:
@@ -328,7 +334,7 @@ def _title_tags(lines: list[Line], m: _Measure) -> set[int]:
             continue
         b = lines[k + 1]
         if (b.page == a.page and _style(b) == _style(a) and not stands_alone(b.text)
-                and 0 < b.baseline - a.baseline <= 1.9 * a.size
+                and 0 < b.baseline - a.baseline <= _title_step(a, m)
                 and abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size):
             tags.add(k)
     return tags
