@@ -65,8 +65,43 @@ def _unmarked_contents(lines: list[Line], start: int) -> tuple[list[tuple[str, s
     if not entries or not seen or i >= len(lines):
         return [], start
     body = lines[i:]
+    entries = _unjoined(entries, [squeeze(line.text) for line in body])
     restated = sum(any(match_title(body, j, title)[0] >= 0.6 for j in range(len(body))) for _, title in entries)
     return (entries, i) if 2 * restated > len(entries) else ([], start)
+
+
+def _unjoined(entries: list[tuple[str, str]], printed: list[str]) -> list[tuple[str, str]]:
+    """Entries with two titles run together cut in two where the body prints each half as a
+    line of its own, apart (not one title wrapped over two lines): with no mark before each
+    entry, a printed entry that filled its line cannot be told from a wrapped one
+    ("…自贸试验区" / "《二十大以来…》上册出版发行")."""
+    where: dict[str, list[int]] = {}
+    for k, line in enumerate(printed):
+        where.setdefault(line, []).append(k)
+
+    def apart(first: str, second: str) -> bool:
+        return any(j != i + 1 for i in where.get(first, ()) for j in where.get(second, ()))
+
+    out = []
+    for section, title in entries:
+        text = squeeze(title)
+        cut = next((k for k in range(4, len(text) - 3) if apart(text[:k], text[k:])), None)
+        if cut is None or text in where:
+            out.append((section, title))
+        else:
+            at = _after(title, cut)
+            out += [(section, title[:at].strip()), (section, title[at:].strip())]
+    return out
+
+
+def _after(text: str, count: int) -> int:
+    """The index in `text` just after its first `count` non-space characters."""
+    seen = 0
+    for k, ch in enumerate(text):
+        seen += not ch.isspace()
+        if seen == count:
+            return k + 1
+    return len(text)
 
 
 def similar(a: str, b: str, floor: float = 0.0) -> float:

@@ -78,8 +78,16 @@ def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, l
     for k, (begin, used) in enumerate(starts):
         stop = starts[k + 1][0] if k + 1 < len(starts) else len(block)
         title = collapse("".join(line.text for line in block[begin : begin + used]))
-        out.append((title, block[begin + used : stop]))
+        out.append((_completed(title, titles[k]), block[begin + used : stop]))
     return out
+
+
+def _completed(printed: str, announced: str) -> str:
+    """The body's title, or the contents' when the body's lacks only its last character or
+    two: a line of one glyph, in a font the PDF does not embed, is dropped by pdfium on a server
+    with no font that can draw it ("…快" / "乐")."""
+    a, b = squeeze(printed), squeeze(announced)
+    return announced if b.startswith(a) and 0 < len(b) - len(a) <= 2 and len(a) >= 6 else printed
 
 
 def _next_paragraph(block: list[Line], k: int) -> str:
