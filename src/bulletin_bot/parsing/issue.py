@@ -97,16 +97,20 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
     for name, block in blocks:
         if not block:
             continue
-        split = None
+        split, titles = None, []
         if expected.get(name):
-            split = split_with_titles(block, expected[name].popleft())
+            titles = expected[name].popleft()
         elif pool:
-            taken = titles_in(block, pool)
-            if taken:
-                split = split_with_titles(block, taken)
-                del pool[: len(taken)]
+            titles = titles_in(block, pool)
+            del pool[: len(titles)]
+        if titles:
+            split = split_with_titles(block, titles)
         if split is None:
             split = split_by_shape(block)
+            # degrade, never collapse: titles the contents announces that the body does not
+            # print alike must not merge the articles after them into one
+            if titles and len(split) < 0.9 * len(titles):
+                split = split_with_titles(block, titles, skip=True) or split
         for title, paragraph_lines in split:
             if name not in sections:
                 sections.append(name)

@@ -27,6 +27,14 @@ def _run_on_titles(block: list[Line], titles: list[str]) -> list[Line]:
             continue
         for k, line in enumerate(lines):
             text = squeeze(line.text)
+            rest = target[len(text):]
+            if len(text) >= 4 and rest and target.startswith(text) and k + 1 < len(lines):
+                # the title's last line run into the paragraph: "…为强国建设民" / "族复兴…贡献在中国…"
+                nxt = lines[k + 1]
+                if squeeze(nxt.text).startswith(rest) and len(squeeze(nxt.text)) > len(rest):
+                    cut = _after_chars(nxt.text, len(rest))
+                    lines[k + 1 : k + 2] = [Line(nxt.text[:cut].strip(), nxt.number), Line(nxt.text[cut:].strip(), nxt.number)]
+                    break
             at = text.find(target)
             if at < 0 or len(text) == len(target) or (at > 0 and not ends_sentence(text[:at])):
                 continue
@@ -51,12 +59,15 @@ def _after_chars(text: str, count: int) -> int:
     return len(text)
 
 
-def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, list[Line]]] | None:
-    """Cut a section's lines at the titles the contents list announces; None when they are not all found."""
+def split_with_titles(block: list[Line], titles: list[str], skip: bool = False) -> list[tuple[str, list[Line]]] | None:
+    """Cut a section's lines at the titles the contents list announces; None when they are not
+    all found. With `skip`, a title not found is passed over (its article stays in the one
+    before) and the others still cut the section; None when fewer than half are found."""
     if not block:
         return None
     block = _run_on_titles(block, titles)
     starts: list[tuple[int, int]] = []
+    kept: list[str] = []
     pos = 0
     for n, title in enumerate(titles):
         # The best match after the previous title; the first title opens the section.
@@ -70,15 +81,20 @@ def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, l
         if found is None:
             if n == 0:
                 found = (0, 1)
+            elif skip:
+                continue
             else:
                 return None
         starts.append(found)
+        kept.append(title)
         pos = found[0] + found[1]
+    if 2 * len(starts) < len(titles):
+        return None
     out = []
     for k, (begin, used) in enumerate(starts):
         stop = starts[k + 1][0] if k + 1 < len(starts) else len(block)
         title = collapse("".join(line.text for line in block[begin : begin + used]))
-        out.append((_completed(title, titles[k]), block[begin + used : stop]))
+        out.append((_completed(title, kept[k]), block[begin + used : stop]))
     return out
 
 

@@ -62,6 +62,7 @@ class Line:
     size: float
     bold: bool
     page: int
+    hang: float = 0.0  # the width of the closing marks that end it (they may hang past the margin)
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,12 @@ def _split_row(row: list[Piece], number: int) -> list[Line]:
         weight = len(piece.text.strip())
         sizes[round(piece.size, 1)] += weight
         bold += weight if piece.bold else -weight
-    # a closing mark may hang in the right margin (Word's 允许标点溢出边界): the line's measure
-    # ends at the last glyph before it
+    # a closing mark may hang in the right margin (Word's 允许标点溢出边界): the column's edge is
+    # measured without it
     core = [piece for piece in row if piece.text.strip() not in _HANGS] or row
-    return [Line(text, row[0].x0, max(p.x1 for p in core), row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number)]
+    x1 = max(p.x1 for p in row)
+    return [Line(text, row[0].x0, x1, row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number,
+                 x1 - max(p.x1 for p in core))]
 
 
 def next_item(paragraph: str, line: str) -> bool:
@@ -185,7 +188,7 @@ def _measure(lines: list[Line]) -> _Measure:
     size = sizes.most_common(1)[0][0]
     body = [line for line in lines if _same_size(line.size, size)] or lines
     left = _edge([line.x0 for line in body], lowest=True)
-    right = _edge([line.x1 for line in body], lowest=False)
+    right = _edge([line.x1 - line.hang for line in body], lowest=False)
     pitches = [b.baseline - a.baseline for a, b in zip(body, body[1:])
                if a.page == b.page and 0 < b.baseline - a.baseline < 3 * size]
     pitch = statistics.median(pitches) if pitches else 1.5 * size
@@ -224,6 +227,12 @@ def _full(line: Line, m: _Measure, following: str = "") -> bool:
             and m.right - m.left >= 12 * line.size)
 
 
+def _centred(line: Line, m: _Measure) -> bool:
+    """Set in the middle of the column, away from both edges (a title in the body's type)."""
+    before, after = line.x0 - m.left, m.right - line.x1
+    return before >= 0.5 * line.size and abs(before - after) <= line.size
+
+
 def _alone(line: Line, m: _Measure) -> bool:
     """A paragraph by itself (see `stands_alone`); but a 【…】 line that fills the column is a
     title's long tag the line end cut from the rest of its title, never a section's short name."""
@@ -252,6 +261,12 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         # a title over two or three lines: same type, close together, same page
         return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
+    if _centred(b, m):
+        # the next line of a title set in the body's type and centred: its first line fills the column
+        return (a.page == b.page and _full(a, m, b.text) and step <= 1.35 * m.pitch
+                and a.text[-1] not in _ENDS_SENTENCE)
+    if _centred(a, m):
+        return False  # a centred line is no wrapped body line
     if not _full(a, m, b.text) or b.x0 > m.left + 0.5 * b.size:
         return False  # a short line ends its paragraph; an indented one starts the next
     if a.page == b.page and step > 1.35 * m.pitch:

@@ -1,4 +1,6 @@
-"""An issue read wrong is said to be: `parse`, `index` and `index --status` name it and the reason."""
+"""Degrade, never collapse: a contents entry the body does not print alike costs its own article
+only, and an issue read wrong is said to be (`parse`, `index` and `index --status` name it and
+the reason)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,22 @@ def test_an_issue_read_as_fewer_articles_than_its_contents_is_suspect():
     assert len(issue.articles) == 1
     assert any("read as 1 articles, but its contents lists 5" in reason for reason in issue.warnings)
     assert any("holds 100% of the text" in reason for reason in issue.warnings)
+
+
+def test_a_contents_entry_the_body_does_not_print_does_not_merge_the_articles_after_it():
+    head = "工作简报\n\n第 458 期\n\n协调小组办公室\n\n2023 年 12 月 31 日\n\n【经验交流】\n\n"
+    contents = "".join(f"- {title}\n\n" for title in TITLES)
+    printed = list(TITLES)
+    printed[1] = "把党的声音送到群众身边"  # the body's title is not the contents' one
+    # no paragraph ends with a full stop: the shape of the text alone
+    # does not show where the next article starts
+    body = "【经验交流】\n\n" + "".join(
+        f"{title}\n\n{title[:3]}组建宣讲队伍，开展宣讲{k + 10}场，座谈会{k + 3}场等\n\n" for k, title in enumerate(printed))
+    issue = parse_text(head + contents + body + "送：省协调小组成员单位\n", "458.txt")
+    titles = [article.title for article in issue.articles]
+    assert titles == [TITLES[0], TITLES[2], TITLES[3], TITLES[4]]  # the unmatched one stays in the first
+    assert "把党的声音送到群众身边" in issue.articles[0].text
+    assert issue.articles[1].text.startswith("沭阳县组建宣讲队伍")
 
 
 def test_the_seed_is_not_suspect():
