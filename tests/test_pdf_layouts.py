@@ -83,3 +83,27 @@ def test_random_layouts_read_alike_on_a_server_without_fonts(printed, tmp_path):
     # last character sits alone on its line (in the contents and in the body alike) loses it, and
     # so does a paragraph (docs/FORMATS.md: install any CJK font on the server)
     _check(parsed, printed, titles=0.98, texts=0.93)
+
+
+@pytest.mark.skipif(not XWLB.is_dir(), reason=f"needs the shared corpus at {XWLB} (absent in a bare clone)")
+def test_docx_with_a_bulleted_contents_reads_as_its_text_export():
+    """Word draws a list's bullets itself, so its contents entries carry no "- " in their text."""
+    import io
+
+    import docx
+
+    from bulletin_bot.readers import decode_text
+
+    records = [json.loads(line) for line in (XWLB / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    records = [r for r in records if r["issue"] == 300]  # its bare list read as one with six extra articles
+    raw = (XWLB / "issues" / records[0]["file"]).read_bytes()
+    text, _ = decode_text(raw, records[0]["file"])
+    document = docx.Document()
+    for line in text.splitlines():
+        if line.strip().startswith("- "):
+            document.add_paragraph(line.strip()[2:], style="List Bullet")
+        elif line.strip():
+            document.add_paragraph(line.strip())
+    buf = io.BytesIO()
+    document.save(buf)
+    assert pl.score(pl.parse_json(buf.getvalue(), "300.docx"), records) == pl.score(pl.parse_json(raw, "300.txt"), records)
