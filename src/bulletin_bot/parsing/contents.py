@@ -71,7 +71,7 @@ def _unmarked_contents(lines: list[Line], start: int) -> tuple[list[tuple[str, s
 
 
 def _unjoined(entries: list[tuple[str, str]], printed: list[str]) -> list[tuple[str, str]]:
-    """Entries with two titles run together cut in two where the body prints each half as a
+    """Entries with two or more titles run together cut where the body prints each part as a
     line of its own, apart (not one title wrapped over two lines): with no mark before each
     entry, a printed entry that filled its line cannot be told from a wrapped one
     ("…自贸试验区" / "《二十大以来…》上册出版发行")."""
@@ -82,15 +82,29 @@ def _unjoined(entries: list[tuple[str, str]], printed: list[str]) -> list[tuple[
     def apart(first: str, second: str) -> bool:
         return any(j != i + 1 for i in where.get(first, ()) for j in where.get(second, ()))
 
+    def parts(text: str) -> list[str] | None:
+        """`text` as titles the body prints, each apart from the next; None if it is none."""
+        if text in where:
+            return [text]
+        for k in range(4, len(text) - 3):
+            if text[:k] in where:
+                rest = parts(text[k:])
+                if rest and apart(text[:k], rest[0]):
+                    return [text[:k], *rest]
+        return None
+
     out = []
     for section, title in entries:
-        text = squeeze(title)
-        cut = next((k for k in range(4, len(text) - 3) if apart(text[:k], text[k:])), None)
-        if cut is None or text in where:
+        found = parts(squeeze(title)) or [squeeze(title)]
+        if len(found) == 1:
             out.append((section, title))
-        else:
-            at = _after(title, cut)
-            out += [(section, title[:at].strip()), (section, title[at:].strip())]
+            continue
+        count, begin = 0, 0
+        for part in found:
+            count += len(part)
+            end = _after(title, count)
+            out.append((section, title[begin:end].strip()))
+            begin = end
     return out
 
 
