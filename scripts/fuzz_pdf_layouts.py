@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issues", choices=sorted(SAMPLES), default="tune")
     parser.add_argument("--per-seed", type=int, default=2, help="issues printed in each seed's layout (default: 2)")
     parser.add_argument("--fonts", default="installed,none", help="installed, none or both (default: both)")
+    parser.add_argument("--docx", action="store_true",
+                        help="also the sample's issues as .docx from their text exports: one paragraph per line, "
+                             "and with the contents as a Word bulleted list")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared data folder (default: ../shared)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
@@ -126,7 +129,42 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {fonts} | {feature} | {value} | {rate(c)} |")
         for miss in misses if args.verbose else misses[:8]:
             print(f"miss ({fonts}): {miss}", file=sys.stderr)
+    if args.docx:
+        docx_report(numbers, truth)
     return 0
+
+
+def docx_report(numbers: list[int], truth: dict[int, list[dict]]) -> None:
+    """Every issue of the sample as .docx, two ways, against its own text export."""
+    import io
+
+    import docx
+
+    from bulletin_bot.readers import decode_text
+
+    def written(text: str, bulleted: bool) -> bytes:
+        document = docx.Document()
+        for line in (line.strip() for line in text.splitlines()):
+            if bulleted and line.startswith("- "):
+                document.add_paragraph(line[2:], style="List Bullet")  # Word draws the bullet
+            elif line:
+                document.add_paragraph(line)
+        buf = io.BytesIO()
+        document.save(buf)
+        return buf.getvalue()
+
+    rows = {"txt": collections.Counter(), "docx": collections.Counter(), "docx, bulleted list": collections.Counter()}
+    for n in numbers:
+        records = truth[n]
+        raw = (XWLB / "issues" / records[0]["file"]).read_bytes()
+        text, _ = decode_text(raw, records[0]["file"])
+        rows["txt"] += pl.score(pl.parse_json(raw, records[0]["file"]), records)
+        rows["docx"] += pl.score(pl.parse_json(written(text, False), f"{n}.docx"), records)
+        rows["docx, bulleted list"] += pl.score(pl.parse_json(written(text, True), f"{n}.docx"), records)
+    print("\n| format | issues | titles | texts exact | number and date | read as < 90% of articles | refused |")
+    print("|---|---|---|---|---|---|---|")
+    for name, c in rows.items():
+        print(f"| {name} | {rate(c)} |")
 
 
 if __name__ == "__main__":

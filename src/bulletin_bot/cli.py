@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     index_opt(p)
     model_opt(p)
     p.add_argument("--status", action="store_true",
-                   help="show the current index version, model, counts, failed files, and whether OCR (for scanned PDFs) is available")
+                   help="show the current index version, model, counts, failed files, issues whose articles look wrongly read, and whether OCR (for scanned PDFs) is available")
     p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of exiting")
