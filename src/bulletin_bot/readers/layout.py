@@ -262,8 +262,9 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
     if _centred(b, m):
-        # the next line of a title set in the body's type and centred: its first line fills the column
-        return (a.page == b.page and _full(a, m, b.text) and step <= 1.35 * m.pitch
+        # the next line of a title set in the body's type and centred: its first line fills the
+        # column, or is centred too (a title broken by hand into two balanced lines)
+        return (a.page == b.page and (_full(a, m, b.text) or _centred(a, m)) and step <= 1.35 * m.pitch
                 and a.text[-1] not in _ENDS_SENTENCE)
     if _centred(a, m):
         return False  # a centred line is no wrapped body line
@@ -342,10 +343,13 @@ def _title_tags(lines: list[Line], m: _Measure) -> set[int]:
     if len(styles) < 2:
         return set()  # every 【…】 line looks alike: all sections
     sections = styles.most_common(1)[0][0]
+    # a section is named on a line of its own twice (in the contents and over its articles);
+    # a title's tag is printed alone once at most
+    named = Counter(_SPACES.sub("", lines[k].text) for k in alone)
     tags: set[int] = set()
     for k in alone:
         a = lines[k]
-        if _style(a) == sections or k + 1 >= len(lines) or not _display(a, m):
+        if _style(a) == sections or k + 1 >= len(lines) or not _display(a, m) or named[_SPACES.sub("", a.text)] > 1:
             continue
         b = lines[k + 1]
         if (b.page == a.page and _style(b) == _style(a) and not stands_alone(b.text)
