@@ -76,3 +76,16 @@ def test_parse_index_and_status_name_the_suspect_issue(tmp_path):
 
     again = run("index", "--corpus", str(corpus), "--index", str(index), "--model", "hash", "--quiet")
     assert "suspect 457.txt" in again.stderr  # still said when nothing changed
+
+
+def test_a_title_run_into_the_paragraph_above_it_is_cut_out():
+    """A PDF layout cannot tell a paragraph whose last line fills the column from a wrapped one:
+    the first half of a title broken over two lines is run into it."""
+    head = "工作简报\n\n第 459 期\n\n协调小组办公室\n\n2024 年 1 月 5 日\n\n【经验交流】\n\n"
+    contents = "".join(f"- {title}\n\n" for title in TITLES[:3])
+    body = (f"【经验交流】\n\n{TITLES[0]}\n\n宿迁市组建宣讲队伍，开展宣讲10场。泗洪县：理论宣讲\n\n进田间\n\n"
+            f"泗洪县组建宣讲队伍，开展宣讲11场。\n\n{TITLES[2]}\n\n沭阳县组建宣讲队伍，开展宣讲12场。\n\n")
+    issue = parse_text(head + contents + body + "送：省协调小组成员单位\n", "459.txt")
+    assert [article.title for article in issue.articles] == TITLES[:3]
+    assert issue.articles[0].text == "宿迁市组建宣讲队伍，开展宣讲10场。"
+    assert issue.articles[1].text == "泗洪县组建宣讲队伍，开展宣讲11场。"

@@ -35,6 +35,13 @@ def _run_on_titles(block: list[Line], titles: list[str]) -> list[Line]:
                     cut = _after_chars(nxt.text, len(rest))
                     lines[k + 1 : k + 2] = [Line(nxt.text[:cut].strip(), nxt.number), Line(nxt.text[cut:].strip(), nxt.number)]
                     break
+            head = text.find(target[:6])
+            if head > 0 and ends_sentence(text[:head]) and target.startswith(text[head:]) and text[head:] != target:
+                # a paragraph's full last line run into the first line of a title that goes on
+                # in the next line ("…汇报会。大道众行远" / "携手启新程…"): cut the paragraph off
+                start = _after_chars(line.text, head)
+                lines[k : k + 1] = [Line(line.text[:start].strip(), line.number), Line(line.text[start:].strip(), line.number)]
+                break
             at = text.find(target)
             if at < 0 or len(text) == len(target) or (at > 0 and not ends_sentence(text[:at])):
                 continue
