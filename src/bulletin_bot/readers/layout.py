@@ -30,6 +30,7 @@ _PAGE_NUMBER = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$"
 )
 _BARE_NUMBER = re.compile(r"^\d{1,4}$")
+_LEADER_ONLY = re.compile(r"^[.．·•…⋯_\s]{2,}\d{1,4}$")
 _HANGS = set("。，、；：？！”’）》】」』")
 _ITEM = re.compile(r"^(?:(?P<bullet>[-－–•·●▪])\s*\S|(?P<number>\d{1,2})[.．、]\s*\D)")
 _DIGITS = re.compile(r"\d+")
@@ -287,7 +288,9 @@ def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) 
     a page end may fall inside the entry.)"""
     near = (0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size) if a.page == b.page
             else last_on_page and b.page == a.page + 1)
-    return (near and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
+    # a leader line whose first glyphs were lost (pdfium drops one it cannot draw) starts further in
+    aligned = abs(a.x0 - b.x0) <= a.size or _LEADER_ONLY.match(b.text) is not None
+    return (near and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and aligned
             and contents_entry(a.text) is None and not _alone(a, m))
 
 
