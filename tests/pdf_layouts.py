@@ -27,7 +27,7 @@ import random
 import re
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from office_files import Bulletin
@@ -271,8 +271,6 @@ def _draw(bulletin: Bulletin, layout: Layout, pages: dict[int, int], total: int)
             lines = _wrap(block.text, font, block.size, room, room)
         else:
             lines = _wrap(block.text, font, block.size, column - block.indent, column)
-        if block.kind == "title" and pages.get(block.article) is None:
-            pass
         for n, line in enumerate(lines):
             if y - leading < layout.bottom:
                 finish_page()
@@ -398,7 +396,3 @@ def _child(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     _child(sys.argv[1:])
-
-
-def layout_dict(layout: Layout) -> dict:
-    return asdict(layout)

@@ -13,8 +13,8 @@ from .contents import find_contents
 from .lines import MAX_TITLE_CHARS, Line, ends_sentence, section_name, split_lines
 from .masthead import find_masthead, running_header
 from .repair import repair
-from .suspect import suspect_reasons
 from .split import split_by_shape, split_with_titles, titles_in
+from .suspect import suspect_reasons
 
 # Bump whenever a change in parsing/ or readers/ reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
