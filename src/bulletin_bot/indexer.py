@@ -336,7 +336,8 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number,
                                      "volume": iss.volume}
                 # a reused issue comes back from the index without its warnings: keep the old ones
-                warnings = list(iss.warnings) if rel not in reuse or rel in missing_reused else old_files.get(rel, {}).get("warnings", [])
+                reused = rel in reuse and rel not in missing_reused
+                warnings = old_files.get(rel, {}).get("warnings", []) if reused else list(iss.warnings)
                 if warnings:
                     file_records[rel]["warnings"] = warnings
         version = new_version_name()
