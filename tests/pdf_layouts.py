@@ -357,6 +357,9 @@ def parse_json(data: bytes, name: str) -> dict | None:
 # ------------------------------------------------------------------ a server without fonts
 
 
+_KEPT: list = []
+
+
 def hide_system_fonts(empty: Path) -> None:
     """Re-start pdfium in this process with `empty` as its only font folder: a machine with no
     fonts installed. pdfium scans its font folders itself (not through fontconfig), once, when
@@ -373,6 +376,10 @@ def hide_system_fonts(empty: Path) -> None:
     config = raw.FPDF_LIBRARY_CONFIG(version=2, m_pUserFontPaths=ctypes.cast(paths, ctypes.POINTER(ctypes.POINTER(ctypes.c_char))), m_pIsolate=None, m_v8EmbedderSlot=0)
     raw.FPDF_InitLibraryWithConfig(config)
     bases.LIBRARY_AVAILABLE = True
+    _KEPT[:] = [paths, config]  # pdfium keeps the pointer to the folder list, not a copy
+    from bulletin_bot.readers import fallback_font
+
+    fallback_font.install()  # the reader gives every new library its fallback font
 
 
 def parse_without_fonts(files: dict[str, bytes], workdir: Path) -> dict[str, dict | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 
-from . import ocr
+from . import fallback_font, ocr
 from .base import MAX_PDF_PAGES, ParseError, width
 from .layout import Page, Piece, layout_text
 
@@ -20,6 +20,7 @@ def pdf_text(data: bytes, file: str) -> tuple[str, str]:
     """(text, "pdf" or "pdf+ocr") of a PDF file."""
     import pypdfium2 as pdfium
 
+    fallback_font.ensure()
     if b"%%EOF" not in data[-1024:]:  # where every PDF writer ends the file
         raise ParseError(file, "unreadable PDF: truncated, it does not end with %%EOF (an incomplete copy or download)")
     try:
