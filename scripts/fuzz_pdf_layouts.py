@@ -5,10 +5,12 @@ against ../shared/corpus/xwlb/truth.jsonl, overall and by layout feature.
     python scripts/fuzz_pdf_layouts.py --seeds 0-29 --issues tune          # what the reader was tuned on
     python scripts/fuzz_pdf_layouts.py --seeds 1000-1059 --issues held-out  # measured once, misses read
     python scripts/fuzz_pdf_layouts.py --seeds 2000-2059 --issues fresh --docx   # measured once after that
+    python scripts/fuzz_pdf_layouts.py --seeds 3000-3059 --issues last --docx    # and once more, last
 
 Issue samples: tune = 第N期 ≡ 1 (mod 13); held-out = 第N期 ≡ 7 (mod 13), never looked at while
 tuning, measured once (seeds 1000-1059), its misses then read and fixed; fresh = ≡ 10 (mod 13),
-measured once after that (seeds 2000-2059). Each seed draws one layout and is printed with
+measured once after that (seeds 2000-2059); last = ≡ 4 (mod 13), measured once after the
+fallback font (seeds 3000-3059). Each seed draws one layout and is printed with
 `--per-seed` issues of the sample (the seed picks which), so every issue meets several layouts
 and every layout several issues.
 """
@@ -31,7 +33,7 @@ import office_files as of  # noqa: E402
 import pdf_layouts as pl  # noqa: E402
 
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"  # --shared changes it
-SAMPLES = {"tune": 1, "held-out": 7, "fresh": 10}
+SAMPLES = {"tune": 1, "held-out": 7, "fresh": 10, "last": 4}
 
 
 def load_truth() -> dict[int, list[dict]]:
