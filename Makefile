@@ -3,7 +3,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := chromium chromium-driver fonts-noto-cjk tesseract-ocr tesseract-ocr-chi-sim
+APT_PACKAGES := chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei tesseract-ocr tesseract-ocr-chi-sim
 QUESTION ?= 泗洪县理论宣讲做法
 # where `make install` builds the default model; the tests that need it are told so explicitly
 MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
@@ -28,7 +28,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# Debian packages the tests need: Chromium, its driver and a CJK font for the browser tests;
+# Debian packages the tests need: Chromium, its driver and a CJK font for the browser tests (and an
+# embeddable TrueType CJK font, WenQuanYi Micro Hei, for the PDF layout fuzzer);
 # tesseract with its simplified-Chinese model for the second OCR engine's test (OCR is optional at run
 # time; the dev install brings RapidOCR, the engine preferred when both are there).
 sysdeps:

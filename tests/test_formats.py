@@ -360,3 +360,19 @@ def test_parse_shows_what_was_read_for_every_format(tmp_path, word_pdf, bulletin
         shown = json.loads(capsys.readouterr().out)
         assert (shown["issue"], shown["date"], len(shown["articles"])) == (455, "2023-12-10", 3), name
         assert shown["articles"][1]["title"].startswith("泗洪县：打造“洪轩理”理论品牌")
+
+
+def test_docx_with_a_bulleted_contents_list_reads_like_the_text(seed):
+    """Word draws a list's bullets itself: the contents entries have no "- " in their text."""
+    import docx
+
+    document = docx.Document()
+    for line in SEED.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            document.add_paragraph(line[2:], style="List Bullet")
+        elif line:
+            document.add_paragraph(line)
+    buf = io.BytesIO()
+    document.save(buf)
+    reads_like_the_text(parse_bytes(buf.getvalue(), "455.docx"), seed)

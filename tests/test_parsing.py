@@ -294,7 +294,8 @@ def test_same_number_in_two_series_is_no_duplicate(tmp_path):
 def test_issue_to_json_and_outline(seed):
     data = issue_to_json(seed)
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
-    assert set(data) == {"file", "series", "issue", "date", "office", "sections", "articles"}
+    assert set(data) == {"file", "series", "issue", "date", "office", "sections", "articles", "warnings"}
+    assert data["warnings"] == []  # the seed reads as its contents announces
     assert (data["issue"], data["date"], data["sections"]) == (455, "2023-12-10", ["上情下达", "经验交流", "学习动态"])
     assert data["articles"][0] == {"section": "上情下达", "title": SEED_TITLES[0], "text": seed.articles[0].text}
     outline = format_outline(seed)

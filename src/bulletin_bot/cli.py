@@ -104,9 +104,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar.close()
     for problem in report.problems:
         print(f"skipped {problem.file}: {problem.reason}", file=sys.stderr)
+    for problem in report.suspect:
+        print(f"suspect {problem.file}: {problem.reason}", file=sys.stderr)
     if args.json:
         print(json.dumps({**report.__dict__, "problems": [p.__dict__ for p in report.problems],
-                          "kept": [p.__dict__ for p in report.kept]}, ensure_ascii=False))
+                          "kept": [p.__dict__ for p in report.kept],
+                          "suspect": [p.__dict__ for p in report.suspect]}, ensure_ascii=False))
     else:
         if report.built:
             what = (f"updated: {report.added} added, {report.changed} changed, {report.removed} removed, "
@@ -134,6 +137,7 @@ def _print_status(service, as_json: bool) -> int:
     if as_json:
         print(json.dumps({**status.__dict__, "problems": [p.__dict__ for p in status.problems],
                           "kept": [p.__dict__ for p in status.kept],
+                          "suspect": [p.__dict__ for p in status.suspect],
                           "ocr": {"available": ocr.available, "detail": ocr.detail}}, ensure_ascii=False))
         return 0
     ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
@@ -148,6 +152,10 @@ def _print_status(service, as_json: bool) -> int:
         print("files that failed last time: none")
     if status.kept:
         print(kept_line(status.kept))
+    if status.suspect:
+        print(f"issues indexed whose articles look wrongly read ({len(status.suspect)}):")
+        for p in status.suspect:
+            print(f"  {p.file}: {p.reason}")
     return 0
 
 
@@ -330,6 +338,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     issues, problems = scan([Path(p) for p in args.paths])
     for issue in issues:
+        for reason in issue.warnings:
+            print(f"bulletin-bot: {issue.file}: suspect: {reason}", file=sys.stderr)
         if args.json:
             print(json.dumps(issue_to_json(issue), ensure_ascii=False))
         else:
@@ -453,7 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_opt(p)
     p.add_argument("--status", action="store_true",
                    help="show the current index version, model, counts, failed files, issues kept from the previous "
-                        "version (their file unreadable now), and whether OCR (for scanned PDFs) is available")
+                        "version (their file unreadable now), issues whose articles look wrongly read, and whether OCR "
+                        "(for scanned PDFs) is available")
     p.add_argument("--strict", action="store_true", help="refuse to build when any file is bad")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for another running build instead of exiting")

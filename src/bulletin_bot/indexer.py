@@ -294,6 +294,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 unchanged=_tally(category, set(problems))["unchanged"], issues=c["issues"], articles=c["articles"],
                 chunks=c["chunks"], embedded=0, reused=0, seconds=time.monotonic() - started,
                 problems=_listed(problems, set(problems) - kept), kept=_listed(problems, kept),
+                suspect=tuple(FileProblem(p["file"], p["reason"]) for p in old_manifest.get("suspect", [])),
             )
         if not issues and not (removed and not problems):
             # (every file deleted on purpose is the one case that builds an empty index: a
@@ -379,6 +380,11 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 iss = parsed[rel]
                 file_records[rel] = {**rec, "status": "indexed", "series": iss.series, "number": iss.number,
                                      "volume": iss.volume}
+                # a reused issue comes back from the index without its warnings: keep the old ones
+                reused = rel in reuse and rel not in missing_reused
+                warnings = old_files.get(rel, {}).get("warnings", []) if reused else list(iss.warnings)
+                if warnings:
+                    file_records[rel]["warnings"] = warnings
         version = new_version_name()
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -396,6 +402,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "files": file_records,
             "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items()) if f not in kept],
             "kept": [{"file": f, "reason": problems[f]} for f in sorted(kept)],
+            "suspect": _suspect(file_records),
         }
         _emit(progress, "write", 0, 1, version)
         data = VersionData(manifest, issue_rows, article_rows, chunks, vectors, bm25)
@@ -411,4 +418,11 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             chunks=len(chunk_rows), embedded=len(to_embed), reused=len(texts) - len(missing),
             seconds=time.monotonic() - started,
             problems=_listed(problems, set(problems) - kept), kept=_listed(problems, kept),
+            suspect=tuple(FileProblem(p["file"], p["reason"]) for p in manifest["suspect"]),
         )
+
+
+def _suspect(file_records: dict[str, dict]) -> list[dict]:
+    """Indexed files whose articles look wrongly read (parsing/suspect.py), one entry per file."""
+    return [{"file": rel, "reason": "; ".join(rec["warnings"])}
+            for rel, rec in sorted(file_records.items()) if rec.get("status") == "indexed" and rec.get("warnings")]

@@ -40,6 +40,8 @@ class Issue:
     # the year a masthead numbers its issues within ("2024年第12期" -> "2024"); "" when the
     # number runs on from year to year (第455期, or 总第455期 which then is the number)
     volume: str = ""
+    # why its articles look wrongly read (parsing/suspect.py); empty when they look right
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class IndexReport:
     # indexed files that became unreadable: their last good issue is still served (counted
     # here only, not in added/changed/unchanged/failed)
     kept: tuple[FileProblem, ...] = ()
+    suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
 
     @property
     def failed(self) -> int:
@@ -238,6 +241,7 @@ class IndexStatus:
     path: str
     problems: tuple[FileProblem, ...] = ()
     kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
+    suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
 
 
 @dataclass(frozen=True)

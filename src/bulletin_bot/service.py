@@ -302,6 +302,7 @@ class BulletinService:
             dimension=int(m["dimension"]), issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
             path=str(index.path), problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
             kept=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("kept", [])),
+            suspect=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("suspect", [])),
         )
 
     # ------------------------------------------------------------ admin

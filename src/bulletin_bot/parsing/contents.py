@@ -57,7 +57,7 @@ def _unmarked_contents(lines: list[Line], start: int) -> tuple[list[tuple[str, s
                 break  # the body opens with the first section again
             seen.add(name)
             section = name
-        elif title_like(text) and len(text) <= MAX_TITLE_CHARS:
+        elif title_like(text) and len(text) <= 2 * MAX_TITLE_CHARS:
             entries.append((section, collapse(text)))
         else:
             return [], start
@@ -65,8 +65,57 @@ def _unmarked_contents(lines: list[Line], start: int) -> tuple[list[tuple[str, s
     if not entries or not seen or i >= len(lines):
         return [], start
     body = lines[i:]
+    entries = _unjoined(entries, [squeeze(line.text) for line in body])
     restated = sum(any(match_title(body, j, title)[0] >= 0.6 for j in range(len(body))) for _, title in entries)
     return (entries, i) if 2 * restated > len(entries) else ([], start)
+
+
+def _unjoined(entries: list[tuple[str, str]], printed: list[str]) -> list[tuple[str, str]]:
+    """Entries with two or more titles run together cut where the body prints each part as a
+    line of its own, apart (not one title wrapped over two lines): with no mark before each
+    entry, a printed entry that filled its line cannot be told from a wrapped one
+    ("…自贸试验区" / "《二十大以来…》上册出版发行")."""
+    where: dict[str, list[int]] = {}
+    for k, line in enumerate(printed):
+        where.setdefault(line, []).append(k)
+
+    def apart(first: str, second: str) -> bool:
+        return any(j != i + 1 for i in where.get(first, ()) for j in where.get(second, ()))
+
+    def parts(text: str) -> list[str] | None:
+        """`text` as titles the body prints, each apart from the next; None if it is none."""
+        if text in where:
+            return [text]
+        for k in range(4, len(text) - 3):
+            if text[:k] in where:
+                rest = parts(text[k:])
+                if rest and apart(text[:k], rest[0]):
+                    return [text[:k], *rest]
+        return None
+
+    out = []
+    for section, title in entries:
+        found = parts(squeeze(title)) or [squeeze(title)]
+        if len(found) == 1:
+            out.append((section, title))
+            continue
+        count, begin = 0, 0
+        for part in found:
+            count += len(part)
+            end = _after(title, count)
+            out.append((section, title[begin:end].strip()))
+            begin = end
+    return out
+
+
+def _after(text: str, count: int) -> int:
+    """The index in `text` just after its first `count` non-space characters."""
+    seen = 0
+    for k, ch in enumerate(text):
+        seen += not ch.isspace()
+        if seen == count:
+            return k + 1
+    return len(text)
 
 
 def similar(a: str, b: str, floor: float = 0.0) -> float:

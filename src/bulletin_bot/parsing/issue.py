@@ -14,10 +14,11 @@ from .lines import MAX_TITLE_CHARS, Line, ends_sentence, section_name, split_lin
 from .masthead import find_masthead, running_header
 from .repair import repair
 from .split import split_by_shape, split_with_titles, titles_in
+from .suspect import suspect_reasons
 
 # Bump whenever a change in parsing/ or readers/ reads some file differently: an index built by
 # another parser version is re-parsed in full on the next `bulletin-bot index`.
-PARSER_VERSION = "2026-12-01.1"
+PARSER_VERSION = "2026-12-07.1"
 
 _FOOTER = re.compile(
     r"^(?:(?:抄\s*送|报\s*送|分\s*送|送|发|报|印\s*发|抄\s*报|主\s*送|责任编辑|责\s*编|编\s*辑|审\s*核|审\s*稿|签\s*发|校\s*对|联系人|联系电话)\s*[：:]"
@@ -96,16 +97,20 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
     for name, block in blocks:
         if not block:
             continue
-        split = None
+        split, titles = None, []
         if expected.get(name):
-            split = split_with_titles(block, expected[name].popleft())
+            titles = expected[name].popleft()
         elif pool:
-            taken = titles_in(block, pool)
-            if taken:
-                split = split_with_titles(block, taken)
-                del pool[: len(taken)]
+            titles = titles_in(block, pool)
+            del pool[: len(titles)]
+        if titles:
+            split = split_with_titles(block, titles)
         if split is None:
             split = split_by_shape(block)
+            # degrade, never collapse: titles the contents announces that the body does not
+            # print alike must not merge the articles after them into one
+            if titles and len(split) < 0.9 * len(titles):
+                split = split_with_titles(block, titles, skip=True) or split
         for title, paragraph_lines in split:
             if name not in sections:
                 sections.append(name)
@@ -123,6 +128,7 @@ def parse_text(text: str, file: str, encoding: str = "utf-8") -> Issue:
         footer=footer,
         encoding=encoding,
         volume=head.volume,
+        warnings=suspect_reasons(tuple(articles), [title for _, title in entries]),
     )
 
 

@@ -15,11 +15,66 @@ from .lines import HEADING, Line, collapse, ends_sentence, squeeze, title_like
 from .repair import closes, coverage, cut_here
 
 
-def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, list[Line]]] | None:
-    """Cut a section's lines at the titles the contents list announces; None when they are not all found."""
+def _run_on_titles(block: list[Line], titles: list[str]) -> list[Line]:
+    """The block with each announced title that no line prints alone, but a line holds (at its
+    start, or after a full stop), cut out of that line: a title set in the body's type that
+    filled its printed line was run on into the paragraph under it, or a paragraph whose last
+    line filled the column into the title (a layout cannot tell those from wrapped lines)."""
+    lines = list(block)
+    for title in titles:
+        target = squeeze(title)
+        if len(target) < 6 or any(squeeze(line.text) == target for line in lines):
+            continue
+        for k, line in enumerate(lines):
+            text = squeeze(line.text)
+            rest = target[len(text):]
+            if len(text) >= 4 and rest and target.startswith(text) and k + 1 < len(lines):
+                # the title's last line run into the paragraph: "…为强国建设民" / "族复兴…贡献在中国…"
+                nxt = lines[k + 1]
+                if squeeze(nxt.text).startswith(rest) and len(squeeze(nxt.text)) > len(rest):
+                    cut = _after_chars(nxt.text, len(rest))
+                    lines[k + 1 : k + 2] = [Line(nxt.text[:cut].strip(), nxt.number), Line(nxt.text[cut:].strip(), nxt.number)]
+                    break
+            head = text.find(target[:6])
+            if head > 0 and ends_sentence(text[:head]) and target.startswith(text[head:]) and text[head:] != target:
+                # a paragraph's full last line run into the first line of a title that goes on
+                # in the next line ("…汇报会。大道众行远" / "携手启新程…"): cut the paragraph off
+                start = _after_chars(line.text, head)
+                lines[k : k + 1] = [Line(line.text[:start].strip(), line.number), Line(line.text[start:].strip(), line.number)]
+                break
+            at = text.find(target)
+            if at < 0 or len(text) == len(target) or (at > 0 and not ends_sentence(text[:at])):
+                continue
+            start = _after_chars(line.text, at) if at else 0
+            end = _after_chars(line.text, at + len(target))
+            pieces = [line.text[:start], line.text[start:end], line.text[end:]]
+            lines[k : k + 1] = [Line(piece.strip(), line.number) for piece in pieces if piece.strip()]
+            break
+    return lines
+
+
+def _after_chars(text: str, count: int) -> int:
+    """The index in `text` just after its first `count` non-space characters."""
+    if count == 0:
+        return 0
+    seen = 0
+    for k, ch in enumerate(text):
+        if not ch.isspace():
+            seen += 1
+            if seen == count:
+                return k + 1
+    return len(text)
+
+
+def split_with_titles(block: list[Line], titles: list[str], skip: bool = False) -> list[tuple[str, list[Line]]] | None:
+    """Cut a section's lines at the titles the contents list announces; None when they are not
+    all found. With `skip`, a title not found is passed over (its article stays in the one
+    before) and the others still cut the section; None when fewer than half are found."""
     if not block:
         return None
+    block = _run_on_titles(block, titles)
     starts: list[tuple[int, int]] = []
+    kept: list[str] = []
     pos = 0
     for n, title in enumerate(titles):
         # The best match after the previous title; the first title opens the section.
@@ -33,16 +88,29 @@ def split_with_titles(block: list[Line], titles: list[str]) -> list[tuple[str, l
         if found is None:
             if n == 0:
                 found = (0, 1)
+            elif skip:
+                continue
             else:
                 return None
         starts.append(found)
+        kept.append(title)
         pos = found[0] + found[1]
+    if 2 * len(starts) < len(titles):
+        return None
     out = []
     for k, (begin, used) in enumerate(starts):
         stop = starts[k + 1][0] if k + 1 < len(starts) else len(block)
         title = collapse("".join(line.text for line in block[begin : begin + used]))
-        out.append((title, block[begin + used : stop]))
+        out.append((_completed(title, kept[k]), block[begin + used : stop]))
     return out
+
+
+def _completed(printed: str, announced: str) -> str:
+    """The body's title, or the contents' when the body's lacks only its last character or
+    two: a line of one glyph, in a font the PDF does not embed, is dropped by pdfium on a server
+    with no font that can draw it ("…快" / "乐")."""
+    a, b = squeeze(printed), squeeze(announced)
+    return announced if b.startswith(a) and 0 < len(b) - len(a) <= 2 and len(a) >= 6 else printed
 
 
 def _next_paragraph(block: list[Line], k: int) -> str:

@@ -19,12 +19,14 @@ def issue_to_json(issue: Issue) -> dict:
         "office": issue.office,
         "sections": list(issue.sections),
         "articles": [{"section": a.section, "title": a.title, "text": a.text} for a in issue.articles],
+        "warnings": list(issue.warnings),
     }
 
 
 def format_outline(issue: Issue) -> str:
     """Masthead line, then per section the article titles with paragraph and character counts."""
     out = [f"{issue.series} {issue_label(issue)} {issue.date}" + (f" {issue.office}" if issue.office else "")]
+    out.extend(f"suspect: {reason}" for reason in issue.warnings)
     section = None
     for article in issue.articles:
         if article.section != section:

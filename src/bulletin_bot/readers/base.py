@@ -49,13 +49,15 @@ _NUMBER_AFTER_TITLE = re.compile(r"^(?P<title>.*[\u3400-\u9fff”’）》」』
 _MASTHEAD = re.compile(r"第\s*[0-9０-９〇零一二三四五六七八九十百]+\s*期|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _SPACE = re.compile(r"\s+")
 _TITLE_MARKS = re.compile(r"[（(《“，,：:；;。！？]")
+# The footer's distribution lines ("送：各成员单位", "发：…") start lines of their own.
+_FOOTER_LINE = re.compile(r"^(?:抄送|报送|分送|主送|抄报|印发|送|发)[：:]")
 
 
 def stands_alone(text: str) -> bool:
     """A line that is a paragraph by itself whatever its neighbours: a 【section】, a masthead
     number or date, a contents heading."""
     text = _SPACE.sub("", text)
-    if SECTION_ONLY.match(text) or text in ("目录", "本期目录"):
+    if SECTION_ONLY.match(text) or text in ("目录", "本期目录") or _FOOTER_LINE.match(text):
         return True
     # the number or date with at most an office name beside it; a title that holds a date
     # ("国内联播快讯（2023年1月30日起…") is no masthead line

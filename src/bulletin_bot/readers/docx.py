@@ -16,6 +16,8 @@ is read here:
 
 from __future__ import annotations
 
+import re
+
 import io
 import posixpath
 import zipfile
@@ -123,14 +125,33 @@ def _continues_merge(cell) -> bool:
     return merge is not None and merge.get(f"{_W}val", "continue") == "continue"
 
 
+_MARKED = re.compile(r"^(?:[-－–•·●▪]|\d{1,2}[.．、]|[（(]\d{1,2}[）)])")
+
+
 def _paragraph(paragraph, lines: list[tuple[str, tuple | None]]) -> None:
     parts: list[str] = []
     boxes: list[tuple[str, tuple | None]] = []
     _runs(paragraph, parts, boxes)
     lines.extend(boxes)
     pieces = _resolve_breaks("".join(parts)).split("\n")
+    if _list_item(paragraph) and pieces[0].strip() and not _MARKED.match(pieces[0].strip()):
+        # Word draws a list's bullet itself (it is no text): a bulleted contents entry reads
+        # like the text export's "- title"
+        pieces[0] = f"- {pieces[0].strip()}"
     key = _type_key(paragraph) if len(pieces) == 1 else None
     lines.extend((piece, key) for piece in pieces)
+
+
+def _list_item(paragraph) -> bool:
+    """A paragraph of a bulleted or numbered list (its own numbering, or a list style's)."""
+    props = paragraph.find(f"{_W}pPr")
+    if props is None:
+        return False
+    number = props.find(f"{_W}numPr/{_W}numId")
+    if number is not None:
+        return number.get(f"{_W}val", "0") != "0"
+    style = props.find(f"{_W}pStyle")
+    return style is not None and (style.get(f"{_W}val") or "").startswith("List") and style.get(f"{_W}val") != "ListParagraph"
 
 
 def _type_key(paragraph) -> tuple:

@@ -30,6 +30,9 @@ _PAGE_NUMBER = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}|[Pp]age\s*\d{1,4}(?:\s*of\s*\d{1,4})?|\d{1,4})$"
 )
 _BARE_NUMBER = re.compile(r"^\d{1,4}$")
+_LEADER_ONLY = re.compile(r"^[.．·•…⋯_\s]{2,}\d{1,4}$")
+_HANGS = set("。，、；：？！”’）》】」』")
+_ITEM = re.compile(r"^(?:(?P<bullet>[-－–•·●▪])\s*\S|(?P<number>\d{1,2})[.．、]\s*\D)")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
 _SPACES = re.compile(r"\s+")
@@ -60,6 +63,7 @@ class Line:
     size: float
     bold: bool
     page: int
+    hang: float = 0.0  # the width of the closing marks that end it (they may hang past the margin)
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,23 @@ def _split_row(row: list[Piece], number: int) -> list[Line]:
         weight = len(piece.text.strip())
         sizes[round(piece.size, 1)] += weight
         bold += weight if piece.bold else -weight
-    return [Line(text, row[0].x0, max(p.x1 for p in row), row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number)]
+    # a closing mark may hang in the right margin (Word's 允许标点溢出边界): the column's edge is
+    # measured without it
+    core = [piece for piece in row if piece.text.strip() not in _HANGS] or row
+    x1 = max(p.x1 for p in row)
+    return [Line(text, row[0].x0, x1, row[0].baseline, sizes.most_common(1)[0][0], bold > 0, number,
+                 x1 - max(p.x1 for p in core))]
+
+
+def next_item(paragraph: str, line: str) -> bool:
+    """Does `line` open the next item of the list `paragraph` is an item of ("- A" then "- B",
+    "1. A" then "2. B")? A wrapped item's next line never starts with the list's mark."""
+    first, second = _ITEM.match(paragraph), _ITEM.match(line)
+    if not first or not second:
+        return False
+    if first.group("bullet") or second.group("bullet"):
+        return first.group("bullet") == second.group("bullet")
+    return int(second.group("number")) == int(first.group("number")) + 1
 
 
 # ------------------------------------------------------------------ running headers and footers
@@ -154,6 +174,7 @@ class _Measure:
     right: float
     pitch: float  # baseline to baseline, body lines
     indents: bool  # paragraphs start with an indent
+    bold: bool  # the body itself is set in a bold face (a 黑体 body): bold marks nothing
 
 
 def _same_size(a: float, b: float) -> bool:
@@ -168,12 +189,13 @@ def _measure(lines: list[Line]) -> _Measure:
     size = sizes.most_common(1)[0][0]
     body = [line for line in lines if _same_size(line.size, size)] or lines
     left = _edge([line.x0 for line in body], lowest=True)
-    right = _edge([line.x1 for line in body], lowest=False)
+    right = _edge([line.x1 - line.hang for line in body], lowest=False)
     pitches = [b.baseline - a.baseline for a, b in zip(body, body[1:])
                if a.page == b.page and 0 < b.baseline - a.baseline < 3 * size]
     pitch = statistics.median(pitches) if pitches else 1.5 * size
     indented = [line for line in body if 0.8 * size <= line.x0 - left <= 4.5 * size and line.x1 - line.x0 > 4 * size]
-    return _Measure(size, left, right, pitch, len(indented) >= max(2, 0.05 * len(body)))
+    bold = sum(len(line.text) for line in body if line.bold) > 0.5 * sum(len(line.text) for line in body)
+    return _Measure(size, left, right, pitch, len(indented) >= max(2, 0.05 * len(body)), bold)
 
 
 def _edge(values: list[float], lowest: bool) -> float:
@@ -193,7 +215,7 @@ def _edge(values: list[float], lowest: bool) -> float:
 
 def _display(line: Line, m: _Measure) -> bool:
     """Set in display type: larger than the body, or bold where the body is not."""
-    return line.size > m.size and not _same_size(line.size, m.size) or line.bold
+    return line.size > m.size and not _same_size(line.size, m.size) or (line.bold and not m.bold)
 
 
 def _full(line: Line, m: _Measure, following: str = "") -> bool:
@@ -206,18 +228,28 @@ def _full(line: Line, m: _Measure, following: str = "") -> bool:
             and m.right - m.left >= 12 * line.size)
 
 
-def _alone(line: Line) -> bool:
+def _centred(line: Line, m: _Measure) -> bool:
+    """Set in the middle of the column, away from both edges (a title in the body's type)."""
+    before, after = line.x0 - m.left, m.right - line.x1
+    return before >= 0.5 * line.size and abs(before - after) <= line.size
+
+
+def _alone(line: Line, m: _Measure) -> bool:
+    """A paragraph by itself (see `stands_alone`); but a 【…】 line that fills the column is a
+    title's long tag the line end cut from the rest of its title, never a section's short name."""
+    if SECTION_ONLY.match(_SPACES.sub("", line.text)) and line.x1 - line.x0 >= 0.75 * (m.right - m.left):
+        return False
     return stands_alone(line.text)
 
 
 def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     """Does line `b` continue the paragraph whose last line is `a`?"""
-    if _alone(a) or _alone(b):
+    if _alone(a, m) or _alone(b, m):
         return False
     if contents_entry(a.text) is not None:
         return False  # a contents line ends at its page number
     if contents_entry(b.text) is not None:
-        return _entry_continues(a, b, m)
+        return _entry_continues(a, b, m, last_on_page)
     if not _same_size(a.size, b.size) or a.bold != b.bold:
         return False
     if a.page == b.page:
@@ -228,8 +260,15 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         return False
     if _display(a, m):
         # a title over two or three lines: same type, close together, same page
-        return (a.page == b.page and step <= 1.9 * a.size and a.text[-1] not in _ENDS_TITLE
+        return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
+    if _centred(b, m):
+        # the next line of a title set in the body's type and centred: its first line fills the
+        # column, or is centred too (a title broken by hand into two balanced lines)
+        return (a.page == b.page and (_full(a, m, b.text) or _centred(a, m)) and step <= 1.35 * m.pitch
+                and a.text[-1] not in _ENDS_SENTENCE)
+    if _centred(a, m):
+        return False  # a centred line is no wrapped body line
     if not _full(a, m, b.text) or b.x0 > m.left + 0.5 * b.size:
         return False  # a short line ends its paragraph; an indented one starts the next
     if a.page == b.page and step > 1.35 * m.pitch:
@@ -237,15 +276,25 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     return m.indents or a.text[-1] not in _ENDS_SENTENCE
 
 
-def _entry_continues(a: Line, b: Line, m: _Measure) -> bool:
+def _title_step(a: Line, m: _Measure) -> float:
+    """The most a title's next line lies below it: 1.9 of its size, or more where the whole
+    document is set with wide line spacing (the body's own baseline step, scaled to the title)."""
+    return max(1.9, 1.15 * m.pitch / m.size) * a.size
+
+
+def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) -> bool:
     """Is `a` a line of a contents entry too long for one line, `b` the entry's next line?
-    (A contents list keeps the page-number column free, so a wrapped line stops short of it.)"""
-    return (a.page == b.page and 0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size)
-            and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and abs(a.x0 - b.x0) <= a.size
-            and contents_entry(a.text) is None and not stands_alone(a.text))
+    (A contents list keeps the page-number column free, so a wrapped line stops short of it;
+    a page end may fall inside the entry.)"""
+    near = (0 < b.baseline - a.baseline <= 2.2 * max(a.size, b.size) if a.page == b.page
+            else last_on_page and b.page == a.page + 1)
+    # a leader line whose first glyphs were lost (pdfium drops one it cannot draw) starts further in
+    aligned = abs(a.x0 - b.x0) <= a.size or _LEADER_ONLY.match(b.text) is not None
+    return (near and a.x1 - a.x0 >= 0.6 * (m.right - m.left) and aligned
+            and contents_entry(a.text) is None and not _alone(a, m))
 
 
-def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int]) -> set[int]:
+def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int], last_on_page: set[int]) -> set[int]:
     """Lines that run on into the next because they and it are one contents entry: up to three
     lines above a line with a leader and page number."""
     joined: set[int] = set()
@@ -253,7 +302,7 @@ def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int]) -> set[
         if contents_entry(line.text) is None:
             continue
         i = k - 1
-        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m):
+        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
             joined.add(i)
             i -= 1
     return joined
@@ -297,14 +346,17 @@ def _title_tags(lines: list[Line], m: _Measure) -> set[int]:
     if len(styles) < 2:
         return set()  # every 【…】 line looks alike: all sections
     sections = styles.most_common(1)[0][0]
+    # a section is named on a line of its own twice (in the contents and over its articles);
+    # a title's tag is printed alone once at most
+    named = Counter(_SPACES.sub("", lines[k].text) for k in alone)
     tags: set[int] = set()
     for k in alone:
         a = lines[k]
-        if _style(a) == sections or k + 1 >= len(lines) or not _display(a, m):
+        if _style(a) == sections or k + 1 >= len(lines) or not _display(a, m) or named[_SPACES.sub("", a.text)] > 1:
             continue
         b = lines[k + 1]
         if (b.page == a.page and _style(b) == _style(a) and not stands_alone(b.text)
-                and 0 < b.baseline - a.baseline <= 1.9 * a.size
+                and 0 < b.baseline - a.baseline <= _title_step(a, m)
                 and abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size):
             tags.add(k)
     return tags
@@ -325,10 +377,11 @@ def layout_text(pages: list[Page]) -> str:
         return ""
     m = _measure(lines)
     numbered = _numbered_entries(lines)
-    entries = _wrapped_entries(lines, m, numbered) | _title_tags(lines, m)
+    entries = _wrapped_entries(lines, m, numbered, last_on_page) | _title_tags(lines, m)
     paragraphs: list[str] = []
     for k, line in enumerate(lines):
-        if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)):
+        if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)) \
+                and not next_item(paragraphs[-1], line.text):
             paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
         else:
             paragraphs.append(line.text)

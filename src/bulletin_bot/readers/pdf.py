@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ctypes
 
-from . import ocr
-from .base import MAX_PDF_PAGES, ParseError
+from . import fallback_font, ocr
+from .base import MAX_PDF_PAGES, ParseError, width
 from .layout import Page, Piece, layout_text
 
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demibold", "hei", "xbs", "xiaobiaosong", "小标宋", "黑")
@@ -20,6 +20,7 @@ def pdf_text(data: bytes, file: str) -> tuple[str, str]:
     """(text, "pdf" or "pdf+ocr") of a PDF file."""
     import pypdfium2 as pdfium
 
+    fallback_font.ensure()
     if b"%%EOF" not in data[-1024:]:  # where every PDF writer ends the file
         raise ParseError(file, "unreadable PDF: truncated, it does not end with %%EOF (an incomplete copy or download)")
     try:
@@ -100,7 +101,6 @@ def glyphs(page, height: float) -> list[Piece] | None:
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
-        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         x, y = ctypes.c_double(), ctypes.c_double()
         name = ctypes.create_string_buffer(128)
         flags = ctypes.c_int()
@@ -120,7 +120,6 @@ def glyphs(page, height: float) -> list[Piece] | None:
             if 0xE000 <= code <= 0xF8FF or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
                 unmapped += 1
                 continue
-            raw.FPDFText_GetCharBox(textpage, i, left, right, bottom, top)
             raw.FPDFText_GetCharOrigin(textpage, i, x, y)
             size = raw.FPDFText_GetFontSize(textpage, i)  # in text space: the text matrix scales it
             if raw.FPDFText_GetMatrix(textpage, i, matrix):
@@ -130,13 +129,26 @@ def glyphs(page, height: float) -> list[Piece] | None:
             if font != last_font[0]:
                 last_font = (font, _bold_name(font.decode("utf-8", errors="replace")))
             bold = last_font[1] or raw.FPDFText_GetFontWeight(textpage, i) >= 600
-            x1 = max(right.value, left.value + (0.5 if char.isascii() else 1.0) * size * 0.8)
-            pieces.append(Piece(char, left.value, x1, height - y.value, float(size), bool(bold)))
+            pieces.append(Piece(char, x.value, x.value + width(char) * size, height - y.value, float(size), bool(bold)))
         if not any(piece.text.strip() for piece in pieces) or unmapped > max(20, len(pieces)):
             return None  # a scan, text drawn as outlines, or glyphs without meaning
-        return pieces
+        return _advances(pieces)
     finally:
         textpage.close()
+
+
+def _advances(pieces: list[Piece]) -> list[Piece]:
+    """Each glyph ends where the next one on its line begins (its advance as the PDF places it);
+    the last one of a line keeps its nominal width. A glyph's box is not used: pdfium draws it
+    from the font it found, and a font the file does not embed is replaced by whatever the
+    machine has installed (or by nothing), so boxes change from server to server; the origins
+    are the file's own."""
+    out = list(pieces)
+    for k in range(len(out) - 1):
+        a, b = out[k], out[k + 1]
+        if abs(b.baseline - a.baseline) <= 0.2 * a.size and 0 < b.x0 - a.x0 <= 2.5 * a.size:
+            out[k] = Piece(a.text, a.x0, min(b.x0, a.x0 + 1.2 * a.size), a.baseline, a.size, a.bold)
+    return out
 
 
 def _bold_name(font: str) -> bool:
