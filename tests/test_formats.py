@@ -215,7 +215,10 @@ def test_scanned_page_is_read_by_ocr(word_pdf, seed, engine, monkeypatch):
     read = squeeze("".join(a.title + a.text for a in issue.articles))
     first = squeeze(seed.articles[0].paragraphs[0])[:60]
     matcher = difflib.SequenceMatcher(None, read, first, autojunk=False)
-    assert sum(block.size for block in matcher.get_matching_blocks()) >= 0.9 * len(first)
+    # tesseract, the fallback engine, misreads more (习近乎 for 习近平): 53 of these 60 characters
+    # with Debian 12's chi_sim model and the CJK fonts make test installs
+    share = {"rapid": 0.9, "tesseract": 0.85}[engine]
+    assert sum(block.size for block in matcher.get_matching_blocks()) >= share * len(first)
 
 
 def test_a_scan_longer_than_ocr_reads_is_refused_by_name(monkeypatch, word_pdf):

@@ -234,6 +234,10 @@ class BulletinService:
         message = " ".join(message.split())[:MAX_QUESTION_CHARS]
         if not message:
             return self.ask(message)
+        from .contents_question import contents_answer
+
+        if contents_answer(message, self._current()) is not None:
+            return self.ask(message)  # "第455期有哪些文章" names what it asks about: never a follow-up
         reading = resolve(self.conversations.turns(key), message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to

@@ -12,6 +12,7 @@ from .lines import SECTION, Line, collapse, squeeze
 
 _NUM = r"[0-9０-９]+|[〇零一二三四五六七八九十百千两]+"
 _ISSUE_NO = re.compile(rf"第\s*({_NUM})\s*期")
+_BARE_NO = re.compile(rf"^\s*({_NUM})\s*期\s*$")
 # "第12期（总第455期）": the running number since the first issue, unique in the series
 _TOTAL_NO = re.compile(rf"[（(]?\s*总\s*第\s*({_NUM})\s*期\s*[)）]?")
 # "2024年第12期": issues numbered afresh each year
@@ -93,6 +94,13 @@ def find_masthead(lines: list[Line], file: str) -> Masthead:
         if match:
             number_at, number_match = i, match
             break
+    if number_at is None:
+        # a line that is only "455期": OCR drops a 第 now and then
+        for i, line in enumerate(lines[:head_limit]):
+            match = _BARE_NO.match(line.text)
+            if match:
+                number_at, number_match = i, match
+                break
     volume = ""
     if number_at is None:
         if total is None:

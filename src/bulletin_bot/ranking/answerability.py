@@ -219,14 +219,20 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
             rows = features(candidates, pq, read_meaning(reader, pq.text or pq.question, candidates))
     # a later hit must hold the question's most telling word (红书房 in 红书房建了多少个): a
     # passage that never mentions what was asked weakens the answer above it
-    key = max(words, key=term_weight)
+    # (a word, not a verb with its particle: 建了)
+    key = max([w for w in words if len(w) >= 2 and w[-1] not in "了着过的地得"] or words, key=term_weight)
     # ... when the best one holds it: a paraphrase's words may be in no article at all
-    needs_key = bool(candidates) and (key in candidates[0].record.title or key in candidates[0].record.text)
+    def holds_key(c: Candidate) -> bool:
+        text = f"{c.record.title}\n{c.record.text}"
+        # a compound (理论宣讲) is there when both its halves are (理论…宣讲)
+        return key in text or (len(key) >= 4 and key[:2] in text and key[2:] in text)
+
+    needs_key = bool(candidates) and holds_key(candidates[0])
     out = []
     for i, (c, x) in enumerate(zip(candidates, rows)):
         p = m.probability(x)
         bar = m.threshold if i == 0 else m.threshold * LATER_SHARE
-        lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or not needs_key or key in c.record.title or key in c.record.text)
+        lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or not needs_key or holds_key(c))
         failed, ruled_out = blocked(c, x, specifics, pq, newest)
         out.append(Judgement(lexical and p >= bar and not ruled_out, lexical and p >= m.threshold * CLOSEST_SHARE,
                              float(p), failed))
