@@ -227,6 +227,7 @@ class IndexStatus:
     chunks: int
     path: str
     problems: tuple[FileProblem, ...] = ()
+    backend: str = "embedded"  # or "milvus at <uri>, collection <name>"
 
 
 @dataclass(frozen=True)

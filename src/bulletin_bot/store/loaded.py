@@ -95,6 +95,19 @@ class LoadedIndex:
         self.dense_spread = _pairwise_spread(self.baseline_vectors)
         self.chunk_article = np.asarray(self.chunks["article"])
         self.article_issue = np.asarray(self.articles["issue"])
+        # where the first stage's candidate lists come from: None = this folder (FAISS, BM25)
+        self.milvus = None
+        backend = self.manifest.get("backend", {})
+        if backend.get("name") == "milvus":
+            from .milvus import MilvusSource
+
+            self.milvus = MilvusSource(backend["uri"], backend["collection"], n_chunks)
+            self.milvus.check()
+
+    @property
+    def backend(self) -> str:
+        """Where the candidate lists come from: "embedded", or "milvus at <uri>"."""
+        return f"milvus at {self.milvus.uri}, collection {self.milvus.collection}" if self.milvus else "embedded"
 
     @property
     def version(self) -> str:
