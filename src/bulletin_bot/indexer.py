@@ -158,7 +158,17 @@ def _write_milvus(options: BuildOptions, version: str, issue_rows: list[dict], a
     rows = ChunkRows(article=art, issue=issue, number=number[issue] if len(issue) else issue,
                      date=day[issue] if len(issue) else issue, section=[art_section[a] for a in art.tolist()],
                      text=texts, vectors=vectors)
-    return write_collection(options.milvus_uri, version, rows)
+    return write_collection(options.milvus_uri, _milvus_tag(IndexPaths(options.index)), version, rows)
+
+
+def _milvus_tag(paths: IndexPaths) -> str:
+    """This index folder's own name among the collections of a Milvus server, made once."""
+    import secrets
+
+    tag_file = paths.root / "milvus-tag"
+    if not tag_file.is_file():
+        tag_file.write_text(secrets.token_hex(4), encoding="ascii")
+    return tag_file.read_text(encoding="ascii").strip()
 
 
 def _emit(progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = "") -> None:
@@ -410,7 +420,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         if options.backend == "milvus":
             from .store.milvus import drop_unused
 
-            drop_unused(options.milvus_uri, _collections_named(paths))
+            drop_unused(options.milvus_uri, _milvus_tag(paths), _collections_named(paths))
         _emit(progress, "done", 1, 1, version)
         return IndexReport(
             built=True, version=version, added=counts["added"], changed=counts["changed"], removed=len(removed),

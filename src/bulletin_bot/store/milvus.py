@@ -1,7 +1,8 @@
 """The first stage's two candidate lists on Milvus: one collection per index version.
 
 With `BULLETIN_BOT_INDEX_BACKEND=milvus` a version's chunks are also written to a Milvus
-collection named after the version (chunk id, article, issue, 第N期, date, section, the text
+collection named after the index folder's tag (`milvus-tag` in the folder, made once, so that
+several index folders can share one Milvus) and the version (chunk id, article, issue, 第N期, date, section, the text
 cut by Milvus's own jieba analyzer into a BM25 sparse field, the dense vector). The collection
 is written in full and loaded before the index folder's `current` is switched to the version
 whose manifest names it, so the folder and the collection change together with one rename, and
@@ -54,9 +55,14 @@ def _client(uri: str):
         raise BulletinError(f"cannot reach Milvus at {uri}: {type(exc).__name__}: {exc}") from None
 
 
-def collection_name(version: str) -> str:
+def collection_prefix(tag: str) -> str:
+    """The collections of one index folder (its tag: several indexes may share one Milvus)."""
+    return f"{PREFIX}{tag}_v"
+
+
+def collection_name(tag: str, version: str) -> str:
     """A version's collection: Milvus names allow letters, digits and underscores only."""
-    return PREFIX + "v" + re.sub(r"[^0-9A-Za-z_]", "_", version)
+    return collection_prefix(tag) + re.sub(r"[^0-9A-Za-z_]", "_", version)
 
 
 def _quote(value: str) -> str:
@@ -90,14 +96,14 @@ class ChunkRows:
     vectors: np.ndarray
 
 
-def write_collection(uri: str, version: str, rows: ChunkRows) -> str:
+def write_collection(uri: str, tag: str, version: str, rows: ChunkRows) -> str:
     """Create the version's collection, write every chunk, load it; return its name.
 
     Not yet current: the caller switches the index folder once this returns."""
     from pymilvus import DataType, Function, FunctionType
 
     client = _client(uri)
-    name = collection_name(version)
+    name = collection_name(tag, version)
     if client.has_collection(name):
         client.drop_collection(name)
     schema = client.create_schema(auto_id=False)
@@ -133,12 +139,12 @@ def write_collection(uri: str, version: str, rows: ChunkRows) -> str:
     return name
 
 
-def drop_unused(uri: str, keep: set[str]) -> None:
-    """Drop this index's collections that no version folder names any more (killed builds,
-    versions cleaned up); call only while holding the build lock, after the switch."""
+def drop_unused(uri: str, tag: str, keep: set[str]) -> None:
+    """Drop this index folder's collections that no version folder names any more (killed
+    builds, versions cleaned up); call only while holding the build lock, after the switch."""
     client = _client(uri)
     for name in client.list_collections():
-        if name.startswith(PREFIX + "v") and name not in keep:
+        if name.startswith(collection_prefix(tag)) and name not in keep:
             client.drop_collection(name)
 
 
