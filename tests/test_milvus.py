@@ -248,3 +248,29 @@ def test_two_processes_answer_from_one_engine(sample, milvus_uri) -> None:
         backend, title = out.strip().splitlines()[-2:]
         assert backend.startswith(f"milvus at {milvus_uri}")
         assert title == expected
+
+
+def test_the_backend_setting_is_checked_and_the_default_uri_is_in_the_index_folder(tmp_path) -> None:
+    from bulletin_bot.config import load_settings
+    from bulletin_bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="BULLETIN_BOT_INDEX_BACKEND='elastic'.*embedded, milvus"):
+        load_settings(env={"BULLETIN_BOT_INDEX_BACKEND": "elastic"}, cwd=tmp_path)
+    settings = load_settings(env={"BULLETIN_BOT_INDEX_BACKEND": "milvus", "BULLETIN_BOT_INDEX": str(tmp_path / "ix")},
+                             cwd=tmp_path)
+    assert settings.index_backend == "milvus"
+    assert settings.milvus_address == str(tmp_path / "ix" / "milvus.db")
+
+
+def test_an_embedded_index_is_rebuilt_when_milvus_is_asked_for(tmp_path, milvus_uri) -> None:
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "corpus" / SAMPLE.name)
+    embedded = _service(tmp_path, "embedded")
+    embedded.reindex()
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index-embedded", cache=tmp_path / "cache",
+                        model="hash", reader="none", index_backend="milvus", milvus_uri=milvus_uri)
+    service = BulletinService(settings, embedder=HashEmbedder())
+    report = service.reindex()
+    assert report.built and report.embedded == 0  # the vectors come from the cache
+    assert service.stats().backend.startswith(f"milvus at {milvus_uri}")
+    assert not service.reindex().built  # and then it is up to date
