@@ -101,6 +101,9 @@ def test_milvus_backend_answers_with_the_embedded_citation(sample, milvus_uri) -
     status = services["milvus"].stats()
     assert status.backend.startswith(f"milvus at {milvus_uri}, collection bulletin_bot_")
     assert services["embedded"].stats().backend == "embedded"
+    # Milvus searches the vectors: no FAISS index is built for its version
+    assert not (services["milvus"]._current().path / "dense.faiss").exists()
+    assert (services["embedded"]._current().path / "dense.faiss").is_file()
 
 
 def test_index_status_names_the_backend_and_its_server(sample, milvus_uri) -> None:
