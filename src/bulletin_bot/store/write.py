@@ -127,7 +127,7 @@ def write_version(paths: IndexPaths, data: VersionData, on_step=None) -> Path:
     if on_step:
         on_step("faiss")
     if data.manifest.get("backend", {}).get("name") == "milvus":
-        data.manifest["faiss"] = None  # Milvus searches the vectors (an HNSW of 5M took ~20 min)
+        data.manifest["faiss"] = None  # Milvus searches the vectors (HNSW over 5M chunks would take ~20 min here)
     else:
         index = _build_faiss(data.vectors)
         faiss.write_index(index, str(tmp / "dense.faiss"))
