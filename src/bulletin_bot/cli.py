@@ -143,6 +143,7 @@ def _print_status(service, as_json: bool) -> int:
     ocr_line = f"available ({ocr.detail})" if ocr.available else f"not available, scanned PDFs are refused: {ocr.detail}"
     print(f"version:  {status.version}\nbuilt:    {status.built_at}\nmodel:    {status.model}, {status.dimension} dims\n"
           f"contents: {status.issues} issues, {status.articles} articles, {status.chunks} chunks\npath:     {status.path}\n"
+          f"backend:  {status.backend}\n"
           f"ocr:      {ocr_line}")
     if status.problems:
         print(f"files that failed last time ({len(status.problems)}):")

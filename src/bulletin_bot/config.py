@@ -63,7 +63,10 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_FEISHU_ADMINS": "feishu_admins",
     "BULLETIN_BOT_PARSE_MEMORY_MB": "parse_memory_mb",
     "BULLETIN_BOT_PARSE_SECONDS": "parse_seconds",
+    "BULLETIN_BOT_INDEX_BACKEND": "index_backend",
+    "BULLETIN_BOT_MILVUS_URI": "milvus_uri",
 }
+INDEX_BACKENDS = ("embedded", "milvus")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,17 @@ class Settings:
     # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
     parse_memory_mb: int = 1536
     parse_seconds: float = 30.0
+    # where the first stage's candidate lists live: "embedded" (the index folder) or "milvus"
+    index_backend: str = "embedded"
+    # a Milvus server (http://host:19530) or a milvus-lite file (one process only);
+    # "" = milvus.db in the index folder
+    milvus_uri: str = ""
+
+    @property
+    def milvus_address(self) -> str:
+        """The Milvus URI the indexer writes to (a local file as an absolute path)."""
+        uri = self.milvus_uri or str(self.index / "milvus.db")
+        return uri if "://" in uri else str(Path(os.path.expanduser(uri)).absolute())
 
     @property
     def max_upload_bytes(self) -> int:
@@ -156,6 +170,8 @@ def _convert(name: str, env_key: str, raw: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     raw = raw.strip()
     try:
+        if name == "index_backend" and raw not in INDEX_BACKENDS:
+            raise ValueError(f"must be one of {', '.join(INDEX_BACKENDS)}")
         if name == "admins":
             return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
         if name.endswith("_admins"):  # platform user ids are strings

@@ -60,6 +60,10 @@ class BuildOptions:
     # in this process, for measurements only
     parse_limits: ParseLimits | None = ParseLimits()
     parse_workers: int = 0  # 0: one per core
+    # "embedded" (FAISS and BM25 in the folder) or "milvus": the first stage's candidate lists
+    # also come from a Milvus collection at `milvus_uri` (see store/milvus.py)
+    backend: str = "embedded"
+    milvus_uri: str = ""
 
 
 def chunk_embed_text(title: str, body: str) -> str:
@@ -136,6 +140,55 @@ def _loads(version_dir: Path) -> bool:
 
 def _listed(problems: dict[str, str], files: set[str]) -> tuple[FileProblem, ...]:
     return tuple(FileProblem(f, problems[f]) for f in sorted(files))
+
+
+def _backend_of(manifest: dict) -> dict:
+    return manifest.get("backend", {"name": "embedded"})
+
+
+def _collections_named(paths: IndexPaths) -> set[str]:
+    """The Milvus collections the version folders name (a damaged folder names none)."""
+    named = set()
+    for version_dir in paths.all_versions():
+        try:
+            named.add(_backend_of(read_manifest(version_dir)).get("collection"))
+        except BulletinError:
+            continue
+    return {n for n in named if n}
+
+
+def _same_backend(old: dict, options: BuildOptions) -> bool:
+    """Is the version built for the backend (and Milvus server) asked for now?"""
+    if options.backend != "milvus":
+        return old.get("name") == "embedded"
+    return old.get("name") == "milvus" and old.get("uri") == options.milvus_uri
+
+
+def _write_milvus(options: BuildOptions, version: str, issue_rows: list[dict], article_rows: list[dict],
+                  chunks: np.ndarray, texts: list[str], vectors: np.ndarray) -> str:
+    from .store import date_int
+    from .store.milvus import ChunkRows, write_collection
+
+    art = np.asarray(chunks["article"], dtype=np.int64)
+    art_issue = np.array([r["issue"] for r in article_rows], dtype=np.int64)
+    art_section = [r["section"] for r in article_rows]
+    issue = art_issue[art] if len(art) else np.zeros(0, dtype=np.int64)
+    number = np.array([r["number"] for r in issue_rows], dtype=np.int64)
+    day = np.array([date_int(r["date"]) for r in issue_rows], dtype=np.int64)
+    rows = ChunkRows(article=art, issue=issue, number=number[issue] if len(issue) else issue,
+                     date=day[issue] if len(issue) else issue, section=[art_section[a] for a in art.tolist()],
+                     text=texts, vectors=vectors)
+    return write_collection(options.milvus_uri, _milvus_tag(IndexPaths(options.index)), version, rows)
+
+
+def _milvus_tag(paths: IndexPaths) -> str:
+    """This index folder's own name among the collections of a Milvus server, made once."""
+    import secrets
+
+    tag_file = paths.root / "milvus-tag"
+    if not tag_file.is_file():
+        tag_file.write_text(secrets.token_hex(4), encoding="ascii")
+    return tag_file.read_text(encoding="ascii").strip()
 
 
 def _emit(progress: ProgressCallback | None, stage: str, done: int, total: int, message: str = "") -> None:
@@ -285,6 +338,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             old_manifest.get("model_id") == embedder.model_id
             and old_manifest.get("chunker") == options.chunker.as_dict()
             and old_manifest.get("tokenizer") == TOKENIZER_VERSION
+            and _same_backend(_backend_of(old_manifest), options)
         )
         if old_dir is not None and same_build and not changed_anything and _loads(old_dir):
             _emit(progress, "done", 1, 1, "index is up to date")
@@ -405,11 +459,21 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "suspect": _suspect(file_records),
         }
         _emit(progress, "write", 0, 1, version)
+        if options.backend == "milvus":
+            # the collection first: a version folder is never renamed into place before the
+            # collection it names is complete
+            manifest["backend"] = {"name": "milvus", "uri": options.milvus_uri,
+                                   "collection": _write_milvus(options, version, issue_rows, article_rows,
+                                                               chunks, texts, vectors)}
         data = VersionData(manifest, issue_rows, article_rows, chunks, vectors, bm25)
         version_dir = write_version(paths, data)
         _emit(progress, "switch", 0, 1, version)
         switch_current(paths, version_dir)
         clean_up(paths)
+        if options.backend == "milvus":
+            from .store.milvus import drop_unused
+
+            drop_unused(options.milvus_uri, _milvus_tag(paths), _collections_named(paths))
         _emit(progress, "done", 1, 1, version)
         shown = _tally(category, set(problems))
         return IndexReport(

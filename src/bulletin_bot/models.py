@@ -242,6 +242,7 @@ class IndexStatus:
     problems: tuple[FileProblem, ...] = ()
     kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
     suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
+    backend: str = "embedded"  # or "milvus at <uri>, collection <name>"
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,7 @@ class BulletinService:
         return IndexStatus(
             version=m["version"], built_at=m["built_at"], model=f"{m['model_name']} ({m['model_id']})",
             dimension=int(m["dimension"]), issues=c["issues"], articles=c["articles"], chunks=c["chunks"],
-            path=str(index.path), problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
+            path=str(index.path), backend=index.backend, problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
             kept=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("kept", [])),
             suspect=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("suspect", [])),
         )
@@ -396,7 +396,8 @@ class BulletinService:
             model_name, emb = self._build_embedder(manifest)  # the index's own model unless one is set
             options = BuildOptions(corpus=self.settings.corpus, index=self.settings.index,
                                    model_name=model_name, wait=wait, strict=strict,
-                                   parse_limits=self._parse_limits())
+                                   parse_limits=self._parse_limits(), backend=self.settings.index_backend,
+                                   milvus_uri=self.settings.milvus_address)
             report = build_index(options, emb, progress)
         finally:
             self._build_lock.release()

@@ -82,6 +82,31 @@ def _dense_top(index: LoadedIndex, qvec: np.ndarray, allowed: np.ndarray | None,
     return best_ids
 
 
+def _embedded_lists(index: LoadedIndex, tokens: list[str], qvec: np.ndarray, mask: np.ndarray | None,
+                    allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate chunks (BM25's best and the nearest vectors) and their BM25 scores, from the folder."""
+    # BM25 over every allowed chunk (a handful of sparse columns: cheap); only chunks holding a
+    # question word can be candidates (at 2.4M chunks: 10 ms instead of 20 ms for a top-200)
+    bm25_all = index.bm25.scores(tokens)
+    bm25_ids = np.flatnonzero(bm25_all)
+    if mask is not None:
+        bm25_ids = bm25_ids[mask[bm25_ids]]
+    bm25_top = _top(bm25_all[bm25_ids], bm25_ids, k)
+    cand = np.unique(np.concatenate([bm25_top, _dense_top(index, qvec, allowed, k)]).astype(np.int64))
+    return cand, bm25_all[cand]
+
+
+def _milvus_lists(index: LoadedIndex, tokens: list[str], qvec: np.ndarray, filters: QueryFilters,
+                  k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same from Milvus: its BM25 (its jieba cuts the words again) and its vector search,
+    the restrictions as filter expressions; BM25 scores asked again for the dense list's chunks."""
+    text = " ".join(tokens)
+    bm25_ids, _ = index.milvus.bm25_top(text, filters, k)
+    dense_ids = index.milvus.dense_top(qvec, filters, k)
+    cand = np.unique(np.concatenate([bm25_ids, dense_ids]).astype(np.int64))
+    return cand, index.milvus.bm25_scores(text, cand)
+
+
 def _date_credit(index: LoadedIndex, chunk_ids: np.ndarray, pq: ParsedQuestion, lag_credit: float) -> np.ndarray:
     """Per chunk: how far its issue's date is evidence for the dates the question names."""
     credit = np.zeros(len(chunk_ids), dtype=np.float32)
@@ -102,20 +127,15 @@ def _rank(index: LoadedIndex, embedder, pq: ParsedQuestion, tokens: list[str], m
     allowed = np.flatnonzero(mask) if mask is not None else None
     if not len(index.chunks) or (allowed is not None and not len(allowed)):
         return []
-    # BM25 over every allowed chunk (a handful of sparse columns: cheap); only chunks holding a
-    # question word can be candidates (at 2.4M chunks: 10 ms instead of 20 ms for a top-200)
-    bm25_all = index.bm25.scores(tokens)
-    bm25_ids = np.flatnonzero(bm25_all)
-    if mask is not None:
-        bm25_ids = bm25_ids[mask[bm25_ids]]
     k = settings.candidates
-    bm25_top = _top(bm25_all[bm25_ids], bm25_ids, k)
     qvec = np.asarray(embedder.embed_query(pq.text or pq.question), dtype=np.float32)
-    cand = np.unique(np.concatenate([bm25_top, _dense_top(index, qvec, allowed, k)]).astype(np.int64))
+    if index.milvus is not None:
+        cand, bm = _milvus_lists(index, tokens, qvec, pq.filters if mask is not None else QueryFilters(), k)
+    else:
+        cand, bm = _embedded_lists(index, tokens, qvec, mask, allowed, k)
     if not len(cand):
         return []
     dense = np.asarray(index.vectors[cand] @ qvec, dtype=np.float32)
-    bm = bm25_all[cand]
     bm_max = float(bm.max()) if len(bm) else 0.0
     bm_norm = bm / bm_max if bm_max > 0 else bm
     baseline = float(np.mean(index.baseline_vectors @ qvec)) if len(index.baseline_vectors) else 0.0

@@ -3,7 +3,7 @@
 Layout of `index/`:
 
     current            symlink -> versions/<version>   (switched with one atomic rename)
-    versions/<v>/      manifest.json, docs.sqlite, vectors.npy, dense.faiss, chunks.npy,
+    versions/<v>/      manifest.json, docs.sqlite, vectors.npy, dense.faiss (not on Milvus), chunks.npy,
                        articles.npy, issues.npy, bm25_*.npy, bm25_vocab.json
     versions/.tmp-<v>/ a build in progress (removed by the next build if it was killed)
     cache/vectors.sqlite   embedding cache shared by all versions

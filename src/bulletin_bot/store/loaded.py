@@ -51,16 +51,19 @@ class LoadedIndex:
         self.chunks = load("chunks.npy", lambda: np.load(version_dir / "chunks.npy", allow_pickle=False))
         self.vectors = load("vectors.npy", lambda: np.load(version_dir / "vectors.npy", mmap_mode="r", allow_pickle=False))
         self.bm25 = load("bm25_*", lambda: BM25Index.load(version_dir))
-        self.faiss = load("dense.faiss", lambda: faiss.read_index(str(version_dir / "dense.faiss")))
+        on_milvus = self.manifest.get("backend", {}).get("name") == "milvus"
+        # a Milvus version has no FAISS index: Milvus searches its vectors
+        self.faiss = None if on_milvus else load("dense.faiss", lambda: faiss.read_index(str(version_dir / "dense.faiss")))
         n_chunks = int(counts["chunks"])
         checks = {
             "issues table": (len(self.issues), int(counts["issues"])),
             "articles table": (len(self.articles), int(counts["articles"])),
             "chunks table": (len(self.chunks), n_chunks),
             "vectors": (self.vectors.shape[0], n_chunks),
-            "FAISS index": (int(self.faiss.ntotal), n_chunks),
             "BM25 index": (self.bm25.n_docs, n_chunks),
         }
+        if self.faiss is not None:
+            checks["FAISS index"] = (int(self.faiss.ntotal), n_chunks)
         for what, (have, want) in checks.items():
             if have != want:
                 raise IndexInvalid(f"{version_dir}: {what} holds {have} rows, manifest says {want}")
@@ -95,6 +98,19 @@ class LoadedIndex:
         self.dense_spread = _pairwise_spread(self.baseline_vectors)
         self.chunk_article = np.asarray(self.chunks["article"])
         self.article_issue = np.asarray(self.articles["issue"])
+        # where the first stage's candidate lists come from: None = this folder (FAISS, BM25)
+        self.milvus = None
+        backend = self.manifest.get("backend", {})
+        if backend.get("name") == "milvus":
+            from .milvus import MilvusSource
+
+            self.milvus = MilvusSource(backend["uri"], backend["collection"], n_chunks)
+            self.milvus.check()
+
+    @property
+    def backend(self) -> str:
+        """Where the candidate lists come from: "embedded", or "milvus at <uri>"."""
+        return f"milvus at {self.milvus.uri}, collection {self.milvus.collection}" if self.milvus else "embedded"
 
     @property
     def version(self) -> str:

@@ -126,9 +126,12 @@ def write_version(paths: IndexPaths, data: VersionData, on_step=None) -> Path:
     data.bm25.save(tmp)
     if on_step:
         on_step("faiss")
-    index = _build_faiss(data.vectors)
-    faiss.write_index(index, str(tmp / "dense.faiss"))
-    data.manifest["faiss"] = type(index).__name__
+    if data.manifest.get("backend", {}).get("name") == "milvus":
+        data.manifest["faiss"] = None  # Milvus searches the vectors (HNSW over 5M chunks would take ~20 min here)
+    else:
+        index = _build_faiss(data.vectors)
+        faiss.write_index(index, str(tmp / "dense.faiss"))
+        data.manifest["faiss"] = type(index).__name__
     # the manifest goes last: a folder without one is never loaded
     (tmp / "manifest.json").write_text(json.dumps(data.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     for f in tmp.iterdir():
