@@ -39,6 +39,10 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_MAX_UPLOAD_MB": "max_upload_mb",
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
     "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
+    "BULLETIN_BOT_WEB_QUESTIONS_AT_ONCE": "web_questions_at_once",
+    "BULLETIN_BOT_WEB_CLIENT_QUESTIONS_AT_ONCE": "web_client_questions_at_once",
+    "BULLETIN_BOT_WEB_LOG_QUESTIONS": "web_log_questions",
+    "BULLETIN_BOT_TRUSTED_PROXIES": "trusted_proxies",
     # the HTTP server of the WeCom and Feishu channels
     "BULLETIN_BOT_LISTEN": "listen",
     "BULLETIN_BOT_PORT": "port",
@@ -53,6 +57,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_DINGTALK_CLIENT_SECRET": "dingtalk_client_secret",
     "BULLETIN_BOT_DINGTALK_API_BASE_URL": "dingtalk_api_base_url",
     "BULLETIN_BOT_DINGTALK_ADMINS": "dingtalk_admins",
+    "BULLETIN_BOT_DINGTALK_WEBHOOK_HOSTS": "dingtalk_webhook_hosts",
     "BULLETIN_BOT_FEISHU_APP_ID": "feishu_app_id",
     "BULLETIN_BOT_FEISHU_APP_SECRET": "feishu_app_secret",
     "BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN": "feishu_verification_token",
@@ -83,6 +88,11 @@ class Settings:
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per chat user (Telegram, WeCom, DingTalk, Feishu)
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
+    web_questions_at_once: int = 4  # questions the web app answers at the same time, from everyone
+    web_client_questions_at_once: int = 2  # ... from one client address
+    web_log_questions: bool = False  # the access log shows query strings (questions) only when on
+    # proxies (addresses or networks) whose X-Forwarded-For names the client; none by default
+    trusted_proxies: tuple[str, ...] = ()
     listen: str = "0.0.0.0"
     port: int = 8080
     wecom_corp_id: str = ""
@@ -95,7 +105,9 @@ class Settings:
     dingtalk_client_id: str = ""
     dingtalk_client_secret: str = ""
     dingtalk_api_base_url: str = DEFAULT_DINGTALK_API
-    dingtalk_admins: frozenset[str] = frozenset()  # DingTalk user ids (staffId / userid)
+    dingtalk_admins: frozenset[str] = frozenset()  # DingTalk user ids (senderStaffId)
+    # the only hosts a DingTalk sessionWebhook (where replies are POSTed) may point at
+    dingtalk_webhook_hosts: frozenset[str] = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
     feishu_app_id: str = ""
     feishu_app_secret: str = ""
     feishu_verification_token: str = ""
@@ -115,7 +127,11 @@ def _parse_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read settings (save it as UTF-8): {exc}") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -152,7 +168,18 @@ def _convert(name: str, env_key: str, raw: str) -> object:
     try:
         if name == "admins":
             return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
-        if name.endswith("_admins"):  # platform user ids are strings
+        if name == "trusted_proxies":
+            import ipaddress
+
+            parts = tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+            for part in parts:
+                ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+            return parts
+        if kind == "bool":
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError("use 1/true/yes/on or 0/false/no/off")
+            return raw.lower() in ("1", "true", "yes", "on")
+        if name.endswith(("_admins", "_hosts")):  # platform user ids and host names are strings
             return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
         if kind == "Path":
             return Path(os.path.expanduser(raw))
@@ -162,7 +189,7 @@ def _convert(name: str, env_key: str, raw: str) -> object:
             value = float(raw)
         else:
             return raw
-        if name.startswith("parse_") and value <= 0:
+        if (name.startswith("parse_") or name.endswith("_at_once")) and value <= 0:
             raise ValueError("must be more than 0")
         return value
     except ValueError as exc:
