@@ -255,8 +255,11 @@ class SlowService:
         return getattr(self._service, name)
 
 
-def test_questions_running_at_once_are_bounded_per_client_and_overall(tmp_path):
-    settings, service = make_service(tmp_path, web_client_questions_at_once=1, web_questions_at_once=2,
+def test_questions_at_once_are_bounded_per_client_and_overall(tmp_path, monkeypatch):
+    from bulletin_bot.web import limits
+
+    monkeypatch.setattr(limits, "MAX_WAITING", 1)
+    settings, service = make_service(tmp_path, web_client_questions_at_once=1, web_questions_at_once=1,
                                      trusted_proxies=("127.0.0.1",))
     slow = SlowService(service)
     app = create_app(slow, settings)
@@ -269,8 +272,8 @@ def test_questions_running_at_once_are_bounded_per_client_and_overall(tmp_path):
             wait_for(lambda: slow.running == 1, what="the first question")
             again = ask("10.0.0.1")  # refused at once, not queued behind the first
             assert again.status_code == 429 and again.headers["Retry-After"] == "1"
-            second = pool.submit(ask, "10.0.0.2")
-            wait_for(lambda: slow.running == 2, what="the second question")
+            second = pool.submit(ask, "10.0.0.2")  # waits its turn: the one place in the line
+            wait_for(lambda: app.state.questions.waiting_now == 1, what="the second in line")
             full = ask("10.0.0.3")
             assert full.status_code == 503 and full.headers["Retry-After"] == "1"
             page = client.get("/", params={"q": QUESTION}, headers={"X-Forwarded-For": "10.0.0.4"})
@@ -280,12 +283,39 @@ def test_questions_running_at_once_are_bounded_per_client_and_overall(tmp_path):
         assert ask("10.0.0.3").status_code == 200
 
 
+def test_the_next_turn_goes_to_the_client_that_asked_least_recently():
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=3, overall=1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def question(who: str) -> None:
+        with line.slot(who):
+            order.append(who)
+            release.wait(10)
+
+    flooder = [threading.Thread(target=question, args=("flooder",)) for _ in range(3)]
+    flooder[0].start()
+    wait_for(lambda: order == ["flooder"], what="the flooder's first question")
+    for t in flooder[1:]:
+        t.start()
+    wait_for(lambda: line.waiting_now == 2, what="the flooder's others in line")
+    quiet = threading.Thread(target=question, args=("quiet",))
+    quiet.start()
+    wait_for(lambda: line.waiting_now == 3, what="the quiet client in line")
+    release.set()
+    for t in [*flooder, quiet]:
+        t.join(10)
+    assert order[:2] == ["flooder", "quiet"], order
+
+
 def test_the_work_of_one_question_is_bounded(site):
     assert site.get("/api/ask", params={"q": QUESTION, "top_k": 20}).status_code == 422
     assert site.get("/api/ask", params={"q": QUESTION, "offset": 1000}).status_code == 422
     assert site.get("/api/ask", params={"q": "宣讲" * 150}).status_code == 422
     page = site.get("/", params={"q": "宣讲" * 150})
-    assert page.status_code == 200 and 'maxlength="200"' in page.text
+    assert page.status_code == 200 and 'maxlength="50"' in page.text
 
 
 # --- row 13: slow bodies, the access log, a bad .env ----------------------------------------------

@@ -88,8 +88,8 @@ class Settings:
     max_upload_mb: float = 20.0
     questions_per_minute: int = 20  # per chat user (Telegram, WeCom, DingTalk, Feishu)
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
-    web_questions_at_once: int = 4  # questions the web app answers at the same time, from everyone
-    web_client_questions_at_once: int = 2  # ... from one client address
+    web_questions_at_once: int = 2  # web questions running at the same time (others wait their turn)
+    web_client_questions_at_once: int = 2  # ... in the server (running or waiting) from one address
     web_log_questions: bool = False  # the access log shows query strings (questions) only when on
     # proxies (addresses or networks) whose X-Forwarded-For names the client; none by default
     trusted_proxies: tuple[str, ...] = ()

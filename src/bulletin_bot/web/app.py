@@ -100,6 +100,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     job = ReindexRunner(service)
     app.state.service = service
     app.state.reindex = job
+    app.state.questions = running
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
