@@ -391,3 +391,28 @@ def test_a_settings_file_that_is_not_utf8_gives_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.count("\n") == 1 and ".env" in done.stderr and "UTF-8" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_one_client_never_holds_every_running_place():
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=2, overall=2)
+    running: list[str] = []
+    release = threading.Event()
+
+    def question(who: str) -> None:
+        with line.slot(who):
+            running.append(who)
+            release.wait(10)
+
+    threads = [threading.Thread(target=question, args=("flooder",)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: running == ["flooder"] and line.waiting_now == 1, what="one running, one waiting")
+    quiet = threading.Thread(target=question, args=("quiet",))
+    quiet.start()
+    wait_for(lambda: "quiet" in running, what="the quiet client's question to start at once")
+    assert line.running_now == 2 and line.waiting_now == 1
+    release.set()
+    for t in [*threads, quiet]:
+        t.join(10)

@@ -7,8 +7,8 @@ once over all clients. A question past the client's bound is refused at once (42
 that finds the short waiting line full, or waits longer than `MAX_WAIT_SECONDS`, gets 503; both
 carry Retry-After. The line is not first come, first served: when a question ends, the next to
 run is the waiting one whose client started a question least recently, so a client that keeps
-the server busy waits behind everyone else and another client waits for at most the questions
-already running.
+the server busy waits behind everyone else; and no client runs in every place at once, so with
+two places another client's question starts at once.
 """
 
 from __future__ import annotations
@@ -47,15 +47,20 @@ class RunningQuestions:
         self.max_wait = MAX_WAIT_SECONDS if max_wait is None else max_wait
         self._in: dict[str, int] = {}  # running or waiting, per client
         self._running = 0
+        self._running_by: dict[str, int] = {}
+        # one client never holds every running place: another's question can start at once
+        self.running_per_client = max(1, overall - 1)
         self._line: list[tuple[int, str]] = []  # (ticket, client), waiting
         self._last: OrderedDict[str, int] = OrderedDict()  # client -> the turn it last started
         self._tickets = itertools.count()
         self._turns = itertools.count()
         self._cond = threading.Condition()
 
-    def _next(self) -> int:
-        """The waiting ticket to run next: its client's last turn the oldest (none: first)."""
-        return min(self._line, key=lambda entry: (self._last.get(entry[1], -1), entry[0]))[0]
+    def _next(self) -> int | None:
+        """The waiting ticket to run next: of the clients below their running share, the one
+        whose last turn is the oldest (none: first); None when every waiter's client is at it."""
+        ready = [e for e in self._line if self._running_by.get(e[1], 0) < self.running_per_client]
+        return min(ready, key=lambda entry: (self._last.get(entry[1], -1), entry[0]))[0] if ready else None
 
     def _leave(self, client: str) -> None:
         left = self._in[client] - 1
@@ -86,6 +91,7 @@ class RunningQuestions:
                 self._cond.wait(left)
             self._line.remove((ticket, client))
             self._running += 1
+            self._running_by[client] = self._running_by.get(client, 0) + 1
             self._last[client] = next(self._turns)
             self._last.move_to_end(client)
             while len(self._last) > CLIENTS_KEPT:
@@ -95,6 +101,10 @@ class RunningQuestions:
         finally:
             with self._cond:
                 self._running -= 1
+                if self._running_by[client] > 1:
+                    self._running_by[client] -= 1
+                else:
+                    del self._running_by[client]
                 self._leave(client)
 
     @property
