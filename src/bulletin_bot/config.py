@@ -113,7 +113,7 @@ class Settings:
     feishu_verification_token: str = ""
     feishu_encrypt_key: str = ""  # optional: events are then encrypted and signed
     feishu_api_base_url: str = DEFAULT_FEISHU_API
-    feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…) or user_id
+    feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…): a user_id is unique only in one tenant
     # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
     parse_memory_mb: int = 1536
     parse_seconds: float = 30.0
