@@ -20,20 +20,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ..errors import Busy
+
 WEB_MAX_QUESTION_CHARS = 50  # a question, not a pasted article (the longest of 623 real ones: 41)
 MAX_TOP_K = 10  # results one request may ask for (more pages come with `offset`)
 MAX_OFFSET = 100  # results one may page past
 MAX_WAITING = 16  # questions waiting for a turn, from all clients
 MAX_WAIT_SECONDS = 10.0
 CLIENTS_KEPT = 10_000  # clients whose last turn is remembered for the order
-
-
-class Busy(Exception):
-    """A question refused: `status` 429 (this client has enough in the server) or 503 (full)."""
-
-    def __init__(self, status: int, retry_after: int = 1) -> None:
-        super().__init__(status)
-        self.status, self.retry_after = status, retry_after
 
 
 class RunningQuestions:
