@@ -215,14 +215,17 @@ def size_issues(label: str, available: int) -> int:
 
 
 def make_corpus(work: Path, label: str, issues: int, shared_files: list[Path], seed: Path) -> Path:
-    """A corpus folder of links to the first `issues` shared files (the seed file for 'seed')."""
+    """A corpus folder of hard links to the first `issues` shared files (the seed file for 'seed')."""
     folder = work / "corpora" / label
     if folder.is_dir():
         return folder
     folder.mkdir(parents=True)
     chosen = [seed] if label == "seed" else shared_files[:issues]
-    for f in chosen:
-        (folder / f.name).symlink_to(f.resolve())
+    for f in chosen:  # hard links (a symbolic link out of the corpus is skipped), else copies
+        try:
+            os.link(f.resolve(), folder / f.name)
+        except OSError:
+            shutil.copyfile(f, folder / f.name)
     return folder
 
 

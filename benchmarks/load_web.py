@@ -4,7 +4,7 @@
 
 `bulletin-bot web` runs as its own process on 127.0.0.1 (one uvicorn worker, as `bulletin-bot
 web` deploys it), with the per-address question limit off: every client here is 127.0.0.1
-(BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE=0). The load is wrk (Debian's `wrk`; benchmarks/ask.lua)
+(BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE=0, and no bound on questions at once). The load is wrk (Debian's `wrk`; benchmarks/ask.lua)
 with `--clients` connections, each asking again as soon as it has its answer, for `--seconds`.
 5 s in, the admin starts a re-index of the whole shared corpus (POST /admin/reindex; see
 loadlib.py). If it has not switched when the minute is over, wrk runs again in 30 s rounds until
@@ -103,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     sc = scenario(work)
     token = secrets.token_urlsafe(24)
     env = child_env(BULLETIN_BOT_CORPUS=str(sc.corpus), BULLETIN_BOT_INDEX=str(sc.index),
-                    BULLETIN_BOT_WEB_ADMIN_TOKEN=token, BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE="0")
+                    BULLETIN_BOT_WEB_ADMIN_TOKEN=token, BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE="0",
+                    # every client is 127.0.0.1 here: no bound on questions at once either, as
+                    # before those bounds existed (load_fair.py measures them)
+                    BULLETIN_BOT_WEB_CLIENT_QUESTIONS_AT_ONCE="100000", BULLETIN_BOT_WEB_QUESTIONS_AT_ONCE="100000")
     cli = [sys.executable, "-m", "bulletin_bot.cli"]
     subprocess.run([*cli, "index", "-q", "--model", args.model], env=env, cwd=work, check=True)
     questions = [q for _ in range(4) for q in sc.old_questions] + sc.probe_questions  # about 1 in 5 a probe

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import threading
 import time
@@ -46,15 +47,24 @@ class Scenario:
         return self.work / "index"
 
     def add_new_files(self) -> None:
-        """The rest of the shared corpus arrives (links: nothing is copied)."""
+        """The rest of the shared corpus arrives (hard links where they can be: nothing is copied)."""
         for path in self.new_files:
             target = self.corpus / path.name
             if not target.exists():
-                target.symlink_to(path)
+                place(path, target)
+
+
+def place(src: Path, dst: Path) -> None:
+    """`src` as the corpus file `dst`: a hard link, else a copy. (Not a symbolic link: the indexer
+    skips links that lead outside the corpus folder.)"""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def scenario(work: Path) -> Scenario:
-    """Old corpus in `work/corpus` (links to the shared files), questions from the dev set."""
+    """Old corpus in `work/corpus` (hard links to the shared files), questions from the dev set."""
     if not ISSUES.is_dir():
         raise SystemExit(f"needs the shared corpus at {ISSUES}")
     dates: dict[str, str] = {}
@@ -68,9 +78,9 @@ def scenario(work: Path) -> Scenario:
     new = [p for p in files if p not in old]
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    (corpus / "seed-455.txt").symlink_to(SEED)
+    place(SEED, corpus / "seed-455.txt")
     for path in old:
-        (corpus / path.name).symlink_to(path)
+        place(path, corpus / path.name)
     questions = [json.loads(line) for line in (SHARED / "eval" / "dev_questions.jsonl").open(encoding="utf-8")]
     seed_qs = [q["q"] for q in questions if str(q.get("id") or "").startswith("seed-455")]
     # probes: questions about 2023 issues that name no issue or date (so the filter cannot help)

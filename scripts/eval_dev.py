@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import time
 from dataclasses import replace
@@ -44,8 +46,11 @@ def eval_corpus(folder: Path, first: str = FIRST, last: str = LAST) -> Path:
     files["seed-455.txt"] = SHARED / "seed/455.txt"
     for name, src in files.items():
         link = folder / name
-        if not link.exists():
-            link.symlink_to(src)
+        if not link.exists():  # a hard link (a symbolic one out of the corpus is skipped), else a copy
+            try:
+                os.link(src, link)
+            except OSError:
+                shutil.copyfile(src, link)
     return folder
 
 

@@ -59,6 +59,20 @@ def serve_app(app: Any):
         thread.join(15)
 
 
+class Streamed:
+    """A big file body sent in chunks (no Content-Length); `sent` counts what left before the
+    client hung up, so a test can tell a client that reads it all from one that stops."""
+
+    def __init__(self, size: int, chunk: int = 64 * 1024) -> None:
+        self.size, self.chunk = size, chunk
+        self.sent = 0
+        self.done = False
+
+    def chunks(self):
+        for start in range(0, self.size, self.chunk):
+            yield b"x" * min(self.chunk, self.size - start)
+
+
 class JsonHTTP:
     """A tiny JSON-over-HTTP server: `routes[(method, path)](query, body, headers) -> (status, payload)`."""
 
@@ -89,6 +103,9 @@ class JsonHTTP:
                             break
                 status, payload = (404, {"error": "no such route"}) if route is None else route(
                     {**query, "_path": parts.path}, body, {k.lower(): v for k, v in self.headers.items()})
+                if isinstance(payload, Streamed):
+                    self._stream(status, payload)
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
                 kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
                 self.send_response(status)
@@ -96,6 +113,21 @@ class JsonHTTP:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, status: int, payload: Streamed) -> None:
+                """A body of unannounced length, to its end or until the client hangs up."""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for chunk in payload.chunks():
+                        self.wfile.write(chunk)
+                        payload.sent += len(chunk)
+                except OSError:  # the client stopped reading
+                    pass
+                payload.done = True
 
             do_GET = do_POST = _do  # noqa: N815
 

@@ -279,7 +279,8 @@ def standin():
 
 @pytest.fixture(scope="module")
 def bot_settings(standin, tmp_path_factory):
-    return make_settings(tmp_path_factory.mktemp("bot"), standin)
+    # every reply counts against the per-user limit: the module's readers send many in a minute
+    return make_settings(tmp_path_factory.mktemp("bot"), standin, questions_per_minute=500)
 
 
 @pytest.fixture(scope="module")
@@ -972,3 +973,54 @@ def test_admin_may_send_every_format_offices_use(tmp_path):
             assert reply[0]["text"] == f"❌ {name}: not a bulletin", name
         standin.idle()
         assert len(standin.calls_of("getFile")) == 3
+
+
+# ---------------------------------------------------------------- issue #28: typed numbers, every reply counts
+
+
+def test_a_huge_issue_number_is_answered_plainly_and_not_logged_as_an_error(standin, bot, caplog):
+    someone = Session(standin, User(4004, "某人", "someone"))
+    with caplog.at_level(logging.WARNING):
+        reply = someone.say("/issue 99999999999999999999")
+        standin.idle()
+    assert check_message(reply[0]["html"]).startswith("没有找到这一期")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_every_command_and_button_counts_against_the_per_user_limit(tmp_path):
+    with BotAPIStandin(TOKEN) as server:
+        settings = make_settings(tmp_path, server, questions_per_minute=4)
+        service = make_service(settings)
+        with running(build_application(settings, service), server):
+            user = Session(server, READER)
+            contents = user.say("/latest")[-1]
+            assert "太频繁" not in check_message(user.say("/stats")[0]["html"])
+            assert "太频繁" not in check_message(user.say("/issue 455")[0]["html"])
+            first = next(iter(buttons(contents)))  # an article of the contents: 全文, the 4th reply
+            assert len(user.press(contents, first)) == 1
+            assert "太频繁" in check_message(user.say("/latest")[0]["html"])
+            before = user.seen()
+            answer = server.answered(server.press(contents, buttons(contents)[first], READER))
+            server.idle()
+            assert "太频繁" in answer.params.get("text", "") and user.seen() == before, "told in the alert, nothing sent"
+            assert "第455期" in check_message(Session(server, OTHER).say("/latest")[0]["html"])
+
+
+def test_a_webhook_body_that_is_not_an_object_is_refused(tmp_path):
+    port = free_port()
+    with BotAPIStandin(TOKEN) as standin:
+        settings = make_settings(tmp_path, standin, webhook_url=f"http://127.0.0.1:{port}/tg/hook",
+                                 webhook_listen="127.0.0.1", webhook_port=port)
+        app = build_application(settings, FakeService(), webhook=True)
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        thread = threading.Thread(target=loop.run_until_complete, args=(serve_webhook(app, settings, stop),), daemon=True)
+        thread.start()
+        secret = standin.wait_for(lambda: standin.calls_of("setWebhook"), what="setWebhook")[0].params["secret_token"]
+        standin.wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), what="webhook server")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+        for body in ("[]", "1", '"x"', "null"):
+            r = httpx.post(f"http://127.0.0.1:{port}/tg/hook", content=body, headers=headers)
+            assert r.status_code == 400, body
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(15)

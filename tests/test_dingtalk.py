@@ -13,17 +13,18 @@ import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from bulletin_bot.channels import chat
-from bulletin_bot.channels.dingtalk import DingTalkStream
+from bulletin_bot.channels.dingtalk import DingTalkStream, webhook_allowed
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.errors import ChannelConfigError
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, check_dialogues, squash, wait_for
+from channel_helpers import LongAnswerService, Streamed, check_dialogues, squash, wait_for
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
 from conversation_corpus import write_archive
 from dingtalk_standin import CLIENT_ID, CLIENT_SECRET, MAX_TEXT_BYTES, TOPIC, DingTalkStandin
@@ -36,7 +37,8 @@ QUESTION = "泗洪县理论宣讲做法"
 def settings_for(root: Path, standin: DingTalkStandin, **overrides) -> Settings:
     values = dict(corpus=root / "corpus", index=root / "index", cache=root / "cache", model="hash",
                   dingtalk_client_id=CLIENT_ID, dingtalk_client_secret=CLIENT_SECRET,
-                  dingtalk_api_base_url=standin.base_url, dingtalk_admins=frozenset({ADMIN}))
+                  dingtalk_api_base_url=standin.base_url, dingtalk_admins=frozenset({ADMIN}),
+                  dingtalk_webhook_hosts=frozenset({"127.0.0.1"}))  # the stand-in's session webhooks
     return Settings(**{**values, **overrides})
 
 
@@ -81,7 +83,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def bot(standin, tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("dingtalk"), standin)
+    settings = settings_for(tmp_path_factory.mktemp("dingtalk"), standin, questions_per_minute=500)  # every reply counts; the module's reader sends many
     service = real_service(settings)
     with dingtalk_bot(settings, service, standin) as stream:
         stream.service_ = service
@@ -231,3 +233,50 @@ def test_a_long_answer_arrives_split_and_never_refused(standin, tmp_path):
 def test_missing_settings_are_named(tmp_path):
     with pytest.raises(ChannelConfigError, match="BULLETIN_BOT_DINGTALK_CLIENT_SECRET"):
         DingTalkStream(Settings(dingtalk_client_id="x"), LongAnswerService())
+
+
+# --- issue #28: identities, reply hosts and big files ---------------------------------------------
+
+
+def send(standin: DingTalkStandin, data: dict) -> str:
+    standin.send_frame(standin.frame("CALLBACK", TOPIC, data))
+    return parse_qs(urlsplit(data["sessionWebhook"]).query)["session"][0]
+
+
+def test_an_admin_is_known_by_staff_id_only(standin, tmp_path):
+    settings = settings_for(tmp_path, standin)
+    service = real_service(settings)
+    with dingtalk_bot(settings, service, standin):
+        version = service.stats().version
+        data = standin.robot_message("/reindex", "stranger9")
+        del data["senderStaffId"]
+        data["senderId"] = ADMIN  # the admin's id, where anyone's frame carries its own
+        assert standin.wait_texts(send(standin, data)) == [chat.ADMIN_ONLY]
+        assert service.stats().version == version
+
+
+def test_replies_go_only_to_dingtalks_own_webhook_hosts(standin, tmp_path):
+    settings = settings_for(tmp_path, standin)
+    with dingtalk_bot(settings, real_service(settings), standin):
+        data = standin.robot_message("/help", READER)
+        data["sessionWebhook"] = data["sessionWebhook"].replace("127.0.0.1", "localhost")  # same server, other name
+        elsewhere = send(standin, data)
+        ask(standin, "/help")  # a genuine message after it is answered
+        assert standin.texts_to(elsewhere) == []
+    hosts = Settings().dingtalk_webhook_hosts
+    assert webhook_allowed("https://oapi.dingtalk.com/robot/sendBySession?session=x", hosts)
+    assert not webhook_allowed("https://oapi.dingtalk.com.evil.example/x", hosts)
+    assert not webhook_allowed("file:///etc/passwd", frozenset({""}))
+
+
+def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
+    settings = settings_for(tmp_path, standin, max_upload_mb=1)
+    service = real_service(settings)
+    with dingtalk_bot(settings, service, standin):
+        big = Streamed(64 * 1024 * 1024)  # 64 MB, announced by no Content-Length
+        standin.files["dlcodebig"] = big
+        replies = ask(standin, "", user=ADMIN, msgtype="file", content={"downloadCode": "dlcodebig", "fileName": "456.txt"})
+        assert "超过上限" in replies[0]
+        wait_for(lambda: big.done, what="the stand-in to stop sending")
+        assert big.sent < 16 * 1024 * 1024, f"the bot read {big.sent} bytes of a 1 MB-limited upload"
+        assert not (settings.corpus / "456.txt").exists()

@@ -21,7 +21,7 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, check_dialogues, serve_app, squash, wait_for
+from channel_helpers import LongAnswerService, Streamed, check_dialogues, serve_app, squash, wait_for
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
 from conversation_corpus import write_archive
 from feishu_standin import (APP_ID, APP_SECRET, BOT_OPEN_ID, ENCRYPT_KEY, MAX_POST_BYTES, VERIFICATION_TOKEN,
@@ -33,10 +33,11 @@ QUESTION = "泗洪县理论宣讲做法"
 
 
 def settings_for(root: Path, standin: FeishuStandin, encrypt_key: str = ENCRYPT_KEY, **overrides) -> Settings:
-    return Settings(corpus=root / "corpus", index=root / "index", cache=root / "cache", model="hash",
-                    feishu_app_id=APP_ID, feishu_app_secret=APP_SECRET, feishu_verification_token=VERIFICATION_TOKEN,
-                    feishu_encrypt_key=encrypt_key, feishu_api_base_url=standin.base_url,
-                    feishu_admins=frozenset({ADMIN}), **overrides)
+    values = dict(corpus=root / "corpus", index=root / "index", cache=root / "cache", model="hash",
+                  feishu_app_id=APP_ID, feishu_app_secret=APP_SECRET, feishu_verification_token=VERIFICATION_TOKEN,
+                  feishu_encrypt_key=encrypt_key, feishu_api_base_url=standin.base_url,
+                  feishu_admins=frozenset({ADMIN}))
+    return Settings(**{**values, **overrides})
 
 
 def real_service(settings: Settings) -> BulletinService:
@@ -64,7 +65,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def bot(standin, tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("feishu"), standin)
+    settings = settings_for(tmp_path_factory.mktemp("feishu"), standin, questions_per_minute=500)  # every reply counts; the module's reader sends many
     service = real_service(settings)
     with feishu_bot(settings, service, standin):
         yield service
@@ -214,3 +215,45 @@ def test_plain_mode_checks_the_verification_token(tmp_path):
             assert ask(standin, "/help")[0].startswith("怎么问")  # a new token was fetched and the reply went through
     finally:
         standin.stop()
+
+
+# --- issue #28: identities, paths and big files -----------------------------------------------------
+
+
+def test_a_message_id_holding_path_segments_sends_nothing_anywhere(standin, tmp_path):
+    settings = settings_for(tmp_path, standin)
+    with feishu_bot(settings, real_service(settings), standin):
+        event = standin.message_event("/help", READER)
+        event["event"]["message"]["message_id"] = "om_1/../../../open-apis/other/v1/steal"
+        before = len(standin.calls)
+        assert standin.push(event).status_code == 200
+        ask(standin, "/help")  # a genuine event after it is answered, and is the only call made
+        paths = [c[1] for c in standin.calls[before:]]
+        assert not any("other" in p or ".." in p for p in paths), paths
+
+
+def test_an_admin_is_known_by_open_id_not_by_another_tenants_user_id(standin, tmp_path):
+    settings = settings_for(tmp_path, standin, feishu_admins=frozenset({ADMIN, "u_boss"}))
+    service = real_service(settings)
+    with feishu_bot(settings, service, standin):
+        version = service.stats().version
+        event = standin.message_event("/reindex", "ou_stranger0001")
+        event["header"]["tenant_key"] = event["event"]["sender"]["tenant_key"] = "another-tenant"
+        event["event"]["sender"]["sender_id"]["user_id"] = "u_boss"  # the admin's user_id, elsewhere
+        assert standin.push(event).status_code == 200
+        assert standin.wait_texts(event["event"]["message"]["message_id"]) == [chat.ADMIN_ONLY]
+        assert service.stats().version == version
+
+
+def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
+    settings = settings_for(tmp_path, standin, max_upload_mb=1)
+    service = real_service(settings)
+    with feishu_bot(settings, service, standin):
+        big = Streamed(64 * 1024 * 1024)  # 64 MB, announced by no Content-Length
+        standin.files["file_v2_big"] = big
+        replies = ask(standin, "", user=ADMIN, message_type="file",
+                      content={"file_key": "file_v2_big", "file_name": "456.txt"})
+        assert "超过上限" in replies[0]
+        wait_for(lambda: big.done, what="the stand-in to stop sending")
+        assert big.sent < 16 * 1024 * 1024, f"the bot read {big.sent} bytes of a 1 MB-limited upload"
+        assert not (settings.corpus / "456.txt").exists()

@@ -185,23 +185,30 @@ def test_limits_are_settings(tmp_path):
 # ---------------------------------------------------------------- unreadable corpus files
 
 
-def _unreadable(path: Path) -> None:
+def _unreadable(path: Path, monkeypatch) -> None:
     """Make `path` a file that exists but cannot be read: no permission, or (as root, whom
-    permissions do not stop) a link to /proc/self/mem, whose first page reads as an I/O error."""
+    permissions do not stop) reading it fails as a file without permission would. (A link to
+    /proc/self/mem did it once; a link out of the corpus is now skipped before it is read.)"""
     if os.geteuid() != 0:
         path.chmod(0)
-    else:
-        path.unlink()
-        path.symlink_to("/proc/self/mem")
+        return
+    read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
 
 
-def test_an_unreadable_or_vanishing_file_is_reported_by_name_and_the_rest_indexed(tmp_path):
+def test_an_unreadable_or_vanishing_file_is_reported_by_name_and_the_rest_indexed(tmp_path, monkeypatch):
     service = make_service(tmp_path)
     corpus = service.settings.corpus
     shutil.copy(SAMPLE, corpus / "copy-to-lose.txt")  # a duplicate, to be removed mid-build
     (corpus / "456.txt").write_text(NEW_ISSUE, encoding="utf-8")
     (corpus / "457.txt").write_text(NEW_ISSUE.replace("第 456 期", "第 457 期"), encoding="utf-8")
-    _unreadable(corpus / "457.txt")
+    _unreadable(corpus / "457.txt", monkeypatch)
 
     def remove_during_the_build(progress) -> None:
         if progress.stage == "scan":  # the folder is listed; its files not read yet
@@ -215,10 +222,10 @@ def test_an_unreadable_or_vanishing_file_is_reported_by_name_and_the_rest_indexe
     assert service.ask("骆马湖渔村流动宣讲").results[0].citation.issue == 456
 
 
-def test_an_indexed_file_that_becomes_unreadable_keeps_its_indexed_content(tmp_path):
+def test_an_indexed_file_that_becomes_unreadable_keeps_its_indexed_content(tmp_path, monkeypatch):
     service = make_service(tmp_path)
     corpus = service.settings.corpus
-    _unreadable(corpus / SAMPLE.name)
+    _unreadable(corpus / SAMPLE.name, monkeypatch)
     (corpus / "456.txt").write_text(NEW_ISSUE, encoding="utf-8")
     report = service.reindex()
     assert report.issues == 2 and report.problems == ()

@@ -65,7 +65,7 @@ def test_serve_runs_the_channel_and_stops_on_sigterm(tmp_path, channel):
         secrets = [wc.SECRET, wc.AES_KEY]
     elif channel == "dingtalk":
         env.update(BULLETIN_BOT_DINGTALK_CLIENT_ID=dt.CLIENT_ID, BULLETIN_BOT_DINGTALK_CLIENT_SECRET=dt.CLIENT_SECRET,
-                   BULLETIN_BOT_DINGTALK_API_BASE_URL=standin.base_url)
+                   BULLETIN_BOT_DINGTALK_API_BASE_URL=standin.base_url, BULLETIN_BOT_DINGTALK_WEBHOOK_HOSTS="127.0.0.1")
         secrets = [dt.CLIENT_SECRET]
     else:
         env.update(BULLETIN_BOT_FEISHU_APP_ID=fs.APP_ID, BULLETIN_BOT_FEISHU_APP_SECRET=fs.APP_SECRET,

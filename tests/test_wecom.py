@@ -60,10 +60,19 @@ def standin():
 
 @pytest.fixture(scope="module")
 def bot(standin, tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("wecom"), standin)
+    # every reply counts against the per-user limit: the module's reader sends many in a minute
+    settings = settings_for(tmp_path_factory.mktemp("wecom"), standin, questions_per_minute=500)
     service = real_service(settings)
     with wecom_bot(settings, service, standin):
+        service.callback_url = standin.callback_url  # for tests that run after others changed it
         yield service
+
+
+@pytest.fixture
+def live(standin, bot):
+    """The module's bot, its callback URL given back to the stand-in."""
+    standin.callback_url = bot.callback_url
+    return bot
 
 
 def ask(standin: WeComStandin, text: str, user: str = READER, count: int = 1) -> list[str]:
@@ -184,3 +193,36 @@ def test_questions_are_rate_limited_per_user(standin, tmp_path):
         before = len(standin.texts_to(user))
         standin.say("三", user)
         assert "太频繁" in standin.wait_texts(user, 1, after=before)[0]
+
+
+# --- issue #28: identities, numbers and the per-user limit ----------------------------------------
+
+
+@pytest.mark.parametrize("sender", ["@all", "lisi|zhangsan", "two"])
+def test_a_callback_naming_anyone_but_one_user_is_refused(standin, live, sender):
+    before = len(standin.sent)
+    xml = standin.message_xml("/reindex", READER if sender == "two" else sender)
+    if sender == "two":  # a second FromUserName after the first: the admin's
+        xml = xml.replace("</FromUserName>", f"</FromUserName><FromUserName><![CDATA[{ADMIN}]]></FromUserName>", 1)
+    assert standin.post(xml).status_code == 403
+    standin.say("/help", READER)  # a genuine one after it is the only answer
+    wait_for(lambda: len(standin.sent) > before, what="the genuine reply")
+    assert len(standin.sent) == before + 1 and "怎么问" in standin.sent[-1]["text"]["content"]
+
+
+def test_a_timestamp_of_superscript_digits_is_refused_not_a_500(standin, live):
+    assert standin.post(standin.message_xml(QUESTION, READER), timestamp="²").status_code == 403
+
+
+def test_a_huge_issue_number_is_answered_plainly(standin, live):
+    [reply] = ask(standin, "/issue 99999999999999999999", user="numbers")
+    assert reply.startswith("没有找到这一期")
+
+
+def test_every_reply_counts_against_the_per_user_limit(standin, tmp_path):
+    settings = settings_for(tmp_path, standin, questions_per_minute=4)
+    with wecom_bot(settings, real_service(settings), standin):
+        replies = [ask(standin, command, user="flooder")[0] for command in ("/latest", "/stats", "/issue 455", "/help", "/latest")]
+        assert not any("太频繁" in r for r in replies[:4])
+        assert "太频繁" in replies[4]
+        assert "太频繁" not in ask(standin, "/latest", user="bystander")[0], "another user is not held up"

@@ -41,6 +41,10 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_QUESTIONS_PER_MINUTE": "questions_per_minute",
     "BULLETIN_BOT_WEB_QUESTIONS_PER_MINUTE": "web_questions_per_minute",
     "BULLETIN_BOT_CONTEXT_MINUTES": "context_minutes",
+    "BULLETIN_BOT_WEB_QUESTIONS_AT_ONCE": "web_questions_at_once",
+    "BULLETIN_BOT_WEB_CLIENT_QUESTIONS_AT_ONCE": "web_client_questions_at_once",
+    "BULLETIN_BOT_WEB_LOG_QUESTIONS": "web_log_questions",
+    "BULLETIN_BOT_TRUSTED_PROXIES": "trusted_proxies",
     # the HTTP server of the WeCom and Feishu channels
     "BULLETIN_BOT_LISTEN": "listen",
     "BULLETIN_BOT_PORT": "port",
@@ -55,6 +59,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_DINGTALK_CLIENT_SECRET": "dingtalk_client_secret",
     "BULLETIN_BOT_DINGTALK_API_BASE_URL": "dingtalk_api_base_url",
     "BULLETIN_BOT_DINGTALK_ADMINS": "dingtalk_admins",
+    "BULLETIN_BOT_DINGTALK_WEBHOOK_HOSTS": "dingtalk_webhook_hosts",
     "BULLETIN_BOT_FEISHU_APP_ID": "feishu_app_id",
     "BULLETIN_BOT_FEISHU_APP_SECRET": "feishu_app_secret",
     "BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN": "feishu_verification_token",
@@ -92,6 +97,11 @@ class Settings:
     questions_per_minute: int = 20  # per chat user (Telegram, WeCom, DingTalk, Feishu)
     web_questions_per_minute: int = 60  # per web client address (an office behind NAT shares one)
     context_minutes: float = 30.0  # how long a conversation's last questions are kept for follow-ups
+    web_questions_at_once: int = 2  # web questions running at the same time (others wait their turn)
+    web_client_questions_at_once: int = 2  # ... in the server (running or waiting) from one address
+    web_log_questions: bool = False  # the access log shows query strings (questions) only when on
+    # proxies (addresses or networks) whose X-Forwarded-For names the client; none by default
+    trusted_proxies: tuple[str, ...] = ()
     listen: str = "0.0.0.0"
     port: int = 8080
     wecom_corp_id: str = ""
@@ -104,13 +114,15 @@ class Settings:
     dingtalk_client_id: str = ""
     dingtalk_client_secret: str = ""
     dingtalk_api_base_url: str = DEFAULT_DINGTALK_API
-    dingtalk_admins: frozenset[str] = frozenset()  # DingTalk user ids (staffId / userid)
+    dingtalk_admins: frozenset[str] = frozenset()  # DingTalk user ids (senderStaffId)
+    # the only hosts a DingTalk sessionWebhook (where replies are POSTed) may point at
+    dingtalk_webhook_hosts: frozenset[str] = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
     feishu_app_id: str = ""
     feishu_app_secret: str = ""
     feishu_verification_token: str = ""
     feishu_encrypt_key: str = ""  # optional: events are then encrypted and signed
     feishu_api_base_url: str = DEFAULT_FEISHU_API
-    feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…) or user_id
+    feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…): a user_id is unique only in one tenant
     # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
     parse_memory_mb: int = 1536
     parse_seconds: float = 30.0
@@ -135,7 +147,11 @@ def _parse_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read settings (save it as UTF-8): {exc}") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -174,7 +190,18 @@ def _convert(name: str, env_key: str, raw: str) -> object:
             raise ValueError(f"must be one of {', '.join(INDEX_BACKENDS)}")
         if name == "admins":
             return frozenset(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
-        if name.endswith("_admins"):  # platform user ids are strings
+        if name == "trusted_proxies":
+            import ipaddress
+
+            parts = tuple(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
+            for part in parts:
+                ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+            return parts
+        if kind == "bool":
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError("use 1/true/yes/on or 0/false/no/off")
+            return raw.lower() in ("1", "true", "yes", "on")
+        if name.endswith(("_admins", "_hosts")):  # platform user ids and host names are strings
             return frozenset(part.strip() for part in raw.replace(";", ",").split(",") if part.strip())
         if kind == "Path":
             return Path(os.path.expanduser(raw))
@@ -184,7 +211,7 @@ def _convert(name: str, env_key: str, raw: str) -> object:
             value = float(raw)
         else:
             return raw
-        if name.startswith("parse_") and value <= 0:
+        if (name.startswith("parse_") or name.endswith("_at_once")) and value <= 0:
             raise ValueError("must be more than 0")
         return value
     except ValueError as exc:

@@ -18,8 +18,23 @@ from .parsing import SUPPORTED_SUFFIXES, issue_label, read_issue, squeeze
 IssueKey = tuple[str, int, str]
 
 
-def corpus_files(paths: Iterable[Path]) -> list[Path]:
-    """Supported files under the given files and folders (recursively), sorted, hidden ones skipped."""
+OUTSIDE = "a link to a file outside the corpus folder: skipped"
+
+
+def leads_outside(path: Path, folder: Path) -> bool:
+    """Whether `path` (a symlink, or under a linked folder) resolves to somewhere outside `folder`."""
+    try:
+        return not path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return True
+
+
+def corpus_files(paths: Iterable[Path], outside: list[Path] | None = None) -> list[Path]:
+    """Supported files under the given files and folders (recursively), sorted, hidden ones skipped.
+
+    Under a folder, a link that leads outside it is skipped (and added to `outside`): whoever
+    can write into the corpus must not publish /etc/shadow or another user's files through it.
+    """
     found: set[Path] = set()
     for path in paths:
         path = Path(path)
@@ -29,6 +44,10 @@ def corpus_files(paths: Iterable[Path]) -> list[Path]:
                 if any(part.startswith(".") for part in rel.parts) or child.name.startswith("~$"):
                     continue  # hidden files and folders, Word's lock files
                 if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    if leads_outside(child, path):
+                        if outside is not None:
+                            outside.append(child)
+                        continue
                     found.add(child)
         elif path.name.startswith((".", "~$")):
             continue

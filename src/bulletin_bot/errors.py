@@ -57,6 +57,15 @@ class UploadTooLarge(BulletinError):
     """An upload's body is over the size limit (the web app answers 413)."""
 
 
+class Busy(BulletinError):
+    """A question refused because too many are in the server: `status` 429 (this client has
+    its share) or 503 (the server is full); the web app answers with that status."""
+
+    def __init__(self, status: int, retry_after: int = 1) -> None:
+        super().__init__(f"busy ({status})")
+        self.status, self.retry_after = status, retry_after
+
+
 class QuestionFileError(BulletinError):
     """An evaluation question file is malformed; the message names the file and line."""
 

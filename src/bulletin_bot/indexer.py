@@ -17,7 +17,7 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import ChunkerSettings, chunk_spans
-from .corpus import corpus_files, duplicate_key
+from .corpus import OUTSIDE, corpus_files, duplicate_key
 from .errors import BulletinError, ParseError
 from .models import FileProblem, IndexReport, Issue, Progress, ProgressCallback
 from .parsing import PARSER_VERSION, issue_label, parse_bytes
@@ -215,11 +215,12 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
 
         # 1. scan: hash every file, parse only what is new or changed (in worker processes,
         # while this one goes on reading and hashing)
-        files = corpus_files([options.corpus])
+        outside: list[Path] = []
+        files = corpus_files([options.corpus], outside=outside)
         _emit(progress, "scan", 0, len(files), f"{len(files)} files")
         records: dict[str, dict] = {}
         parsed: dict[str, Issue] = {}
-        problems: dict[str, str] = {}
+        problems: dict[str, str] = {path.relative_to(options.corpus).as_posix(): OUTSIDE for path in outside}
         reuse: set[str] = set()
         kept: set[str] = set()  # served before, unreadable now: their last good issue is kept
         counts = {"added": 0, "changed": 0, "unchanged": 0}  # what decides whether to build

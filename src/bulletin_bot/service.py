@@ -50,17 +50,21 @@ __all__ = ["BulletinService"]
 log = logging.getLogger(__name__)
 MAX_WARNINGS = 100  # the newest are kept; a long-running bot must not grow without bound
 MAX_MODELS = 2  # models kept loaded: the index's and, while it changes, the next one
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; "-N" may still be added for a free one
 
 
 def safe_filename(name: str) -> str:
-    """A plain file name from an uploaded one: no folders, no control or shell characters."""
+    """A plain file name from an uploaded one: no folders, no control or shell characters, not
+    starting with "-" (an option to any command run on it), at most MAX_NAME_BYTES of UTF-8."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[^\w\u3400-\u9fff.\-（）()·]+", "_", name).strip("._ ")
+    name = re.sub(r"[^\w\u3400-\u9fff.\-（）()·]+", "_", name).strip("._ -")
     stem, dot, suffix = name.rpartition(".")
-    if not dot:
+    if not dot or len(suffix) > 10:
         stem, suffix = name, ""
-    stem = stem[:80] or "upload"
-    return f"{stem}.{suffix.lower()}" if suffix else stem
+    suffix = f".{suffix.lower()}" if suffix else ""
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip("._ ") or "upload"
+    return stem + suffix
 
 
 class BulletinService:
@@ -81,6 +85,7 @@ class BulletinService:
         self._target: Path | None = None
         self._load_lock = threading.RLock()
         self._build_lock = threading.Lock()
+        self._add_lock = threading.Lock()  # the duplicate check and the save, one upload at a time
         self.warnings: deque[str] = deque(maxlen=MAX_WARNINGS)
         self.conversations = ContextStore(settings.context_minutes)  # in memory only, never logged
 
@@ -344,17 +349,18 @@ class BulletinService:
             known = self._current().manifest.get("files", {})
         except BulletinError:
             pass
-        duplicate = find_duplicate(issue, data, corpus, known, pool.parse)
-        if duplicate is not None and duplicate.same_bytes:
-            return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 内容相同，未保存")
-        if duplicate is not None:
-            return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 是同一期（{issue_label(issue)}），未保存")
-        tmp = corpus / f".upload-{os.getpid()}-{threading.get_ident()}.part"
-        tmp.write_bytes(data)
-        try:
-            target = self._link_unique(tmp, corpus, name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with self._add_lock:  # else concurrent uploads of one issue all pass the check
+            duplicate = find_duplicate(issue, data, corpus, known, pool.parse)
+            if duplicate is not None and duplicate.same_bytes:
+                return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 内容相同，未保存")
+            if duplicate is not None:
+                return AddResult(False, f"{name}: 与已有文件 {duplicate.file} 是同一期（{issue_label(issue)}），未保存")
+            tmp = corpus / f".upload-{os.getpid()}-{threading.get_ident()}.part"
+            tmp.write_bytes(data)
+            try:
+                target = self._link_unique(tmp, corpus, name)
+            finally:
+                tmp.unlink(missing_ok=True)
         summary = IssueSummary(issue.series, issue.number, issue.date, issue.office, issue.sections,
                                len(issue.articles), target.name)
         return AddResult(True, f"已保存 {target.name}：第{issue.number}期 · {issue.date} · {len(issue.articles)} 篇文章",

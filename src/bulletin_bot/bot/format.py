@@ -232,8 +232,9 @@ def issue_list(summaries: Sequence[IssueSummary], shown: int = 30) -> str:
     return "\n".join(lines)
 
 
-def issue_not_found_text(number_: int) -> str:
-    return f"没有找到第{number_}期。发送 /issue 查看已收录的期号。"
+def issue_not_found_text(number_: int | None) -> str:
+    shown = f"第{number_}期" if number_ is not None else "这一期"  # None: a number no issue can have
+    return f"没有找到{shown}。发送 /issue 查看已收录的期号。"
 
 
 def article_gone_text() -> str:

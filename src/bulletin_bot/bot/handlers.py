@@ -22,6 +22,7 @@ from ..chat_text import number
 from ..conversation import is_reset
 from ..errors import BulletinError, IndexInvalid, IndexMissing
 from ..models import Answer
+from ..numbers import number_in, parse_number
 from ..readers import SUPPORTED_SUFFIXES
 from . import format as fmt
 from .base import state_of
@@ -144,11 +145,27 @@ def _conversation(update: Update) -> tuple[str, str, str]:
     return ("telegram", str(update.effective_chat.id), str(user.id if user else 0))
 
 
+async def _limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Count a reply against the user's limit (every reply spends the bot's outbound quota,
+    shared by all users); True, and the user told, when over it."""
+    user = update.effective_user
+    wait = state_of(context).rate.wait_seconds(user.id if user else 0)
+    if not wait:
+        return False
+    if update.callback_query:
+        await update.callback_query.answer(fmt.rate_limited_text(wait)[:200], show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(fmt.rate_limited_text(wait))
+    return True
+
+
 # ---------------------------------------------------------------- handlers
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet and say how to ask."""
+    if await _limited(update, context):
+        return
     user = update.effective_user
     group = update.effective_chat.type != "private"
     await update.effective_message.reply_text(
@@ -158,6 +175,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """How to ask, the commands, and for admins the admin ones."""
+    if await _limited(update, context):
+        return
     user = update.effective_user
     is_admin = bool(user and user.id in state_of(context).settings.admins)
     await update.effective_message.reply_text(fmt.help_text(is_admin, context.bot.username))
@@ -226,14 +245,19 @@ async def _drop_more_button(message: Message) -> None:
 async def article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """全文: the whole cited article as a new message (a:) or the next page in place (p:)."""
     query = update.callback_query
-    kind, article_id, issue, page = query.data.split(":")
-    view = await asyncio.to_thread(state_of(context).service.article, int(article_id))
-    if view is None or view.citation.issue != int(issue):
+    kind, *typed = query.data.split(":")
+    article_id, issue, page = (parse_number(t) for t in (typed + ["", "", ""])[:3])
+    if await _limited(update, context):
+        return
+    view = None
+    if article_id is not None and issue is not None and page is not None:
+        view = await asyncio.to_thread(state_of(context).service.article, article_id)
+    if view is None or view.citation.issue != issue:
         await query.answer(fmt.article_gone_text(), show_alert=True)
         return
     await query.answer()
     pages = fmt.article_pages(view)
-    page_no = min(max(int(page), 0), len(pages) - 1)
+    page_no = min(max(page, 0), len(pages) - 1)
     markup = _pager(view.article_id, view.citation.issue, page_no, len(pages))
     message = query.message
     if kind == "p" and isinstance(message, Message):
@@ -255,15 +279,15 @@ async def issue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/issue N — contents of issue N; without N, the issues indexed."""
     service = state_of(context).service
     message = update.effective_message
-    arg = " ".join(context.args or [])
-    digits = re.search(r"\d+", arg)
-    if not digits:
+    if await _limited(update, context):
+        return
+    typed, number = number_in(" ".join(context.args or []))
+    if not typed:
         summaries = await asyncio.to_thread(service.issues)
         await message.reply_text(fmt.issue_list(summaries))
         return
-    number = int(digits.group())
-    views = await asyncio.to_thread(service.issue, number)
-    if not views:
+    views = await asyncio.to_thread(service.issue, number) if number is not None else []
+    if not views:  # 99999999999999999999 is no issue either: said plainly, nothing logged
         await message.reply_text(fmt.issue_not_found_text(number))
         return
     await _send_contents(message, views)
@@ -271,6 +295,8 @@ async def issue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/latest — contents of the newest issue."""
+    if await _limited(update, context):
+        return
     view = await asyncio.to_thread(state_of(context).service.latest)
     if view is None:
         await update.effective_message.reply_text("索引里还没有简报。")
@@ -291,6 +317,8 @@ async def _send_contents(message: Message, views: Sequence, note: str = "") -> N
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats — what the served index holds."""
+    if await _limited(update, context):
+        return
     state = state_of(context)
     status = await asyncio.to_thread(state.service.stats)
     user = update.effective_user

@@ -48,8 +48,11 @@ async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Even
         if not hmac.compare_digest(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), secret):
             return Response(status_code=403)
         try:
-            update = Update.de_json(await request.json(), app.bot)
-        except ValueError:
+            data = await request.json()
+            if not isinstance(data, dict):  # `[]` or `1` is no update: refused, not a 500
+                return Response(status_code=400)
+            update = Update.de_json(data, app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
             return Response(status_code=400)
         await app.update_queue.put(update)
         return Response()

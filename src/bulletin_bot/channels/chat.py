@@ -26,12 +26,13 @@ from typing import Any, Protocol
 from ..chat_text import kept_heading, number, scope_label, shorten, split_sentences
 from ..config import Settings
 from ..conversation import understood_line
-from ..errors import CallbackRejected, IndexInvalid, IndexMissing
+from ..errors import CallbackRejected, IndexInvalid, IndexMissing, UploadTooLarge
 from ..follow_text import HELP_LINES as FOLLOW_HELP
 from ..follow_text import parse_plain
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..question_check import is_question_problem
+from ..numbers import number_in, parse_number
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from . import follow
@@ -106,7 +107,8 @@ REPLAY_WINDOW = 3600  # seconds: a signed callback older than this (or as far ah
 
 def check_fresh(timestamp: str, now: float | None = None) -> None:
     """Refuse a signed callback whose (signed) timestamp is not within REPLAY_WINDOW of now."""
-    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > REPLAY_WINDOW:
+    seconds = parse_number(timestamp, high=10**12, max_digits=12)  # '²'.isdigit() is true; int('²') fails
+    if seconds is None or abs((time.time() if now is None else now) - seconds) > REPLAY_WINDOW:
         raise CallbackRejected(f"timestamp {timestamp[:20]!r} is not within {REPLAY_WINDOW} s of now (a replay?)")
 
 
@@ -400,8 +402,18 @@ class ChatBot:
             log.exception("%s: failed on a message from %s", self.channel.name, message.user)
             await self.reply(message, [ERROR])
 
+    async def _limited(self, message: Incoming) -> bool:
+        """Count a reply against the user's limit; True (and the user told) when over it."""
+        wait = self.rate.wait_seconds((self.channel.name, message.user))
+        if wait:
+            await self.reply(message, [RATE_LIMITED.format(seconds=wait)])
+        return bool(wait)
+
     async def _command(self, message: Incoming, name: str, arg: str) -> None:
         markup = self.channel.markup
+        # every reply spends the bot's outbound quota, shared by all users: each counts
+        if name != "more" and await self._limited(message):
+            return
         if name in ("help", "start"):
             await self.reply(message, [help_text(self.is_admin(message), self.group_hint)])
         elif name == "new":
@@ -417,13 +429,14 @@ class ChatBot:
             view = await asyncio.to_thread(self.service.latest)
             await self.reply(message, pack(contents_blocks([view], markup), markup) if view else ["索引里还没有简报。"])
         elif name == "issue":
-            digits = re.search(r"\d+", arg)
-            if not digits:
+            typed, wanted = number_in(arg)
+            if not typed:
                 await self.reply(message, [markup.escape(issue_list_text(await asyncio.to_thread(self.service.issues)))])
                 return
-            views = await asyncio.to_thread(self.service.issue, int(digits.group()))
+            views = await asyncio.to_thread(self.service.issue, wanted) if wanted is not None else []
             if not views:
-                await self.reply(message, [f"没有找到第{int(digits.group())}期。发送 /issue 查看已收录的期号。"])
+                shown = f"第{wanted}期" if wanted is not None else "这一期"
+                await self.reply(message, [f"没有找到{shown}。发送 /issue 查看已收录的期号。"])
             else:
                 await self.reply(message, pack(contents_blocks(views, markup), markup))
         elif name == "stats":
@@ -457,9 +470,7 @@ class ChatBot:
         if not question:
             await self.reply(message, [EMPTY])
             return
-        wait = self.rate.wait_seconds((self.channel.name, message.user))
-        if wait:
-            await self.reply(message, [RATE_LIMITED.format(seconds=wait)])
+        if await self._limited(message):
             return
         # one extra result tells whether 更多 has anything to show; 更多 asks the question as understood
         if offset:
@@ -501,8 +512,11 @@ class ChatBot:
         if message.file_size > limit:
             await self.reply(message, [too_big])
             return
-        data = await self.channel.download(message)
-        if len(data) > limit:
+        try:
+            data = await self.channel.download(message)  # given up past the limit
+        except UploadTooLarge:
+            data = None
+        if data is None or len(data) > limit:
             await self.reply(message, [too_big])
             return
         result = await asyncio.to_thread(self.service.add_file, name, data)

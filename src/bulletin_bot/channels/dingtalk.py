@@ -28,7 +28,7 @@ import signal
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
@@ -36,6 +36,7 @@ from ..config import Settings
 from ..errors import Blocked, ChannelApiError, ChannelConfigError
 from . import follow
 from .chat import ChatBot, Incoming, Markup, Seen, utf8_len
+from .download import download_within
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ class DingTalkChannel:
 
     async def send(self, message: Incoming, texts: Sequence[str]) -> None:
         webhook = message.extra["session_webhook"]
+        if not webhook_allowed(webhook, self.settings.dingtalk_webhook_hosts):
+            raise ChannelApiError(f"DingTalk session webhook on a host not in BULLETIN_BOT_DINGTALK_WEBHOOK_HOSTS: "
+                                  f"{urlsplit(webhook).hostname!r}")
         for text in texts:
             r = await self.client.post(webhook, json={"msgtype": "text", "text": {"content": text}})
             data = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
@@ -125,9 +129,17 @@ class DingTalkChannel:
         url = r.json().get("downloadUrl") if r.status_code == 200 else None
         if not url:
             raise ChannelApiError(f"DingTalk file download refused: HTTP {r.status_code} {r.text[:200]}")
-        file = await self.client.get(url)
-        file.raise_for_status()
-        return file.content
+        return await download_within(self.client, "GET", url, self.settings.max_upload_bytes, "DingTalk file download")
+
+
+def webhook_allowed(url: str, hosts: frozenset[str]) -> bool:
+    """Whether a message's sessionWebhook points at one of DingTalk's own hosts: the bot posts
+    the answer there, so a forged frame must not make it post anywhere else."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("https", "http") and (parts.hostname or "").lower() in hosts
 
 
 def incoming(data: dict, client_id: str) -> Incoming | None:
@@ -136,9 +148,11 @@ def incoming(data: dict, client_id: str) -> Incoming | None:
         log.warning("dingtalk: a message for robot %s, not ours", data.get("robotCode"))
         return None
     private = str(data.get("conversationType")) == "1"
-    common = dict(user=data.get("senderStaffId") or data.get("senderId", ""), chat=data.get("conversationId", ""),
+    # admins are named by senderStaffId; senderId (which anyone's frame has) never makes one
+    staff = str(data.get("senderStaffId") or "")
+    common = dict(user=staff or str(data.get("senderId") or ""), chat=data.get("conversationId", ""),
                   private=private, mentioned=bool(data.get("isInAtList")), message_id=data.get("msgId", ""),
-                  extra={"session_webhook": data.get("sessionWebhook", "")})
+                  extra={"session_webhook": data.get("sessionWebhook", ""), "staff_id": staff})
     if not common["extra"]["session_webhook"]:
         return None
     kind = data.get("msgtype")
@@ -191,6 +205,8 @@ class DingTalkStream:
         async with httpx.AsyncClient(timeout=30.0) as client:
             self.bot = ChatBot(self.service, self.settings, DingTalkChannel(self.settings, client),
                                self.settings.dingtalk_admins, self.runner)
+            admins = self.settings.dingtalk_admins
+            self.bot.is_admin = lambda m: bool(m.extra.get("staff_id")) and m.extra["staff_id"] in admins
             backoff = self.first_backoff
             while not stop.is_set():
                 try:

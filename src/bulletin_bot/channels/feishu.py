@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
@@ -33,6 +35,7 @@ from fastapi.responses import JSONResponse, Response
 from ..config import Settings
 from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
+from .download import download_within
 from .crypto import FeishuCrypto
 from .http import serve_http
 
@@ -43,6 +46,16 @@ MAX_POST_BYTES = 30 * 1024  # Feishu: rich-text (post) message request bodies up
 MAX_BODY = 1024 * 1024
 TOKEN_MARGIN = 300
 TOKEN_CODES = {99991661, 99991663, 99991664, 99991668}  # missing, invalid or expired access token
+# Feishu's ids: open_id "ou_…", message_id "om_…", a file's "file_…" key. An id of another form
+# (say "om_1/../../other") is refused before it goes into a request path, where it is quoted too.
+OPEN_ID = re.compile(r"ou_[A-Za-z0-9_-]{1,64}")
+MESSAGE_ID = re.compile(r"om_[A-Za-z0-9_-]{1,64}")
+FILE_KEY = re.compile(r"file_[A-Za-z0-9_-]{1,128}")
+
+
+def segment(value: str) -> str:
+    """A value as one path segment: nothing in it can make the request go elsewhere."""
+    return quote(value, safe="")
 
 
 def post_content(text: str) -> dict[str, Any]:
@@ -124,7 +137,7 @@ class FeishuChannel:
 
     async def send(self, message: Incoming, texts: Sequence[str]) -> None:
         for text in texts:
-            r = await self._call("POST", f"/open-apis/im/v1/messages/{message.message_id}/reply",
+            r = await self._call("POST", f"/open-apis/im/v1/messages/{segment(message.message_id)}/reply",
                                  json_body=reply_body(text))
             data = r.json()
             if data.get("code"):
@@ -143,11 +156,11 @@ class FeishuChannel:
                 raise ChannelApiError(f"Feishu message create refused: {data.get('code')} {data.get('msg')}")
 
     async def download(self, message: Incoming) -> bytes:
-        r = await self._call("GET", f"/open-apis/im/v1/messages/{message.message_id}/resources/"
-                                    f"{message.extra['file_key']}", params={"type": "file"})
-        if r.status_code != 200 or r.headers.get("content-type", "").startswith("application/json"):
-            raise ChannelApiError(f"Feishu file download refused: HTTP {r.status_code} {r.text[:200]}")
-        return r.content
+        path = (f"/open-apis/im/v1/messages/{segment(message.message_id)}/resources/"
+                f"{segment(message.extra['file_key'])}")
+        headers = {"Authorization": f"Bearer {await self.token()}"}
+        return await download_within(self.client, "GET", f"{self.base}{path}", self.settings.max_upload_bytes,
+                                     "Feishu file download", headers=headers, params={"type": "file"})
 
 
 def _text_of(message: dict) -> str:
@@ -173,9 +186,12 @@ async def incoming(event: dict, channel: FeishuChannel) -> Incoming | None:
         own = await channel.bot_open_id()
         mentioned = any((m.get("id") or {}).get("open_id") == own for m in mentions) if own else True
     user = sender.get("open_id", "")
+    if not OPEN_ID.fullmatch(str(user)) or not MESSAGE_ID.fullmatch(str(message.get("message_id", ""))):
+        log.warning("feishu: an event whose sender or message id is not of Feishu's form: %.80r %.80r",
+                    user, message.get("message_id"))
+        return None
     common = dict(user=user, chat=message.get("chat_id", ""), private=private, mentioned=mentioned,
-                  message_id=message.get("message_id", ""),
-                  extra={"user_id": sender.get("user_id", "")})
+                  message_id=message.get("message_id", ""), extra={})
     kind = message.get("message_type")
     if kind == "text":
         return Incoming(text=_text_of(message), **common)
@@ -183,6 +199,8 @@ async def incoming(event: dict, channel: FeishuChannel) -> Incoming | None:
         try:
             content = json.loads(message.get("content") or "{}")
         except ValueError:
+            return None
+        if not FILE_KEY.fullmatch(str(content.get("file_key", ""))):
             return None
         common["extra"]["file_key"] = content.get("file_key", "")
         return Incoming(text="", file_name=content.get("file_name") or "upload", **common)
@@ -201,9 +219,9 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         async with httpx.AsyncClient(timeout=30.0) as client:
             channel = FeishuChannel(settings, client)
+            # admins by open_id only: a user_id is unique within one tenant, and another tenant's
+            # user may carry the same one
             bot = ChatBot(service, settings, channel, settings.feishu_admins, runner)
-            # an admin may be named by user_id too
-            bot.is_admin = lambda m: m.user in settings.feishu_admins or m.extra.get("user_id") in settings.feishu_admins
             state["bot"], state["channel"] = bot, channel
             app.state.bot = bot
             yield

@@ -133,9 +133,18 @@ def _xml(text: str) -> ET.Element:
         raise CallbackRejected(f"not XML: {exc}") from None
 
 
+# A WeCom UserID: letters, digits and _ - . @, up to 64; never "@all" (which message/send reads
+# as everyone) nor "a|b" (a list of users).
+USER_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}")
+
+
 def incoming(xml_text: str) -> tuple[str, Incoming | None]:
     """(de-duplication key, the message to answer or None) from a decrypted callback."""
     root = _xml(xml_text)
+    senders = root.findall("FromUserName")
+    if len(senders) != 1 or not USER_ID.fullmatch(senders[0].text or ""):
+        # two of them, or a list or "@all": the last would win, and the admin check with it
+        raise CallbackRejected(f"not one WeCom user in FromUserName: {[(e.text or '')[:70] for e in senders][:3]!r}")
     field = {child.tag: (child.text or "") for child in root}
     key = field.get("MsgId") or f"{field.get('FromUserName')}:{field.get('CreateTime')}:{field.get('Event', '')}"
     if field.get("MsgType") != "text":

@@ -1,5 +1,7 @@
 """The web app (FastAPI): `app` holds the routes, `highlight` marks quoted spans, `auth` guards
-/admin, `forms` reads size-limited bodies; `templates/` and `static/` sit beside them."""
+/admin, `clients` says who a request is from, `limits` shares the machine fairly, `forms` reads
+size- and time-limited bodies, `serve` runs it under uvicorn; `templates/` and `static/` sit
+beside them."""
 
 from .app import create_app, run_web
 from .auth import AdminAuth, LoginThrottle

@@ -28,11 +28,14 @@ from ..errors import BulletinError, IndexInvalid, IndexMissing, UploadTooLarge
 from ..jobs import ReindexRunner
 from ..models import CLOSEST_HEADING, MAX_QUESTION_CHARS, IssueSummary, IssueView, Quote
 from ..question_check import is_question_problem
+from ..numbers import parse_number
 from ..rate_limit import RateLimit
 from ..readers import SUPPORTED_LABEL, SUPPORTED_SUFFIXES
 from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
+from .clients import ClientAddresses, parse_networks
+from .limits import MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy, RunningQuestions
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
 from .validation import validation_message
@@ -42,8 +45,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-
-MAX_TOP_K = 20
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -85,7 +86,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.globals["max_question"] = MAX_QUESTION_CHARS
+    env.globals["max_question"] = min(MAX_QUESTION_CHARS, WEB_MAX_QUESTION_CHARS)
     return env
 
 
@@ -93,12 +94,15 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     """The web app over one service; `settings.web_admin_token` enables /admin."""
     app = FastAPI(title="bulletin_bot", docs_url=None, redoc_url=None, openapi_url=None)
     env = _environment()
-    auth = AdminAuth(settings.web_admin_token)
-    throttle = LoginThrottle()
+    auth = AdminAuth(settings.web_admin_token)  # ConfigError for a token that can be guessed
+    throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
+    running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
+    clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
     app.state.reindex = job
+    app.state.questions = running
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -112,12 +116,23 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # one line per failure, not a traceback an attacker can repeat
+            log.error("web: %s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__,
+                      str(exc)[:200])
+            response = server_error(request)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         if request.url.path.startswith("/admin"):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    def server_error(request: Request) -> Response:
+        message = "服务器出错了，已记录。请稍后再试。"
+        if is_api(request):
+            return JSONResponse({"error": message}, status_code=500)
+        return render(request, "error.html", 500, title="出错了", message=message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -153,11 +168,33 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def client_of(request: Request) -> str:
+        return clients.of(request.scope)
+
     def limit_questions(request: Request) -> None:
         """Count a question against its client address; 429 with Retry-After past the limit."""
-        wait = questions.wait_seconds(request.client.host if request.client else "?")
+        wait = questions.wait_seconds(client_of(request))
         if wait:
             raise HTTPException(429, f"提问太频繁了，请 {wait} 秒后再试。", headers={"Retry-After": str(wait)})
+
+    def ask(request: Request, question: str, top_k: int, offset: int, session: str = "",
+            shown: int | None = None) -> Any:
+        """The service's answer, within this client's and the server's share of questions at once:
+        the question as it stands (更多: offset), or as the next turn of a tab's conversation
+        (None when `/new` forgot it)."""
+        session = session.strip()
+        if session and not offset and is_reset(question):
+            service.forget(("web", session))
+            return None
+        try:
+            with running.slot(client_of(request)):
+                if session and not offset:
+                    return service.converse(("web", session), question, top_k=top_k, shown=shown)
+                return service.ask(question, top_k=top_k, offset=offset)
+        except Busy as busy:
+            message = ("你已有问题正在回答，请等它答完再问。" if busy.status == 429
+                       else "服务器正忙，请稍后再问。")
+            raise HTTPException(busy.status, message, headers={"Retry-After": str(busy.retry_after)}) from None
 
     def result_view(quote: Quote) -> dict[str, Any]:
         """A result as the ask page shows it: the quote in its context, spans highlighted."""
@@ -179,15 +216,15 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         }
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=1000),
+    def ask_page(request: Request, q: str = "", offset: int = Query(0, ge=0, le=MAX_OFFSET),
                  top_k: int = Query(5, ge=1, le=MAX_TOP_K), session: str = Query("", max_length=64)) -> HTMLResponse:
         """The question box, and with ?q= the answer rendered on the server; with ?session= (one per
         browser tab, kept by ask.js) the question is the next turn of that tab's conversation."""
-        question = q.strip()[:MAX_QUESTION_CHARS]
+        question = q.strip()[:WEB_MAX_QUESTION_CHARS]
         if question:
             limit_questions(request)
         # one extra result tells whether 更多结果 has anything to show
-        answer = ask_or_converse(question, top_k + 1, offset, session, shown=top_k) if question else None
+        answer = ask(request, question, top_k + 1, offset, session, shown=top_k) if question else None
         more = None
         if answer is not None and len(answer.results) > top_k:
             answer = replace(answer, results=answer.results[:top_k])
@@ -201,22 +238,13 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             understood=understood_line(answer.understood) if answer is not None and answer.understood else "",
         )
 
-    def ask_or_converse(question: str, top_k: int, offset: int, session: str, shown: int | None = None):
-        """A question as it stands (更多: offset), or as the next turn of a tab's conversation."""
-        session = session.strip()
-        if session and not offset:
-            if is_reset(question):
-                service.forget(("web", session))
-                return None
-            return service.converse(("web", session), question, top_k=top_k, shown=shown)
-        return service.ask(question, top_k=top_k, offset=offset)
-
-    @app.get("/articles/{article_id:int}", response_class=HTMLResponse)
-    def article_page(request: Request, article_id: int, hl: str = "") -> HTMLResponse:
+    @app.get("/articles/{article_id}", response_class=HTMLResponse)
+    def article_page(request: Request, article_id: str, hl: str = "") -> HTMLResponse:
         """One article with its issue masthead; ?hl=start-end,… marks the quoted passage."""
-        view = service.article(article_id)
+        number = parse_number(article_id)
+        view = service.article(number) if number is not None else None
         if view is None:
-            raise HTTPException(404, f"没有编号为 {article_id} 的文章。")
+            raise HTTPException(404, "没有这篇文章。")
         spans = trim_spans(view.text, parse_spans(hl, len(view.text)))
         return render(
             request, "article.html", title=view.citation.title, view=view,
@@ -227,37 +255,39 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     def issues_page(request: Request) -> HTMLResponse:
         return render(request, "issues.html", title="全部期刊", issues=service.issues())
 
-    @app.get("/issues/{number:int}", response_class=HTMLResponse)
-    def issue_page(request: Request, number: int) -> HTMLResponse:
-        views = service.issue(number)
-        if not views:
-            raise HTTPException(404, f"没有第{number}期。")
+    @app.get("/issues/{typed}", response_class=HTMLResponse)
+    def issue_page(request: Request, typed: str) -> HTMLResponse:
+        number = parse_number(typed)
+        views = service.issue(number) if number is not None else []
+        if not views or number is None:
+            raise HTTPException(404, "没有这一期。")
         return render(request, "issue.html", title=f"第{number}期", number=number, views=views)
 
     # --- JSON API --------------------------------------------------------------------------
 
     @app.get("/api/ask")
-    def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=MAX_QUESTION_CHARS),
+    def api_ask(request: Request, q: str = Query(..., min_length=1, max_length=WEB_MAX_QUESTION_CHARS),
                 top_k: int = Query(5, ge=1, le=MAX_TOP_K),
-                offset: int = Query(0, ge=0, le=1000), session: str = Query("", max_length=64)) -> dict[str, Any]:
+                offset: int = Query(0, ge=0, le=MAX_OFFSET), session: str = Query("", max_length=64)) -> dict[str, Any]:
         """The same object as `bulletin-bot ask --json`, with `understood`; with `session`, the
         question is the next turn of that conversation (`q=/new` forgets it: {"reset": true})."""
         question = q.strip()
         if not question:
             raise HTTPException(422, "问题不能为空")
         limit_questions(request)
-        answer = ask_or_converse(question, top_k, offset, session)
+        answer = ask(request, question, top_k, offset, session)
         return turn_to_json(answer) if answer is not None else {"reset": True}
 
     @app.get("/api/issues")
     def api_issues() -> list[dict[str, Any]]:
         return [_summary_json(s) for s in service.issues()]
 
-    @app.get("/api/issues/{number:int}")
-    def api_issue(number: int) -> list[dict[str, Any]]:
-        views = service.issue(number)
+    @app.get("/api/issues/{typed}")
+    def api_issue(typed: str) -> list[dict[str, Any]]:
+        number = parse_number(typed)
+        views = service.issue(number) if number is not None else []
         if not views:
-            raise HTTPException(404, f"没有第{number}期。")
+            raise HTTPException(404, "没有这一期。")
         return [_issue_json(v) for v in views]
 
     @app.api_route("/healthz", methods=["GET", "HEAD"])
@@ -277,22 +307,39 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     # --- admin -----------------------------------------------------------------------------
 
-    def session_of(request: Request) -> str | None:
-        return auth.session_value(request.cookies.get(SESSION_COOKIE))
+    def not_throttled(request: Request) -> None:
+        """429 while this client (or everyone together) has had too many wrong credentials."""
+        wait = throttle.wait_seconds(client_of(request))
+        if wait:
+            raise HTTPException(429, f"尝试次数过多，请 {wait} 秒后再试。", headers={"Retry-After": str(wait)})
+
+    def credentials(request: Request) -> tuple[str, str | None] | None:
+        """("bearer", None) or ("cookie", session) for a good credential, None for none at all;
+        a wrong one counts against the client and raises 401 (429 while throttled)."""
+        bearer = bearer_token(request)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if bearer is None and not cookie:
+            return None
+        not_throttled(request)  # checked before the credential, so guessing learns nothing
+        if bearer is not None:
+            if auth.check_token(bearer):
+                return "bearer", None
+            throttle.failed(client_of(request))
+            raise HTTPException(401, "令牌不正确。", headers={"WWW-Authenticate": "Bearer"})
+        session = auth.session_value(cookie)
+        if session is None:
+            throttle.failed(client_of(request))
+            raise HTTPException(401, "登录已失效，请重新登录管理页面。", headers={"WWW-Authenticate": "Bearer"})
+        return "cookie", session
 
     def require_admin(request: Request) -> tuple[str, str | None]:
         """("bearer", None) or ("cookie", session); raises 403 when disabled, 401 otherwise."""
         if not auth.enabled:
             raise HTTPException(403, "管理功能未启用：未设置 BULLETIN_BOT_WEB_ADMIN_TOKEN。")
-        bearer = bearer_token(request)
-        if bearer is not None:
-            if auth.check_token(bearer):
-                return "bearer", None
-            raise HTTPException(401, "令牌不正确。", headers={"WWW-Authenticate": "Bearer"})
-        session = session_of(request)
-        if session is None:
+        found = credentials(request)
+        if found is None:
             raise HTTPException(401, "请先登录管理页面。", headers={"WWW-Authenticate": "Bearer"})
-        return "cookie", session
+        return found
 
     def require_csrf(mode: str, session: str | None, form_value: Any) -> None:
         if mode == "cookie" and not auth.check_csrf(session or "", form_value if isinstance(form_value, str) else None):
@@ -320,19 +367,30 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     def admin_page(request: Request) -> HTMLResponse:
         if not auth.enabled:
             return render(request, "admin.html", 403, title="管理", state="disabled")
-        session = session_of(request)
-        if session is None and not (bearer_token(request) and auth.check_token(bearer_token(request) or "")):
+        try:
+            found = credentials(request)
+        except HTTPException as exc:
+            if is_api(request):
+                raise
+            error = exc.detail if exc.status_code == 429 else ""
+            response = render(request, "admin.html", exc.status_code, title="管理登录", state="login", error=error)
+            response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
+            return response
+        if found is None:
             return render(request, "admin.html", 401, title="管理登录", state="login", error="")
-        return admin_panel(request, session)
+        return admin_panel(request, found[1])
 
     @app.post("/admin/login", response_class=HTMLResponse)
     async def admin_login(request: Request) -> Response:
         if not auth.enabled:
             return render(request, "admin.html", 403, title="管理", state="disabled")
-        client = request.client.host if request.client else "?"
-        if throttle.blocked(client):
-            return render(request, "admin.html", 429, title="管理登录", state="login",
-                          error="尝试次数过多，请一分钟后再试。")
+        client = client_of(request)
+        wait = throttle.wait_seconds(client)
+        if wait:
+            response = render(request, "admin.html", 429, title="管理登录", state="login",
+                              error=f"尝试次数过多，请 {wait} 秒后再试。")
+            response.headers["Retry-After"] = str(wait)
+            return response
         form = await small_form(request)
         token = form.get("token")
         if not isinstance(token, str) or not auth.check_token(token):
@@ -350,6 +408,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         mode, session = require_admin(request)
         form = await small_form(request)
         require_csrf(mode, session, form.get("csrf"))
+        if session is not None:
+            auth.revoke(session)  # the cookie and its CSRF value end here, not in 12 hours
         response = RedirectResponse("/admin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
         return response
@@ -416,9 +476,7 @@ def _stats_json(stats: Any) -> dict[str, Any]:
 
 
 def run_web(settings: Settings, service: BulletinService, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the web app with uvicorn until interrupted."""
-    import uvicorn
+    """Serve the web app with uvicorn until interrupted (see `serve` for how)."""
+    from . import serve
 
-    if not settings.web_admin_token:
-        log.warning("web: BULLETIN_BOT_WEB_ADMIN_TOKEN is not set, so /admin is disabled")
-    uvicorn.run(create_app(service, settings), host=host, port=port, log_level="info", server_header=False)
+    serve.run(create_app(service, settings), settings, host, port)

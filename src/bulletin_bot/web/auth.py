@@ -1,5 +1,5 @@
-"""Who may use /admin: the admin token, signed session cookies, CSRF values, a bearer header,
-and a throttle on wrong tokens."""
+"""Who may use /admin: the admin token (and how strong it must be), signed session cookies that
+logging out revokes, CSRF values, a bearer header, and one throttle on every wrong credential."""
 
 from __future__ import annotations
 
@@ -12,9 +12,33 @@ from collections import deque
 
 from fastapi import Request
 
+from ..errors import ConfigError
+
 SESSION_COOKIE = "bulletin_bot_admin"
 SESSION_SECONDS = 12 * 3600
-LOGIN_FAILURES_PER_MINUTE = 10
+LOGIN_FAILURES_PER_MINUTE = 10  # wrong credentials per client per minute
+ALL_FAILURES_PER_MINUTE = 60  # from all clients together: many addresses guess no faster
+CLIENTS_KEPT = 10_000  # clients with recent failures remembered; the oldest go first
+REVOKED_KEPT = 10_000  # logged-out sessions remembered; past that, every older session ends
+MIN_TOKEN_BYTES = 16
+MIN_TOKEN_VARIETY = 8  # distinct characters: "aaaaaaaaaaaaaaaaaaaa" or "abababab…" is no secret
+MAKE_TOKEN = "openssl rand -hex 16"
+
+
+def check_token_strength(token: str) -> None:
+    """Refuse an admin token that can be guessed (ConfigError says how to make one)."""
+    if not token:
+        return
+    problem = ""
+    if len(token.encode("utf-8")) < MIN_TOKEN_BYTES:
+        problem = f"is {len(token.encode('utf-8'))} bytes long, under {MIN_TOKEN_BYTES}"
+    elif len(set(token)) < MIN_TOKEN_VARIETY:
+        problem = f"has only {len(set(token))} different characters, under {MIN_TOKEN_VARIETY}"
+    if problem:
+        raise ConfigError(
+            f"BULLETIN_BOT_WEB_ADMIN_TOKEN {problem}, so it can be guessed: make one with "
+            f"`{MAKE_TOKEN}` (or leave it unset to turn /admin off)"
+        )
 
 
 class AdminAuth:
@@ -25,7 +49,12 @@ class AdminAuth:
     """
 
     def __init__(self, token: str) -> None:
+        check_token_strength(token)
         self._token = token.encode("utf-8")
+        # logged-out sessions until they would have expired anyway: value -> issued time
+        self._revoked: dict[str, int] = {}
+        self._not_before = 0.0  # sessions issued earlier are over (the revoked list overflowed)
+        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -49,9 +78,23 @@ class AdminAuth:
         if not hmac.compare_digest(mac.encode(), self._mac("session", value).encode()):
             return None
         issued = value.partition(".")[0]
-        if not issued.isdigit() or time.time() - int(issued) > SESSION_SECONDS:
+        if not issued.isdecimal() or len(issued) > 12 or time.time() - int(issued) > SESSION_SECONDS:
+            return None
+        if int(issued) < self._not_before or value in self._revoked:
             return None
         return value
+
+    def revoke(self, session: str) -> None:
+        """End `session` now: its cookie and its CSRF value no longer work (logging out)."""
+        now = time.time()
+        with self._lock:
+            for value, issued in list(self._revoked.items()):
+                if now - issued > SESSION_SECONDS:
+                    del self._revoked[value]
+            if len(self._revoked) >= REVOKED_KEPT:  # never forget a revocation: end them all instead
+                self._revoked.clear()
+                self._not_before = now + 1
+            self._revoked[session] = int(session.partition(".")[0])
 
     def csrf_for(self, session: str) -> str:
         return self._mac("csrf", session)
@@ -61,30 +104,58 @@ class AdminAuth:
 
 
 class LoginThrottle:
-    """At most a few wrong tokens per client per minute."""
+    """Wrong credentials (login form, session cookie, bearer header): a few per client a minute,
+    and a cap over all clients together. The table of clients is pruned and bounded."""
 
-    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float = 60.0,
+                 overall: int = ALL_FAILURES_PER_MINUTE, kept: int = CLIENTS_KEPT) -> None:
+        self.limit, self.window, self.overall, self.kept = limit, window, overall, kept
         self._failures: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque(maxlen=overall)
         self._lock = threading.Lock()
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
+    def _prune(self, now: float) -> None:
+        while self._all and now - self._all[0] > self.window:
+            self._all.popleft()
+        for client in [c for c, times in self._failures.items() if not times or now - times[-1] > self.window]:
+            del self._failures[client]
+
+    def _recent(self, client: str, now: float) -> int:
+        times = self._failures.get(client)
         while times and now - times[0] > self.window:
             times.popleft()
-        return times
+        return len(times) if times else 0
+
+    def wait_seconds(self, client: str) -> int:
+        """0 when `client` may try a credential now, else how many seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            if len(self._all) >= self.overall:
+                return max(1, int(self.window - (now - self._all[0]) + 0.999))
+            if self._recent(client, now) >= self.limit:
+                return max(1, int(self.window - (now - self._failures[client][0]) + 0.999))
+            return 0
 
     def blocked(self, client: str) -> bool:
-        with self._lock:
-            count = len(self._recent(client, time.monotonic()))
-            if not count:
-                del self._failures[client]  # forget clients with nothing recent
-            return count >= self.limit
+        return self.wait_seconds(client) > 0
 
     def failed(self, client: str) -> None:
         with self._lock:
             now = time.monotonic()
-            self._recent(client, now).append(now)
+            if len(self._failures) >= self.kept:
+                self._prune(now)
+                while len(self._failures) >= self.kept:  # still full: the longest quiet goes
+                    del self._failures[next(iter(self._failures))]
+            self._recent(client, now)
+            times = self._failures.pop(client, None) or deque(maxlen=self.limit)
+            times.append(now)
+            self._failures[client] = times  # the table runs from the longest quiet to the latest
+            self._all.append(now)
+            while self._all and now - self._all[0] > self.window:
+                self._all.popleft()
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
 
 def bearer_token(request: Request) -> str | None:

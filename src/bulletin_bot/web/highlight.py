@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import ArticleView
+from ..numbers import parse_number
 
 MAX_SPANS = 50
 Segment = tuple[str, bool]  # (text, highlighted)
@@ -18,9 +19,10 @@ def parse_spans(raw: str | None, length: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for part in (raw or "").split(",")[:MAX_SPANS]:
         start, sep, end = part.strip().partition("-")
-        if not sep or not start.isdigit() or not end.isdigit():
+        a, b = parse_number(start), parse_number(end)  # '²' and 5,000 digits are no offsets
+        if not sep or a is None or b is None:
             continue
-        a, b = min(int(start), length), min(int(end), length)
+        a, b = min(a, length), min(b, length)
         if a < b:
             spans.append((a, b))
     return _merge(spans)

@@ -1,0 +1,418 @@
+"""The web app as an attacker tries it (issue #28): every row of that report, reproduced.
+
+Same set-up as test_web.py (a temp copy of corpus/, the hash embedder); what depends on the
+server itself (client addresses, slow bodies, the access log) runs under uvicorn on 127.0.0.1,
+configured as `bulletin-bot web` configures it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from bulletin_bot.web import LoginThrottle, create_app
+from bulletin_bot.web.auth import ALL_FAILURES_PER_MINUTE, SESSION_COOKIE
+from bulletin_bot.web.serve import server_config
+
+from channel_helpers import free_port, wait_for
+from test_web import QUESTION, TOKEN, make_service
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web-security")
+    settings, service = make_service(root)
+    app = create_app(service, settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.service, client.settings = service, settings
+        yield client
+
+
+# --- row 5: a typed number is input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    "/articles/0?hl=%C2%B2-5",  # '²'.isdigit() is true, int('²') fails
+    "/articles/1?hl=0-" + "9" * 5000,
+    "/articles/" + "9" * 5000,  # past Python's int-from-string limit
+    "/issues/99999999999999999999",  # past SQLite's integer
+    "/api/issues/99999999999999999999",
+    "/issues/%C2%B2",
+    "/api/ask?q=x&top_k=" + "9" * 5000,
+    "/?q=x&offset=" + "9" * 5000,
+])
+def test_typed_numbers_never_give_a_500(site, path, caplog):
+    with caplog.at_level(logging.ERROR):
+        r = site.get(path)
+    assert r.status_code in (200, 400, 404, 422), (path, r.status_code)
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+
+
+def test_a_highlight_range_of_superscripts_is_ignored(site):
+    article_id = site.service.issue(455)[0].articles[0].article_id
+    r = site.get(f"/articles/{article_id}", params={"hl": "²-5,0-3"})
+    assert r.status_code == 200 and r.text.count("<mark") == 1
+
+
+def test_a_500_carries_the_security_headers_and_logs_one_line(site, monkeypatch, caplog):
+    def broken(number):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(site.service, "issue", broken)
+    with caplog.at_level(logging.ERROR):
+        r = site.get("/issues/455")
+        api = site.get("/api/issues/455")
+    assert r.status_code == 500 and "服务器出错了" in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-frame-options"] == "DENY"
+    assert api.status_code == 500 and api.json()["error"]
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert len(errors) == 2 and all(rec.exc_info is None for rec in errors)
+    assert "RuntimeError: disk gone" in errors[0].getMessage()
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+@contextmanager
+def served(app, settings, **extra):
+    """The app under uvicorn on a free 127.0.0.1 port, configured as `bulletin-bot web` is."""
+    import uvicorn
+
+    port = free_port()
+    extra.setdefault("log_level", "warning")
+    server = uvicorn.Server(server_config(app, settings, "127.0.0.1", port, **extra))
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def get(url: str, **kwargs) -> httpx.Response:
+    return httpx.get(url, timeout=60, **kwargs)  # a shared 2-core machine can be slow
+
+
+@pytest.fixture
+def admin_site(tmp_path):
+    settings, service = make_service(tmp_path)
+    app = create_app(service, settings)
+    with TestClient(app) as client:
+        client.settings, client.service, client.app_ = settings, service, app
+        yield client
+
+
+# --- rows 1 and 6: admin credentials -------------------------------------------------------------
+
+
+def test_bearer_guesses_are_throttled_like_logins(admin_site):
+    codes = [admin_site.get("/admin/status", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+             for i in range(12)]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    right = admin_site.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert right.status_code == 429 and 1 <= int(right.headers["Retry-After"]) <= 60, "no guess is checked meanwhile"
+    assert admin_site.post("/admin/login", data={"token": TOKEN}).status_code == 429
+    with TestClient(admin_site.app_, client=("10.9.9.9", 1)) as other:  # another client is not held up
+        assert other.get("/admin/status", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_forged_session_cookies_count_in_the_same_throttle(admin_site):
+    for i in range(5):
+        admin_site.get("/admin/status", headers={"Authorization": f"Bearer guess-{i}"})
+    for i in range(5):
+        admin_site.cookies.set(SESSION_COOKIE, f"{int(time.time())}.nonce{i}.{'0' * 64}", path="/admin")
+        assert admin_site.get("/admin").status_code == 401
+    assert admin_site.post("/admin/login", data={"token": "guess"}).status_code == 429
+
+
+def test_guesses_from_many_addresses_meet_one_cap(tmp_path):
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    app = create_app(service, settings)
+    with TestClient(app, client=("127.0.0.1", 1)) as proxy:
+        for n in range(ALL_FAILURES_PER_MINUTE):  # one wrong guess from each of many addresses
+            r = proxy.post("/admin/login", data={"token": f"guess-{n}"}, headers={"X-Forwarded-For": f"10.1.{n // 250}.{n % 250}"})
+            assert r.status_code == 401
+        fresh = proxy.post("/admin/login", data={"token": "guess"}, headers={"X-Forwarded-For": "10.2.0.1"})
+        assert fresh.status_code == 429
+
+
+@pytest.mark.parametrize("token", ["q7", "correct-horse", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab"])
+def test_a_guessable_admin_token_is_refused_at_start(tmp_path, token):
+    env = {**os.environ, "BULLETIN_BOT_WEB_ADMIN_TOKEN": token, "BULLETIN_BOT_INDEX": str(tmp_path / "index")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "bulletin_bot.cli", "web", "--port", str(free_port())],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the web app started with the token {token!r}") from None
+    assert done.returncode == 1
+    assert "BULLETIN_BOT_WEB_ADMIN_TOKEN" in done.stderr and "openssl rand -hex 16" in done.stderr
+    assert token not in done.stderr, "the token itself is not printed"
+
+
+def test_the_start_up_log_says_which_admin_ways_in_are_open(tmp_path):
+    port = free_port()
+    env = {**os.environ, "BULLETIN_BOT_WEB_ADMIN_TOKEN": TOKEN, "BULLETIN_BOT_INDEX": str(tmp_path / "index")}
+    proc = subprocess.Popen([sys.executable, "-m", "bulletin_bot.cli", "web", "--port", str(port)], env=env,
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if "Uvicorn running" in line or not line:
+                break
+        log = "".join(lines)
+        assert "admin: on" in log and "Bearer" in log and "trusted proxies: none" in log
+        assert TOKEN not in log
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_logging_out_ends_the_session_on_the_server(admin_site):
+    assert admin_site.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+    cookie = admin_site.cookies.get(SESSION_COOKIE)
+    csrf = csrf_of(admin_site.get("/admin").text)
+    assert admin_site.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    with TestClient(admin_site.app_, client=("10.3.3.3", 1)) as thief:  # the old cookie, replayed
+        thief.cookies.set(SESSION_COOKIE, cookie, path="/admin")
+        r = thief.post("/admin/reindex", data={"csrf": csrf})
+        assert r.status_code == 401
+        assert thief.get("/admin").status_code == 401
+    assert not admin_site.app_.state.reindex.snapshot()["running"]
+
+
+# --- rows 3 and 4: one client, one identity ------------------------------------------------------
+
+
+def test_forwarded_for_from_loopback_is_not_believed_by_default(tmp_path):
+    settings, service = make_service(tmp_path, web_questions_per_minute=2)
+    with served(create_app(service, settings), settings) as base:
+        codes = [get(f"{base}/api/ask", params={"q": "红书房"}, headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
+                 for i in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_forwarded_for_names_clients_only_behind_a_trusted_proxy(tmp_path):
+    settings, service = make_service(tmp_path, web_questions_per_minute=1, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def ask(forwarded: str) -> int:
+            return get(f"{base}/api/ask", params={"q": "红书房"}, headers={"X-Forwarded-For": forwarded}).status_code
+
+        assert [ask("10.0.0.1"), ask("10.0.0.2"), ask("10.0.0.1")] == [200, 200, 429]
+        # what is not an address names no client: these all count as the proxy itself
+        assert [ask("garbage-1"), ask("garbage-2"), ask("x" * 8000)] == [200, 429, 429]
+        assert ask("10.0.0.3, 127.0.0.1") == 200  # the proxy's own hop is skipped
+
+
+def test_the_login_throttle_table_stays_bounded():
+    throttle = LoginThrottle(kept=100, overall=10**9)
+    for n in range(2000):
+        throttle.failed(f"client-{n}")
+    assert len(throttle) <= 100
+    assert not throttle.blocked("client-1999") and throttle.wait_seconds("client-new") == 0
+
+
+# --- row 2: fair shares --------------------------------------------------------------------------
+
+
+class SlowService:
+    """The real service, whose questions wait at a gate (to hold them running)."""
+
+    def __init__(self, service) -> None:
+        self._service = service
+        self.gate = threading.Event()
+        self.running = 0
+
+    def ask(self, *args, **kwargs):
+        self.running += 1
+        self.gate.wait(20)
+        return self._service.ask(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._service, name)
+
+
+def test_questions_at_once_are_bounded_per_client_and_overall(tmp_path, monkeypatch):
+    from bulletin_bot.web import limits
+
+    monkeypatch.setattr(limits, "MAX_WAITING", 1)
+    settings, service = make_service(tmp_path, web_client_questions_at_once=1, web_questions_at_once=1,
+                                     trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    with TestClient(app, client=("127.0.0.1", 1)) as client:
+        def ask(who: str):
+            return client.get("/api/ask", params={"q": QUESTION}, headers={"X-Forwarded-For": who})
+
+        with ThreadPoolExecutor(4) as pool:
+            first = pool.submit(ask, "10.0.0.1")
+            wait_for(lambda: slow.running == 1, what="the first question")
+            again = ask("10.0.0.1")  # refused at once, not queued behind the first
+            assert again.status_code == 429 and again.headers["Retry-After"] == "1"
+            second = pool.submit(ask, "10.0.0.2")  # waits its turn: the one place in the line
+            wait_for(lambda: app.state.questions.waiting_now == 1, what="the second in line")
+            full = ask("10.0.0.3")
+            assert full.status_code == 503 and full.headers["Retry-After"] == "1"
+            page = client.get("/", params={"q": QUESTION}, headers={"X-Forwarded-For": "10.0.0.4"})
+            assert page.status_code == 503 and "服务器正忙" in page.text
+            slow.gate.set()
+            assert first.result().status_code == 200 and second.result().status_code == 200
+        assert ask("10.0.0.3").status_code == 200
+
+
+def test_the_next_turn_goes_to_the_client_that_asked_least_recently():
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=3, overall=1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def question(who: str) -> None:
+        with line.slot(who):
+            order.append(who)
+            release.wait(10)
+
+    flooder = [threading.Thread(target=question, args=("flooder",)) for _ in range(3)]
+    flooder[0].start()
+    wait_for(lambda: order == ["flooder"], what="the flooder's first question")
+    for t in flooder[1:]:
+        t.start()
+    wait_for(lambda: line.waiting_now == 2, what="the flooder's others in line")
+    quiet = threading.Thread(target=question, args=("quiet",))
+    quiet.start()
+    wait_for(lambda: line.waiting_now == 3, what="the quiet client in line")
+    release.set()
+    for t in [*flooder, quiet]:
+        t.join(10)
+    assert order[:2] == ["flooder", "quiet"], order
+
+
+def test_the_work_of_one_question_is_bounded(site):
+    assert site.get("/api/ask", params={"q": QUESTION, "top_k": 20}).status_code == 422
+    assert site.get("/api/ask", params={"q": QUESTION, "offset": 1000}).status_code == 422
+    assert site.get("/api/ask", params={"q": "宣讲" * 150}).status_code == 422
+    page = site.get("/", params={"q": "宣讲" * 150})
+    assert page.status_code == 200 and 'maxlength="50"' in page.text
+
+
+# --- row 13: slow bodies, the access log, a bad .env ----------------------------------------------
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut(tmp_path, monkeypatch):
+    from bulletin_bot.web import forms
+
+    monkeypatch.setattr(forms, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+    settings, service = make_service(tmp_path)
+    with served(create_app(service, settings), settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(b"POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: 100\r\n\r\n")
+            started = time.monotonic()
+            reply = b""
+            for byte in b"token=" + b"a" * 94:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:  # the server hung up
+                    break
+                sock.settimeout(3.0)
+                try:
+                    reply += sock.recv(65536)
+                except socket.timeout:
+                    continue
+                if reply:
+                    break
+            assert reply.startswith(b"HTTP/1.1 408"), reply[:100]
+            assert time.monotonic() - started < 15
+            sock.settimeout(5.0)
+            try:
+                rest = sock.recv(65536)
+                while rest:
+                    rest = sock.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                raise AssertionError("the connection stays open after the 408") from None
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.mark.parametrize("log_questions", [False, True])
+def test_the_access_log_keeps_questions_out_unless_turned_on(tmp_path, log_questions):
+    from bulletin_bot.web.serve import ACCESS_LOGGER, WithoutQuery
+
+    settings, service = make_service(tmp_path, web_log_questions=log_questions)
+    access = logging.getLogger(ACCESS_LOGGER)
+    lines = Lines()
+    try:
+        with served(create_app(service, settings), settings, log_level="info") as base:
+            access.addHandler(lines)  # after uvicorn configured its loggers (which drops handlers)
+            assert get(f"{base}/api/ask", params={"q": "红书房建了多少个"}).status_code == 200
+    finally:
+        access.removeHandler(lines)
+        for f in [f for f in access.filters if isinstance(f, WithoutQuery)]:
+            access.removeFilter(f)
+    (line,) = [line for line in lines.lines if "/api/ask" in line]
+    assert ("%E7%BA%A2" in line) is log_questions and ("q=" in line) is log_questions
+
+
+def test_a_settings_file_that_is_not_utf8_gives_one_line(tmp_path):
+    (tmp_path / ".env").write_bytes("BULLETIN_BOT_CORPUS=简报\n".encode("gbk"))
+    done = subprocess.run([sys.executable, "-m", "bulletin_bot.cli", "ask", "红书房"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and ".env" in done.stderr and "UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_one_client_never_holds_every_running_place():
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=2, overall=2)
+    running: list[str] = []
+    release = threading.Event()
+
+    def question(who: str) -> None:
+        with line.slot(who):
+            running.append(who)
+            release.wait(10)
+
+    threads = [threading.Thread(target=question, args=("flooder",)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: running == ["flooder"] and line.waiting_now == 1, what="one running, one waiting")
+    quiet = threading.Thread(target=question, args=("quiet",))
+    quiet.start()
+    wait_for(lambda: "quiet" in running, what="the quiet client's question to start at once")
+    assert line.running_now == 2 and line.waiting_now == 1
+    release.set()
+    for t in [*threads, quiet]:
+        t.join(10)
