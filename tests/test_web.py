@@ -157,7 +157,7 @@ def test_api_ask_refuses_bad_parameters(reader):
 
 def test_a_bad_request_is_told_in_chinese_without_internals(reader):
     cases = (({}, "缺少问题 q"), ({"q": ""}, "问题 q 不能为空"), ({"q": QUESTION, "top_k": "x"}, "top_k 应是整数"),
-             ({"q": QUESTION, "top_k": 1000}, "top_k 不能大于 20"), ({"q": QUESTION, "offset": -1}, "offset 不能小于 0"))
+             ({"q": QUESTION, "top_k": 1000}, "top_k 不能大于 10"), ({"q": QUESTION, "offset": -1}, "offset 不能小于 0"))
     for params, said in cases:
         r = reader.get("/api/ask", params=params)
         body = r.json()

@@ -315,7 +315,7 @@ def test_the_work_of_one_question_is_bounded(site):
     assert site.get("/api/ask", params={"q": QUESTION, "offset": 1000}).status_code == 422
     assert site.get("/api/ask", params={"q": "宣讲" * 150}).status_code == 422
     page = site.get("/", params={"q": "宣讲" * 150})
-    assert page.status_code == 200 and 'maxlength="50"' in page.text
+    assert page.status_code == 200 and 'maxlength="100"' in page.text
 
 
 # --- row 13: slow bodies, the access log, a bad .env ----------------------------------------------
