@@ -9,16 +9,13 @@ with the real default model and the e5 reader, as users would.
 from __future__ import annotations
 
 import json
-import shutil
-
 import pytest
 
 from bulletin_bot.config import Settings
 from bulletin_bot.models import CLOSEST_HEADING
 from bulletin_bot.ranking.specifics import check, cn_number, extract
 from bulletin_bot.service import BulletinService
-from conftest import SAMPLE
-from test_ranking import bulletin
+from test_ranking import archive_of, bulletin
 
 ARCHIVE = {
     "30.txt": bulletin(30, "2023-11-29", [
@@ -42,16 +39,7 @@ ARCHIVE = {
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory, static_cache) -> BulletinService:
-    base = tmp_path_factory.mktemp("answerability")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy(SAMPLE, corpus / SAMPLE.name)
-    for name, text in ARCHIVE.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    service = BulletinService(Settings(corpus=corpus, index=base / "index", cache=static_cache, model="static-zh"))
-    report = service.reindex()
-    assert report.issues == 1 + len(ARCHIVE) and not report.problems
-    return service
+    return archive_of(tmp_path_factory.mktemp("answerability"), static_cache, ARCHIVE)
 
 
 # ------------------------------------------------------------------ specifics, read alone

@@ -53,18 +53,22 @@ ARCHIVE = {
 }
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory, static_cache) -> BulletinService:
-    base = tmp_path_factory.mktemp("archive")
+def archive_of(base, static_cache, files: dict[str, str]) -> BulletinService:
+    """The seed plus `files`, indexed in `base` with the real default model."""
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(SAMPLE, corpus / SAMPLE.name)
-    for name, text in ARCHIVE.items():
+    for name, text in files.items():
         (corpus / name).write_text(text, encoding="utf-8")
     service = BulletinService(Settings(corpus=corpus, index=base / "index", cache=static_cache, model="static-zh"))
     report = service.reindex()
-    assert report.issues == 1 + len(ARCHIVE) and not report.problems
+    assert report.issues == 1 + len(files) and not report.problems
     return service
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, static_cache) -> BulletinService:
+    return archive_of(tmp_path_factory.mktemp("archive"), static_cache, ARCHIVE)
 
 
 def top_issue(answer) -> int:
