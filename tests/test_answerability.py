@@ -9,6 +9,7 @@ with the real default model and the e5 reader, as users would.
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from bulletin_bot.config import Settings
