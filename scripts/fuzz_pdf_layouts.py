@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import random
 import sys
 import tempfile
@@ -29,29 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-import office_files as of  # noqa: E402
 import pdf_layouts as pl  # noqa: E402
+import measure_formats as mf  # noqa: E402  (the issues and truth it reads, shared)
 
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"  # --shared changes it
 SAMPLES = {"tune": 1, "held-out": 7, "fresh": 10, "last": 4}
-
-
-def load_truth() -> dict[int, list[dict]]:
-    truth: dict[int, list[dict]] = collections.defaultdict(list)
-    with open(XWLB / "truth.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            truth[record["issue"]].append(record)
-    return truth
-
-
-def bulletin_of(records: list[dict]) -> of.Bulletin:
-    from bulletin_bot.readers import decode_text
-
-    data = (XWLB / "issues" / records[0]["file"]).read_bytes()
-    decoded, _ = decode_text(data, records[0]["file"])
-    articles = [(r["section"], r["title"], r["text"].split("\n")) for r in records]
-    return of.from_text_and_articles(decoded, articles, records[0]["issue"])
 
 
 def seeds_of(text: str) -> list[int]:
@@ -81,11 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
     global XWLB
-    XWLB = args.shared / "corpus" / "xwlb"
+    XWLB = mf.XWLB = args.shared / "corpus" / "xwlb"
     if not XWLB.is_dir():
         print(f"needs the shared corpus at {XWLB}", file=sys.stderr)
         return 2
-    truth = load_truth()
+    truth = mf.load_truth()
     numbers = sorted(n for n in truth if n % 13 == SAMPLES[args.issues])
     start = time.perf_counter()
     files: dict[str, bytes] = {}
@@ -94,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         layout = pl.draw_layout(seed)
         for n in random.Random(seed).sample(numbers, args.per_seed):
             name = f"s{seed}-n{n}.pdf"
-            files[name] = pl.render(bulletin_of(truth[n]), layout)
+            files[name] = pl.render(mf.bulletin_of(truth[n]), layout)
             cases[name] = (layout, n)
     print(f"{len(files)} PDFs written in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     results: dict[str, dict[str, dict | None]] = {}

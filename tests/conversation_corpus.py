@@ -12,18 +12,7 @@ from pathlib import Path
 from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
-
-
-def bulletin(number: int, day: str, articles: list[tuple[str, str, str]]) -> str:
-    """A bulletin laid out like the seed: masthead, contents by section, articles, footer."""
-    y, m, d = (int(x) for x in day.split("-"))
-    lines = ["测试工作简报", f"第 {number} 期", "测试办公室", f"{y} 年 {m} 月 {d} 日"]
-    for section, title, _ in articles:
-        lines += [f"【{section}】", f"- {title}"]
-    for section, title, body in articles:
-        lines += [f"【{section}】", title, *body.split("\n")]
-    lines += ["送：各有关单位"]
-    return "\n\n".join(lines) + "\n"
+from test_ranking import bulletin
 
 
 GDP = "{p}省统计局发布，{y}年{p}全省地区生产总值（GDP）{v}亿元，按不变价格计算，比上年增长{g}%。"

@@ -241,8 +241,9 @@ class BulletinService:
             return self.ask(message)
         from .contents_question import contents_answer
 
-        if contents_answer(message, self._current()) is not None:
-            return self.ask(message)  # "第455期有哪些文章" names what it asks about: never a follow-up
+        contents = contents_answer(message, self._current())
+        if contents is not None:  # "第455期有哪些文章" names what it asks about: never a follow-up
+            return contents
         reading = resolve(self.conversations.turns(key), message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to
