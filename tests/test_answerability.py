@@ -70,6 +70,14 @@ def test_an_article_agrees_contradicts_or_lacks():
     # a province is named by one of its places: the seed's 泗洪县 article never says 江苏
     assert all(check(s, "泗洪县组建宣讲队").holds for s in extract("江苏泗洪县理论宣讲做法"))
     assert not check(extract("河北党纪学习教育")[0], "上海市委印发工作方案").holds
+    # a figure asked for: what it counts, next to a number (or a number with the unit asked)
+    [funds] = [s for s in extract("工作室每年有多少运行经费") if s.kind == "figure"]
+    assert (funds.text, check(funds, "工作室年运行经费5万元").holds) == ("经费", True)
+    assert not check(funds, "工作室开展宣讲120场。运行经费由县财政保障").holds
+    [trains] = [s for s in extract("开进新疆的观光火车有多少趟") if s.kind == "figure"]
+    assert check(trains, "进疆旅游列车已达66趟").holds  # other words, the unit asked for
+    assert not any(s.kind == "figure" for s in extract("电动车今年卖了多少"))  # a verb: the topic decides
+    assert not any(s.kind == "figure" for s in extract("是国内第几家外资券商"))  # a rank, not a count
 
 
 # ------------------------------------------------------------------ the verdict, through the service
@@ -93,6 +101,7 @@ def test_questions_whose_specifics_agree_are_answered(archive, question, issue):
     ("天舟九号什么时候发射", "other_edition", "简报中有天舟六号的报道，没有天舟九号的。", 31),
     ("河北党纪学习教育细化了多少项任务", "other_place", "找到的内容都没有提到河北。", 33),
     ("“苏心养老码”怎么申领", "missing_name", "简报中没有提到“苏心养老码”。", None),
+    ("上海党纪学习教育安排了多少经费", "missing_figure", "找到的内容没有给出经费的数字。", 33),
     ("2024年6月全国居民消费价格同比变化多少", "after_archive", "最新一期简报是2024年4月20日，还没有2024年6月的消息。", None),
     ("2024年4月全国居民消费价格同比变化多少", "after_archive", "最新一期简报是2024年4月20日，2024年4月的数据还没有发布。", None),
 ])

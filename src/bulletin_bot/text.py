@@ -220,6 +220,16 @@ def name_words() -> frozenset[str]:
     return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
 
 
+@lru_cache(maxsize=1)
+def noun_words() -> frozenset[str]:
+    """Words jieba's dictionary tags as nouns (n…) or nominal verbs (vn: 投资, 建设): what a
+    figure can count or measure (经费, 钢材, 总投资), as opposed to a verb (卖, 花)."""
+    import jieba
+
+    pattern = re.compile(r"^(\S+) \d+ (?:n\w*|vn)\s*$", re.M)
+    return frozenset(pattern.findall(Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")))
+
+
 _DIGIT = re.compile(r"[0-9０-９]")
 _CN_NUM = "零〇一二三四五六七八九十百千两"
 # places too wide to tell one article from another

@@ -10,7 +10,7 @@ holds somewhere:
   multilingual-e5 in production): a question about a custom and a passage about trade share
   words but not meaning, which is how off-topic questions get caught;
 - **the specifics** (specifics.py): an ordinal, anniversary or numbered name next to its noun,
-  a quoted name, a place. A passage that contradicts one (第二届 for 第三届) or lacks it does
+  a quoted name, a place, the thing a 多少 question counts. A passage that contradicts one (第二届 for 第三届) or lacks it does
   not answer, whatever the other evidence says;
 - **the archive's edges**: a period that starts after the newest issue cannot be reported yet,
   nor a month's or a quarter's figures before the period is over.
@@ -81,6 +81,7 @@ REASONS = {
     "other_edition": "the bulletins report another edition, number or anniversary of it",
     "missing_specific": "no passage holds the ordinal, anniversary or numbered name asked about",
     "missing_name": "no bulletin names the quoted name",
+    "missing_figure": "the passages are about the topic but give no figure for what was asked (多少经费)",
     "other_place": "the passages are about somewhere else",
     "unrelated": "nothing in the bulletins is close to the question",
     "weak": "the closest passages do not answer it directly",
@@ -283,6 +284,8 @@ def verdict(judged: list[Judgement], pq: ParsedQuestion, newest: date | None, sh
             spec = k.specific
             if spec.kind == "place":
                 return Verdict(False, "other_place", f"找到的内容都没有提到{spec.text}。")
+            if spec.kind == "figure":
+                return Verdict(False, "missing_figure", f"找到的内容没有给出{spec.text}的数字。")
             line = _edition_reason(spec, visible)
             if line:
                 return Verdict(False, "other_edition", line)

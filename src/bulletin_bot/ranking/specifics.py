@@ -10,7 +10,11 @@ specifics are read next to what they qualify:
   stem contradicts the question;
 - a quoted name (“…”, 「…」, 《…》): the article must hold it;
 - a place (data/places.txt; 江苏省 is found as 江苏): the article must name it, or for a
-  province one of its cities.
+  province one of its cities;
+- a figure asked for (多少, 几): what it counts or measures (运行经费 in 有多少运行经费, 总投资 in
+  总投资是多少): the article must give a number next to it (or to its last word or character:
+  经费, 费), or a number with the unit asked for (多少趟 → 66趟). An article about the topic
+  that never gives that figure does not answer "how many".
 
 Numbers are compared as numbers, whatever numerals the text uses (第3届 = 第三届).
 """
@@ -21,6 +25,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+
+from ..text import jieba_tokenizer, noun_words
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"[0-9０-９零〇一二两三四五六七八九十百]+"
@@ -65,10 +71,10 @@ def cn_number(text: str) -> int | None:
 class Specific:
     """One thing the question pins down."""
 
-    kind: str  # "ordinal", "anniversary", "numbered", "cohort", "code", "plan", "quoted", "place"
-    text: str  # as the question writes it: 第三届, 三周年, 天舟九号, 苏心养老码, 河北
+    kind: str  # "ordinal", "anniversary", "numbered", "cohort", "code", "plan", "quoted", "place", "figure"
+    text: str  # as the question writes it: 第三届, 三周年, 天舟九号, 苏心养老码, 河北; a figure's measure: 总投资
     number: int | None = None  # the value of an ordinal, anniversary or numbered name
-    unit: str = ""  # 届 for 第三届; the stem 天舟 for 天舟九号
+    unit: str = ""  # 届 for 第三届; the stem 天舟 for 天舟九号; 趟 for 多少趟
     head: str = ""  # the noun an ordinal qualifies: 链博会
 
 
@@ -125,6 +131,95 @@ def _head_after(text: str, end: int) -> str:
     return head[: stop.start()] if stop else head
 
 
+# --- figures asked for ---------------------------------------------------------------------------
+_ASKS = ("多少", "几")
+# between a measure and the question word: 总投资(是)多少, 经费(一共有)多少
+_FILLERS = frozenset("是 有 为 达 达到 共 一共 总共 合计 累计 大约 约 大概 能 可 可以 了 到 会 要 需要 都 还 又 已 已经 平均".split())
+# classifiers and units between the question word and what it counts: 多少(名)队员, 多少(万吨)钢材
+_UNITS = frozenset("个 名 位 人 家 所 项 座 条 件 只 台 辆 架 次 吨 元 斤 亩 天 年 种 批 户 套 篇 部 场 颗 枚 艘 列 趟 万 亿 千 "
+                   "百 人次 万元 亿元 美元 公里 千米 平方米 平方公里 公斤 千克 万吨 亿吨 个月 小时 分钟 倍 块 钱".split())
+# units too common to say which figure it is: any article has some number of 个 or 亿元
+_COMMON_UNITS = frozenset("个 万 亿 千 百 元 万元 亿元 美元 倍 次 年 天 种 块 钱".split())
+# measures that name no particular thing: 数字是多少 asks about whatever the topic is
+_GENERIC_MEASURES = frozenset("数字 数据 数量 数 目标 规模 总量 金额 情况 水平 比例 比重 占比 人 东西 时间 地方 "
+                               "变化 变动 涨跌 波动 幅度".split())
+# verbs of change that are measures themselves: 增长了多少 is answered by 增长5.2%
+_CHANGE_VERBS = frozenset("增长 增加 下降 提高 减少 上涨 回落 提升 降低".split())
+# a figure in a text: Arabic digits, or Chinese numerals followed by a unit (三千多个, 两名)
+_FIGURE = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万亿半][多余]?[个名位人家所项座条件只台辆架次吨元斤亩天年种批户套倍成万亿]")
+_FIGURE_REACH = 20
+_SENTENCE_END = ("。", "；", "！", "？", "\n")
+
+
+# what follows the question word and its unit, up to a pause: 多少(运行经费)呢, 多少(人)参与了
+_PAUSE = frozenset("了 和 与 及 、 ， , ？ ? 。 呢 吗 啊 呀 是 有 在".split())
+_AFTER_TOKENS = 5
+
+
+def _measure_after(tokens: list[str], nouns: frozenset[str]) -> str:
+    """The head noun after the unit: 运行经费 → 经费 (运行 qualifies it), 水声专业的学生 → 学生."""
+    cut = next((i for i, t in enumerate(tokens) if t in _PAUSE), len(tokens))
+    words = tokens[:cut]
+    if len(words) >= 2 and words[1] == "的" and words[0] in nouns:  # 多少国家的数据: the countries are counted
+        return words[0] if words[0] not in _GENERIC_MEASURES else ""
+    if "的" in words:  # what follows the last 的 is the head
+        words = words[len(words) - words[::-1].index("的"):]
+    run: list[str] = []
+    for w in words:
+        if w in nouns and w not in _GENERIC_MEASURES:
+            run.append(w)
+        elif run:
+            break
+    return "".join(run)
+
+
+def _figure(text: str) -> Specific | None:
+    """What a 多少 / 几 question counts or measures, as the noun after the unit (多少名队员 → 队员)
+    or the one before the question word (总投资是多少 → 总投资); none when only a verb (卖了多少)
+    or a word naming nothing in particular (数字是多少) is there: then the topic words decide."""
+    tokens = [t for t in jieba_tokenizer().lcut(text) if t.strip()]
+    nouns = noun_words()
+    for i, tok in enumerate(tokens):
+        ask = next((a for a in _ASKS if tok.startswith(a)), None)
+        # 第几 asks for a rank; 那几颗, 这几个, 好几 point at things, they do not ask how many
+        if ask is None or (i and tokens[i - 1][-1] in "第那这好"):
+            continue
+        unit, j = tok[len(ask):], i + 1
+        while j < len(tokens) and tokens[j] in _UNITS:
+            unit, j = unit + tokens[j], j + 1
+        measure = _measure_after(tokens[j : j + _AFTER_TOKENS], nouns)
+        if len(measure) < 2:
+            k = i - 1
+            while k >= 0 and tokens[k] in _FILLERS:
+                k -= 1
+            before = tokens[k] if k >= 0 else ""
+            if before in _GENERIC_MEASURES or len(before) < 2 or not (before in nouns or before in _CHANGE_VERBS):
+                return None
+            measure = before
+        return Specific("figure", measure, unit=unit, head=measure)
+    return None
+
+
+def _gives_figure(spec: Specific, text: str) -> bool:
+    unit = spec.unit.lstrip("万亿千百")
+    if unit and unit not in _COMMON_UNITS and spec.unit not in _COMMON_UNITS and re.search(
+            rf"[0-9０-９一二两三四五六七八九十百千万亿][多余]?{re.escape(unit)}", text):
+        return True
+    # the measure, or its last word or character (经费 for 运行经费, 资 for 总投资): texts
+    # say the same thing in other words (列车 for 火车, 企事业 for 企业) more often than not
+    keys = dict.fromkeys([spec.text, spec.text[-2:], spec.text[-1]])
+    for key in keys:
+        for m in re.finditer(re.escape(key), text):
+            # within the sentence: a number in the next one is about something else
+            start = max(0, m.start() - _FIGURE_REACH)
+            start = max(start, *(text.rfind(p, start, m.start()) + 1 for p in _SENTENCE_END))
+            end = min(m.end() + _FIGURE_REACH, *(i for i in (text.find(p, m.end()) for p in _SENTENCE_END) if i >= 0),
+                      len(text))
+            if _FIGURE.search(text, start, end):
+                return True
+    return False
+
+
 def extract(text: str) -> list[Specific]:
     """The specifics of a question's search text, in order, each once."""
     out: dict[tuple[str, str], Specific] = {}
@@ -153,6 +248,10 @@ def extract(text: str) -> list[Specific]:
         out.setdefault(("plan", m.group(0)), Specific("plan", m.group(0)))
     for m in _place_pattern().finditer(text):
         out.setdefault(("place", m.group(0)), Specific("place", m.group(0)))
+    if any(a in text for a in _ASKS):
+        figure = _figure(text)
+        if figure is not None:
+            out.setdefault(("figure", figure.text), figure)
     return list(out.values())
 
 
@@ -192,6 +291,8 @@ def check(spec: Specific, text: str) -> Check:
         # named in full next to its number, 第二届中国国际供应链促进博览会, and shortened later)
         about = len(spec.head) < 3 or spec.head[:3] in text
         return Check(spec, about and any(n == spec.number for n, _ in found))
+    if spec.kind == "figure":
+        return Check(spec, _gives_figure(spec, text))
     if spec.kind == "plan":
         return Check(spec, spec.text in text, next((m.group(0) for m in _PLAN.finditer(text)), ""))
     if spec.kind == "cohort":
