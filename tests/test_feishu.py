@@ -245,6 +245,19 @@ def test_an_admin_is_known_by_open_id_not_by_another_tenants_user_id(standin, tm
         assert service.stats().version == version
 
 
+def test_with_a_tenant_key_set_another_tenants_events_are_refused(standin, tmp_path):
+    settings = settings_for(tmp_path, standin, feishu_admins=frozenset({ADMIN}), feishu_tenant_key="tk")
+    service = real_service(settings)
+    with feishu_bot(settings, service, standin):
+        version = service.stats().version
+        event = standin.message_event("/reindex", ADMIN)  # the admin's open_id, from another tenant
+        event["header"]["tenant_key"] = event["event"]["sender"]["tenant_key"] = "another-tenant"
+        assert standin.push(event).status_code == 401
+        assert ask(standin, "/help")  # our own tenant is answered
+        assert service.stats().version == version
+        assert not any(event["event"]["message"]["message_id"] in c[1] for c in standin.calls)
+
+
 def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
     settings = settings_for(tmp_path, standin, max_upload_mb=1)
     service = real_service(settings)

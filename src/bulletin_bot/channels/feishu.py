@@ -260,6 +260,10 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
             header = data.get("header") or {}
             if header.get("token") != token:
                 raise CallbackRejected("event with another Verification Token")
+            # an app installed in several tenants: open_ids are the app's, but only our own
+            # tenant's users are ours (an admin's open_id is never matched across tenants)
+            if settings.feishu_tenant_key and header.get("tenant_key") != settings.feishu_tenant_key:
+                raise CallbackRejected(f"event from another tenant: {str(header.get('tenant_key'))[:40]!r}")
         except CallbackRejected as exc:
             log.warning("feishu: event refused: %s", exc)
             return Response(status_code=401)
@@ -288,5 +292,7 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 def run_feishu(settings: Settings, service: Any) -> None:
     """Serve the event URL until SIGINT or SIGTERM."""
     app = create_app(settings, service)
-    log.info("feishu: listening on %s:%s%s", settings.listen, settings.port, EVENT_PATH)
+    log.info("feishu: listening on %s:%s%s; admins: %s; tenant: %s", settings.listen, settings.port, EVENT_PATH,
+             len(settings.feishu_admins) or "none",
+             settings.feishu_tenant_key or "any (set BULLETIN_BOT_FEISHU_TENANT_KEY to accept your own only)")
     serve_http(app, settings)
