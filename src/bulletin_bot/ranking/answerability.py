@@ -97,18 +97,6 @@ class Reader(Protocol):
     def similarity(self, question: str, passages: list[str]) -> np.ndarray: ...
 
 
-def prepare_reading(reader: Reader | None, question: str) -> None:
-    """Let a reader start on the question before the passages are known (E5Reader.prepare)."""
-    prepare = getattr(reader, "prepare", None)
-    if prepare is not None:
-        prepare(question)
-
-
-def reading_text(pq: ParsedQuestion) -> str:
-    """What the reader reads of the question: its search text, or the whole of it."""
-    return pq.text or pq.question
-
-
 @dataclass(frozen=True)
 class EvidenceModel:
     weights: np.ndarray
@@ -229,7 +217,7 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
         first = rows[0]
         open_ = first[cover] >= MIN_COVER and not blocked(candidates[0], first, specifics, pq, newest)[1]
         if open_ and not m.settled(first, m.threshold):
-            rows = features(candidates, pq, read_meaning(reader, reading_text(pq), candidates))
+            rows = features(candidates, pq, read_meaning(reader, pq.text or pq.question, candidates))
     # a later hit must hold the question's most telling word (红书房 in 红书房建了多少个): a
     # passage that never mentions what was asked weakens the answer above it
     # (a word, not a verb with its particle: 建了)

@@ -17,7 +17,7 @@ import numpy as np
 from ..models import QueryFilters
 from ..store import LoadedIndex
 from ..text import specific_words, term_weight
-from .answerability import Reader, judge_hits, prepare_reading, reading_text, verdict
+from .answerability import Reader, judge_hits, verdict
 from .candidate import ArticleHit, Candidate, Retrieval, RetrievalSettings
 from .first_stage import filter_mask, first_stage, newest_issue_date
 from .question import ParsedQuestion, describe_filters, is_bulletin_word, parse_question
@@ -69,7 +69,6 @@ def retrieve(index: LoadedIndex, embedder, question: str, settings: RetrievalSet
     `reader` reads the question with the best passages (answerability.Reader); without one the
     verdict rests on the words alone."""
     pq = parse_question(question, index.sections, newest=newest_issue_date(index), today=today)
-    prepare_reading(reader, reading_text(pq))
     if not pq.filters.any():
         return _search(index, embedder, pq, None, settings, reader)
     where = describe_filters(pq.filters)
