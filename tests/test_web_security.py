@@ -272,6 +272,11 @@ def test_questions_at_once_are_bounded_per_client_and_overall(tmp_path, monkeypa
             wait_for(lambda: slow.running == 1, what="the first question")
             again = ask("10.0.0.1")  # refused at once, not queued behind the first
             assert again.status_code == 429 and again.headers["Retry-After"] == "1"
+            # refused at the front door, before FastAPI reads the request (it would say 422 to top_k=999)
+            early = client.get("/api/ask", params={"q": QUESTION, "top_k": 999}, headers={"X-Forwarded-For": "10.0.0.1"})
+            assert early.status_code == 429 and "Content-Security-Policy" in early.headers
+            page = client.get("/", params={"q": QUESTION}, headers={"X-Forwarded-For": "10.0.0.1"})
+            assert page.status_code == 429 and "你已有问题正在回答" in page.text and "X-Frame-Options" in page.headers
             second = pool.submit(ask, "10.0.0.2")  # waits its turn: the one place in the line
             wait_for(lambda: app.state.questions.waiting_now == 1, what="the second in line")
             full = ask("10.0.0.3")

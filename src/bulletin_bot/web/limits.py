@@ -103,6 +103,11 @@ class RunningQuestions:
                     del self._running_by[client]
                 self._leave(client)
 
+    def at_share(self, client: str) -> bool:
+        """Whether `client` already has its share in the server (its next question gets 429)."""
+        with self._cond:
+            return self._in.get(client, 0) >= self.per_client
+
     @property
     def running_now(self) -> int:
         return self._running
