@@ -315,6 +315,40 @@ def test_the_next_turn_goes_to_the_client_that_asked_least_recently():
     assert order[:2] == ["flooder", "quiet"], order
 
 
+def test_a_client_that_keeps_asking_runs_alone_once_another_is_answered():
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=2, overall=2)
+    events: list[str] = []
+    gates = {"flooder": threading.Event(), "quiet": threading.Event()}
+
+    def question(who: str) -> None:
+        with line.slot(who):
+            events.append(f"{who} starts")
+            gates[who].wait(10)
+            events.append(f"{who} ends")
+
+    first = threading.Thread(target=question, args=("flooder",))
+    first.start()
+    wait_for(lambda: events == ["flooder starts"], what="the flooder's first question")
+    quiet = threading.Thread(target=question, args=("quiet",))
+    quiet.start()  # a free place: starts at once, beside the flooder's question
+    wait_for(lambda: events[-1] == "quiet starts", what="the quiet question")
+    gates["flooder"].set()
+    first.join(10)
+    gates["flooder"] = threading.Event()
+    second = threading.Thread(target=question, args=("flooder",))
+    second.start()  # asked a moment ago, and another client's question runs: it waits
+    wait_for(lambda: line.waiting_now == 1, what="the flooder's next question in line")
+    assert line.running_now == 1 and events == ["flooder starts", "quiet starts", "flooder ends"]
+    gates["quiet"].set()
+    quiet.join(10)
+    wait_for(lambda: events[-1] == "flooder starts", what="the flooder's turn after the quiet one")
+    gates["flooder"].set()
+    second.join(10)
+    assert events == ["flooder starts", "quiet starts", "flooder ends", "quiet ends", "flooder starts", "flooder ends"]
+
+
 def test_the_work_of_one_question_is_bounded(site):
     assert site.get("/api/ask", params={"q": QUESTION, "top_k": 20}).status_code == 422
     assert site.get("/api/ask", params={"q": QUESTION, "offset": 1000}).status_code == 422

@@ -8,7 +8,10 @@ that finds the short waiting line full, or waits longer than `MAX_WAIT_SECONDS`,
 carry Retry-After. The line is not first come, first served: when a question ends, the next to
 run is the waiting one whose client started a question least recently, so a client that keeps
 the server busy waits behind everyone else; and no client runs in every place at once, so with
-two places another client's question starts at once.
+two places another client's question starts at once. A client that started a question in the
+last `BUSY_SECONDS` starts its next one only while no other client's question runs: a client
+that keeps asking then runs beside another's question only for the rest of the one it had in
+flight, and the other question gets the two cores (and the interpreter) to itself after that.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ MAX_OFFSET = 100  # results one may page past
 MAX_WAITING = 16  # questions waiting for a turn, from all clients
 MAX_WAIT_SECONDS = 10.0
 CLIENTS_KEPT = 10_000  # clients whose last turn is remembered for the order
+# a client that started a question this recently is keeping the server busy: it runs alone
+BUSY_SECONDS = 2.0
 
 
 class RunningQuestions:
@@ -48,6 +53,7 @@ class RunningQuestions:
         self.running_per_client = max(1, overall - 1)
         self._line: list[tuple[int, str]] = []  # (ticket, client), waiting
         self._last: OrderedDict[str, int] = OrderedDict()  # client -> the turn it last started
+        self._started: dict[str, float] = {}  # client -> when it last started one (clients in _last)
         self._tickets = itertools.count()
         self._turns = itertools.count()
         self._cond = threading.Condition()
@@ -55,8 +61,14 @@ class RunningQuestions:
     def _next(self) -> int | None:
         """The waiting ticket to run next: of the clients below their running share, the one
         whose last turn is the oldest (none: first); None when every waiter's client is at it."""
-        ready = [e for e in self._line if self._running_by.get(e[1], 0) < self.running_per_client]
+        ready = [e for e in self._line if self._running_by.get(e[1], 0) < self.running_per_client
+                 and not self._keeps_busy(e[1])]
         return min(ready, key=lambda entry: (self._last.get(entry[1], -1), entry[0]))[0] if ready else None
+
+    def _keeps_busy(self, client: str) -> bool:
+        """`client` started one a moment ago and another client's question is running."""
+        recent = time.monotonic() - self._started.get(client, -BUSY_SECONDS) < BUSY_SECONDS
+        return recent and any(other != client for other in self._running_by)
 
     def _leave(self, client: str) -> None:
         left = self._in[client] - 1
@@ -84,14 +96,15 @@ class RunningQuestions:
                     self._line.remove((ticket, client))
                     self._leave(client)
                     raise Busy(503)
-                self._cond.wait(left)
+                self._cond.wait(min(left, BUSY_SECONDS))  # a busy client's wait ends with time too
             self._line.remove((ticket, client))
             self._running += 1
             self._running_by[client] = self._running_by.get(client, 0) + 1
             self._last[client] = next(self._turns)
             self._last.move_to_end(client)
+            self._started[client] = time.monotonic()
             while len(self._last) > CLIENTS_KEPT:
-                self._last.popitem(last=False)
+                self._started.pop(self._last.popitem(last=False)[0], None)
         try:
             yield
         finally:
