@@ -9,6 +9,8 @@ Highlighting is in `highlight`, admin sessions in `auth`, size-limited bodies in
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -97,7 +99,13 @@ class FrontDoor:
     """A question from a client that already has its share in the server is refused here, before
     FastAPI reads the request (pure ASGI, the outermost layer): a flood of such requests then costs
     the server a dictionary lookup each instead of a route's work, which the other clients'
-    questions would otherwise wait for (the GIL and the two cores are shared)."""
+    questions would otherwise wait for (the GIL and the two cores are shared). The refusal is sent
+    after the second its Retry-After asks for: a client that ignores it and asks again at once is
+    held that second anyway, at the cost of a sleeping coroutine, so a flood of refusals cannot
+    run faster than one a second per connection (without it, a flood from one address spent
+    most of a core on being refused: load_fair.py)."""
+
+    REFUSAL_DELAY = 1.0
 
     def __init__(self, app: Any, running: RunningQuestions, clients: ClientAddresses, env: Any) -> None:
         self.app, self.running, self.clients, self.env = app, running, clients, env
@@ -117,6 +125,7 @@ class FrontDoor:
             html = self.env.get_template("error.html").render(base=scope.get("root_path", ""), title="出错了",
                                                               message=BUSY_CLIENT)
             response = HTMLResponse(html, status_code=429, headers=headers)
+        await asyncio.sleep(self.REFUSAL_DELAY)
         await response(scope, receive, send)
 
 
@@ -134,7 +143,6 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     app.state.reindex = job
     app.state.questions = running
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.add_middleware(FrontDoor, running=running, clients=clients, env=env)
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("title", "")
@@ -495,6 +503,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         stats = stats_or_none()
         return {"job": job.snapshot(), "stats": _stats_json(stats) if stats else None}
 
+    # added last, so outermost: before the security-headers middleware and everything else
+    app.add_middleware(FrontDoor, running=running, clients=clients, env=env)
     return app
 
 
