@@ -37,10 +37,13 @@ from pathlib import Path
 
 import httpx
 
-from loadlib import SHARED, child_env, machine, percentiles
+from loadlib import ROOT, SHARED, child_env, machine, percentiles
 
-FLOOD_CHARS = 50  # web.limits.WEB_MAX_QUESTION_CHARS: the longest question the app takes
-FLOOD_TOP_K = 10  # web.limits.MAX_TOP_K
+sys.path.insert(0, str(ROOT / "src"))
+from bulletin_bot.web.limits import MAX_TOP_K, WEB_MAX_QUESTION_CHARS  # noqa: E402
+
+FLOOD_CHARS = WEB_MAX_QUESTION_CHARS  # the longest question the app takes
+FLOOD_TOP_K = MAX_TOP_K
 MAX_FLOOD_REQUESTS = 5000  # per flooder thread
 
 
