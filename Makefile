@@ -7,6 +7,8 @@ APT_PACKAGES := chromium chromium-driver fonts-noto-cjk fonts-wqy-microhei tesse
 QUESTION ?= 泗洪县理论宣讲做法
 # where `make install` builds the default model; the tests that need it are told so explicitly
 MODEL_CACHE ?= $(or $(BULLETIN_BOT_CACHE),$(HOME)/.cache/bulletin_bot)
+# where `make install-dev` puts milvus-lite 2.5's engine for the Milvus tests
+MILVUS_LITE := $(CURDIR)/.milvus-lite
 
 .PHONY: install install-dev sysdeps demo test test-slow test-image eval bench bench-load bench-parse fuzz clean
 
@@ -26,6 +28,8 @@ install-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
+	# milvus-lite 2.5's engine for the Milvus tests, beside the environment (pyproject.toml, "milvus")
+	$(BIN)/pip install -q --no-deps --upgrade --target $(MILVUS_LITE) 'milvus-lite==2.5.1'
 	touch $@
 
 # Debian packages the tests need: Chromium, its driver and a CJK font for the browser tests (and an
@@ -42,10 +46,10 @@ demo: install
 	$(BIN)/bulletin-bot ask --index index "$(QUESTION)"
 
 test: install-dev sysdeps
-	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest
+	BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) BULLETIN_BOT_TEST_MILVUS_LITE=$(MILVUS_LITE) $(BIN)/python -m pytest
 
 test-slow: install-dev sysdeps
-	CONTAINER_BASE=$(CONTAINER_BASE) BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) $(BIN)/python -m pytest -m slow
+	CONTAINER_BASE=$(CONTAINER_BASE) BULLETIN_BOT_TEST_CACHE=$(MODEL_CACHE) BULLETIN_BOT_TEST_MILVUS_LITE=$(MILVUS_LITE) $(BIN)/python -m pytest -m slow
 
 # The image built from deploy/Dockerfile and checked as an operator would use it
 # (scripts/test_image.sh; tests/test_image.py runs it in test-slow). Where no container registry
@@ -82,4 +86,4 @@ fuzz: install-dev
 	$(BIN)/python benchmarks/fuzz_parse.py --seconds $(FUZZ_SECONDS) --out $(FUZZ_OUT)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) $(MILVUS_LITE) build dist src/*.egg-info
