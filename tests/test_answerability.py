@@ -31,6 +31,10 @@ ARCHIVE = {
         ("综合报道", "11月份居民消费价格同比下降", "国家统计局9日发布数据，11月份全国居民消费价格同比下降0.5%，"
                                           "环比下降0.5%，核心消费价格同比上涨0.6%。"),
     ]),
+    "34.txt": bulletin(34, "2023-01-20", [
+        ("综合报道", "2022年税费收入稳步增长", "国家税务总局19日发布，2022年全国税务部门组织税费收入31.7万亿元，"
+                                         "比2021年增长2.4%，为稳住经济大盘提供了有力支撑。"),
+    ]),
     "33.txt": bulletin(33, "2024-04-20", [
         ("综合报道", "上海细化党纪学习教育任务", "上海市委印发工作方案，将党纪学习教育细化为18项具体任务，"
                                         "要求各级党组织逐项抓好落实，推动党员干部学纪知纪明纪守纪。"),
@@ -83,11 +87,21 @@ def test_an_article_agrees_contradicts_or_lacks():
 # ------------------------------------------------------------------ the verdict, through the service
 
 
+def test_a_year_named_only_to_compare_with_is_not_that_years_report():
+    from bulletin_bot.ranking.answerability import names_year
+
+    text = "2022年全国税务部门组织税费收入31.7万亿元，比2021年增长2.4%，较2020年同期增长，恢复到2019年水平。"
+    assert names_year(text, 2022)
+    assert not any(names_year(text, y) for y in (2021, 2020, 2019))
+    assert names_year("截至2021年底，累计建成5G基站142.5万个", 2021)  # the end of 2021 is 2021's
+
+
 @pytest.mark.parametrize("question, issue", [
     ("第二届链博会在哪里举办", 30),
     ("天舟六号什么时候发射", 31),
     ("上海党纪学习教育细化了多少项任务", 33),
     ("江苏泗洪县理论宣讲做法", 455),
+    ("2022年全国税务部门组织了多少税费收入", 34),
     ("2023年11月全国居民消费价格同比变化多少", 32),
 ])
 def test_questions_whose_specifics_agree_are_answered(archive, question, issue):
@@ -111,6 +125,12 @@ def test_near_miss_questions_are_not_found_and_say_why(archive, question, code, 
     assert (answer.reason_code, answer.reason) == (code, reason)
     if shown is not None:  # the closest passage stays under the warning: a wrong 未找到 hides nothing
         assert answer.results and answer.results[0].citation.issue == shown
+
+
+def test_another_years_figure_is_not_found_where_that_year_is_only_compared_with(archive):
+    answer = archive.ask("2021年全国税务部门组织了多少税费收入")
+    assert not answer.found
+    assert answer.results and answer.results[0].citation.issue == 34  # shown under the warning
 
 
 @pytest.mark.parametrize("question", ["孩子发烧到39度怎么办", "单位年休假有几天", "请示和报告有什么区别"])

@@ -188,6 +188,22 @@ def read_meaning(reader: Reader | None, question: str, candidates: list[Candidat
     return [float(s) for s in np.asarray(sims).ravel()]
 
 
+# a year named only to compare with (比2021年, 较2021年同期, 2021年以来): the figures are another year's
+_COMPARED_BEFORE = ("比", "较", "与", "同", "自", "从", "超过", "低于", "高于", "相当于", "相比")
+_COMPARED_AFTER = ("以来", "同期", "相比", "水平")
+
+
+def names_year(text: str, year: int) -> bool:
+    """Whether `text` reports something of `year` (2021年…), not only compares with it."""
+    key = f"{year}年"
+    for m in re.finditer(key, text):
+        before, after = text[max(0, m.start() - 4):m.start()], text[m.end():m.end() + 2]
+        if before.endswith(_COMPARED_BEFORE) or after.startswith(_COMPARED_AFTER):
+            continue
+        return True
+    return False
+
+
 def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: ParsedQuestion,
             newest: date | None) -> tuple[tuple[Check, ...], bool]:
     """What rules the candidate out whatever the model says: the question's specifics it lacks
@@ -197,9 +213,11 @@ def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: 
     dated_text = x[FEATURES.index("dated_text")]
     # a month's figures are out only once it is over, and then the article names the month
     early = _unfinished(pq.windows, newest, pq.text) is not None and not dated_text
-    # the period asked about: the issue is dated in it (or in the weeks after), or the text names it
-    undated = bool(pq.windows) and not (x[FEATURES.index("dated_issue")] > 0 or dated_text
-                                        or any(f"{w.first.year}年" in text for w in pq.windows))
+    # the period asked about: the issue is dated in it (or in the weeks after), or the text names
+    # it; an issue from another year names the period with its year ("上半年" alone is that
+    # issue's own), and not only to compare with it (比2021年增长 reports 2022)
+    undated = bool(pq.windows) and not (x[FEATURES.index("dated_issue")] > 0
+                                        or any(names_year(text, w.first.year) for w in pq.windows))
     return failed, bool(failed) or early or undated or _beyond(pq.windows, newest) is not None
 
 
