@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from .aboutness import about_parts, is_digest, topic_words
 from .errors import DossierError
 from .models import ArticleView, IssueSummary, Quote
+from .text import sentence_spans
 
 PAGE = 30  # results asked for at once (the second stage re-scores this many articles)
 GROUPS = ("section", "month")
@@ -34,6 +36,7 @@ class Entry:
 
     article: ArticleView
     passages: tuple[str, ...]  # verbatim pieces of the article text, in order
+    items_only: bool = False  # a digest: only its items about the topic are shown, even "whole"
 
     @property
     def date(self) -> str:
@@ -84,6 +87,8 @@ class _Service(Protocol):
     def article(self, article_id: int) -> ArticleView | None: ...
 
     def issues(self) -> list[IssueSummary]: ...
+
+    def articles_dated(self, date_from: str, date_to: str) -> list[ArticleView]: ...
 
 
 _PERIOD = re.compile(r"(\d{4})(?:[-/.年](\d{1,2}))?(?:[-/.月](\d{1,2}))?[日月]?")
@@ -149,6 +154,36 @@ def _passages(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, ...]:
     return tuple(text[s:e].strip() for s, e in spans if text[s:e].strip())
 
 
+def _holding(topic: str, text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences of `text` that hold the topic (or a rare piece of it): the passages of an
+    article no question quoted."""
+    words = topic_words(topic)
+    return tuple((s, e) for s, e in sentence_spans(text) if words.credit(text[s:e]) > 0)
+
+
+def _entry(topic: str, view: ArticleView, quote: Quote | None) -> Entry | None:
+    """The article as the dossier holds it, or None when it is not about the topic: a digest by
+    the items about it, another article whole with the passages that answer (the question's
+    quote, else the sentences holding the topic)."""
+    c = view.citation
+    text = view.text
+    about = about_parts(topic, c.title, c.section, text)
+    if not about:
+        return None
+    if is_digest(c.title, c.section) and about[0].heading != c.title:
+        return Entry(view, _passages(text, tuple((p.start, p.end) for p in about)), items_only=True)
+    spans = quote.spans if quote is not None else _holding(topic, text)
+    return Entry(view, _passages(text, spans))
+
+
+def _could_hold(topic: str, view: ArticleView) -> bool:
+    """A cheap test before judging: does the article hold the topic's words at all?"""
+    words = topic_words(topic)
+    text = view.citation.title + view.text
+    return any(p in text for p in words.phrases) or any(p in text for p in words.rare) or any(
+        ps and all(p in text for p in ps) for ps in words.pieces)
+
+
 def compile_dossier(service: _Service, topic: str, start: str, end: str, group: str = "section",
                     passages_only: bool = False) -> Dossier:
     """The dossier of `topic` from `start` to `end` (see `parse_period`)."""
@@ -160,12 +195,16 @@ def compile_dossier(service: _Service, topic: str, start: str, end: str, group: 
     first, last = parse_period(start, end=False), parse_period(end, end=True)
     if first > last:
         raise DossierError(f"起始日期 {first} 晚于结束日期 {last}")
-    entries: list[Entry] = []
     quotes, full_months = gather(service, topic, first, last)
-    for quote in quotes:
-        view = service.article(quote.article_id)
-        if view is None:  # re-indexed meanwhile
+    asked = {q.article_id: q for q in quotes}
+    # every article of the period is read, not only what the questions' pages showed: a month
+    # holds more articles about a broad topic than one page, and the pages hold passing mentions
+    entries: list[Entry] = []
+    for view in service.articles_dated(first.isoformat(), last.isoformat()):
+        if view.article_id not in asked and not _could_hold(topic, view):
             continue
-        entries.append(Entry(view, _passages(view.text, quote.spans)))
+        entry = _entry(topic, view, asked.get(view.article_id))
+        if entry is not None:
+            entries.append(entry)
     return Dossier(topic, first.isoformat(), last.isoformat(), tuple(entries), group, passages_only,
                    tuple(full_months))
