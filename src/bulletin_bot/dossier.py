@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from .aboutness import about_parts, is_digest, topic_words
+from .aboutness import TopicWords, about_parts, is_digest, shared_words, topic_words
 from .errors import DossierError
 from .models import ArticleView, IssueSummary, Quote
 from .text import sentence_spans
@@ -154,34 +154,44 @@ def _passages(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, ...]:
     return tuple(text[s:e].strip() for s, e in spans if text[s:e].strip())
 
 
-def _holding(topic: str, text: str) -> tuple[tuple[int, int], ...]:
-    """The sentences of `text` that hold the topic (or a rare piece of it): the passages of an
-    article no question quoted."""
-    words = topic_words(topic)
+def _holding(words: TopicWords, text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences of `text` that hold the topic (or a word standing for it): the passages
+    of an article no question quoted."""
     return tuple((s, e) for s, e in sentence_spans(text) if words.credit(text[s:e]) > 0)
 
 
-def _entry(topic: str, view: ArticleView, quote: Quote | None) -> Entry | None:
+def _entry(words: TopicWords, view: ArticleView, quote: Quote | None) -> Entry | None:
     """The article as the dossier holds it, or None when it is not about the topic: a digest by
     the items about it, another article whole with the passages that answer (the question's
     quote, else the sentences holding the topic)."""
     c = view.citation
     text = view.text
-    about = about_parts(topic, c.title, c.section, text)
+    about = about_parts(words, c.title, c.section, text)
     if not about:
         return None
     if is_digest(c.title, c.section) and about[0].heading != c.title:
         return Entry(view, _passages(text, tuple((p.start, p.end) for p in about)), items_only=True)
-    spans = quote.spans if quote is not None else _holding(topic, text)
+    spans = quote.spans if quote is not None else _holding(words, text)
     return Entry(view, _passages(text, spans))
 
 
-def _could_hold(topic: str, view: ArticleView) -> bool:
+def _could_hold(words: TopicWords, view: ArticleView) -> bool:
     """A cheap test before judging: does the article hold the topic's words at all?"""
-    words = topic_words(topic)
     text = view.citation.title + view.text
     return any(p in text for p in words.phrases) or any(p in text for p in words.rare) or any(
         ps and all(p in text for p in ps) for ps in words.pieces)
+
+
+def _judged(words: TopicWords, views: list[ArticleView], asked: dict[int, Quote]) -> dict[int, Entry]:
+    """The entries of the articles about the topic, by article id."""
+    out: dict[int, Entry] = {}
+    for view in views:
+        if view.article_id not in asked and not _could_hold(words, view):
+            continue
+        entry = _entry(words, view, asked.get(view.article_id))
+        if entry is not None:
+            out[view.article_id] = entry
+    return out
 
 
 def compile_dossier(service: _Service, topic: str, start: str, end: str, group: str = "section",
@@ -199,12 +209,18 @@ def compile_dossier(service: _Service, topic: str, start: str, end: str, group: 
     asked = {q.article_id: q for q in quotes}
     # every article of the period is read, not only what the questions' pages showed: a month
     # holds more articles about a broad topic than one page, and the pages hold passing mentions
-    entries: list[Entry] = []
-    for view in service.articles_dated(first.isoformat(), last.isoformat()):
-        if view.article_id not in asked and not _could_hold(topic, view):
-            continue
-        entry = _entry(topic, view, asked.get(view.article_id))
-        if entry is not None:
-            entries.append(entry)
+    views = service.articles_dated(first.isoformat(), last.isoformat())
+    words = topic_words(topic)
+    found = _judged(words, views, asked)
+    # then the words the articles found share beyond the topic's own (招聘 for 就业): the
+    # period's other articles whose heading and lead hold them are about it too
+    core = [f"{e.article.citation.title}\n" + "\n".join(e.passages if e.items_only else e.article.paragraphs)
+            for e in found.values()]
+    more = shared_words(words, core, [v.citation.title + v.text for v in views])
+    if more:
+        wider = words.widened(more)
+        rest = [v for v in views if v.article_id not in found]
+        found.update(_judged(wider, rest, asked))
+    entries = sorted(found.values(), key=lambda e: (e.date, e.article.citation.issue, e.article.citation.article_index))
     return Dossier(topic, first.isoformat(), last.isoformat(), tuple(entries), group, passages_only,
                    tuple(full_months))
