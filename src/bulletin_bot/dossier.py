@@ -1,13 +1,15 @@
-"""A topic's 素材汇编: every article of a period that answers it, in date order, verbatim.
+"""A topic's 素材汇编: every article of a period about it, in date order, verbatim.
 
-The articles are what questions find: for each month of the period the question
-"YYYY年M月的简报 <topic>" is asked (`BulletinService.ask`, the same ranking and evidence rule
-as any question), and the answers found inside that month are kept. A question shows at most
-the second stage's best articles (30): a month whose answers fill that is named on the title
-page, since it may hold more. (Asking such a month again day by day was tried: on the whole
-archive it took a minute for a year of a broad topic, and the days' answers were mostly
-articles that only mention it.) Passages are the spans the answer quoted (offsets into the
-article text), so they are verbatim by construction.
+Candidates are what questions find (for each month of the period the question
+"YYYY年M月的简报 <topic>" is asked, `BulletinService.ask`, the same ranking and evidence rule as
+any question) and every article of the period that holds the topic's words. Each is then
+judged on the topic as a whole (aboutness.py): its title, first sentence and share of
+sentences, not whether one passage answers, so passing mentions stay out; a 联播快讯 digest
+is judged item by item and shows only its items about the topic. Then the words the articles
+kept share beyond the topic's own (招聘 for 就业) stand for it in a second reading of the period.
+A month whose question's answers filled its page (30) is still named on the title page.
+Passages are spans of the article text (the question's quote, the sentences holding the
+topic, or a digest's items), so they are verbatim by construction.
 
 Rendering (Markdown, .docx) is `dossier_render.py`'s.
 """
