@@ -133,3 +133,94 @@ def test_only_docx_and_markdown_are_written(service, tmp_path):
     dossier = compile_dossier(service, TOPIC, "2023-12", "2023-12")
     with pytest.raises(DossierError, match="只能写成 .docx 或 .md"):
         write(dossier, tmp_path / "汇编.pdf")
+
+
+# 第457期: one article about 理论宣讲, one about 秋粮收购 that names 理论宣讲 once in passing, and a
+# 快讯 digest of three items of which one is about it
+PASSING_ISSUE = """建设学习型党组织、学习型领导班子 工作简报
+
+第 457 期
+
+协调小组办公室
+
+2023 年 12 月 28 日
+
+【经验交流】
+
+- 沭阳县：理论宣讲小分队走进田间地头
+- 泗阳县：秋粮收购进度过半
+
+【国内快讯】
+
+- 国内快讯（全省冬季农田水利建设全面展开等）
+
+【经验交流】
+
+沭阳县：理论宣讲小分队走进田间地头
+
+沭阳县组建12支理论宣讲小分队，利用农闲时节走进田间地头开展理论宣讲86场。
+
+小分队用方言讲政策、用身边事讲道理，群众听得懂、记得住。
+
+泗阳县：秋粮收购进度过半
+
+截至12月25日，泗阳县已收购秋粮12.6万吨，收购进度过半。
+
+全县设立收购网点48个，实行预约收购，售粮农民排队时间明显缩短。
+
+各网点延长收购时间，做好烘干服务。
+
+县里还组织了理论宣讲，这一做法受到欢迎。
+
+粮食部门加强质量检测，确保颗粒归仓。
+
+下一步，泗阳县将继续做好收购资金保障。
+
+【国内快讯】
+
+国内快讯（全省冬季农田水利建设全面展开等）
+
+全省冬季农田水利建设全面展开
+入冬以来，全省冬季农田水利建设全面展开，已完成土方1.2亿立方米。
+百名青年讲师开展理论宣讲
+省委宣传部组织百名青年讲师深入基层开展理论宣讲，已宣讲320场，听众4万人次。
+宿迁港集装箱吞吐量创新高
+今年以来，宿迁港集装箱吞吐量达到15万标箱，同比增长20%。
+
+送：省协调小组成员单位
+
+发：各设区市委宣传部
+
+协调小组办公室
+"""
+ABOUT = "第457期 · 2023-12-28 · 【经验交流】 · 沭阳县：理论宣讲小分队走进田间地头"
+PASSING = "第457期 · 2023-12-28 · 【经验交流】 · 泗阳县：秋粮收购进度过半"
+DIGEST = "第457期 · 2023-12-28 · 【国内快讯】 · 国内快讯（全省冬季农田水利建设全面展开等）"
+
+
+@pytest.fixture(scope="module")
+def passing_service(tmp_path_factory) -> BulletinService:
+    base = tmp_path_factory.mktemp("dossier-passing")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    (corpus / "457.txt").write_text(PASSING_ISSUE, encoding="utf-8")
+    settings = Settings(corpus=corpus, index=base / "index", cache=base / "cache", model="hash")
+    svc = BulletinService(settings, embedder=HashEmbedder())
+    svc.reindex()
+    return svc
+
+
+def test_an_article_about_the_topic_is_compiled_and_one_naming_it_in_passing_is_not(passing_service):
+    dossier = compile_dossier(passing_service, TOPIC, "2023-12", "2023-12")
+    cited = [e.citation for e in dossier.entries]
+    assert ABOUT in cited
+    assert PASSING not in cited  # 理论宣讲 once, in its fourth sentence of six
+
+
+def test_a_digest_shows_only_its_item_about_the_topic_even_as_whole_articles(passing_service, tmp_path):
+    dossier = compile_dossier(passing_service, TOPIC, "2023-12", "2023-12")
+    assert DIGEST in [e.citation for e in dossier.entries]
+    _texts, entries = docx_entries(write(dossier, tmp_path / "汇编.docx"))
+    assert entries[DIGEST] == ["百名青年讲师开展理论宣讲",
+                               "省委宣传部组织百名青年讲师深入基层开展理论宣讲，已宣讲320场，听众4万人次。"]
+    assert len(entries[ABOUT]) == 2  # an article that is not a digest stays whole

@@ -1,13 +1,15 @@
-"""A topic's 素材汇编: every article of a period that answers it, in date order, verbatim.
+"""A topic's 素材汇编: every article of a period about it, in date order, verbatim.
 
-The articles are what questions find: for each month of the period the question
-"YYYY年M月的简报 <topic>" is asked (`BulletinService.ask`, the same ranking and evidence rule
-as any question), and the answers found inside that month are kept. A question shows at most
-the second stage's best articles (30): a month whose answers fill that is named on the title
-page, since it may hold more. (Asking such a month again day by day was tried: on the whole
-archive it took a minute for a year of a broad topic, and the days' answers were mostly
-articles that only mention it.) Passages are the spans the answer quoted (offsets into the
-article text), so they are verbatim by construction.
+Candidates are what questions find (for each month of the period the question
+"YYYY年M月的简报 <topic>" is asked, `BulletinService.ask`, the same ranking and evidence rule as
+any question) and every article of the period that holds the topic's words. Each is then
+judged on the topic as a whole (aboutness.py): its title, first sentence and share of
+sentences, not whether one passage answers, so passing mentions stay out; a 联播快讯 digest
+is judged item by item and shows only its items about the topic. Then the words the articles
+kept share beyond the topic's own (招聘 for 就业) stand for it in a second reading of the period.
+A month whose question's answers filled its page (30) is still named on the title page.
+Passages are spans of the article text (the question's quote, the sentences holding the
+topic, or a digest's items), so they are verbatim by construction.
 
 Rendering (Markdown, .docx) is `dossier_render.py`'s.
 """
@@ -21,8 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from .aboutness import TopicWords, about_parts, is_digest, shared_words, topic_words
 from .errors import DossierError
 from .models import ArticleView, IssueSummary, Quote
+from .text import sentence_spans
 
 PAGE = 30  # results asked for at once (the second stage re-scores this many articles)
 GROUPS = ("section", "month")
@@ -34,6 +38,7 @@ class Entry:
 
     article: ArticleView
     passages: tuple[str, ...]  # verbatim pieces of the article text, in order
+    items_only: bool = False  # a digest: only its items about the topic are shown, even "whole"
 
     @property
     def date(self) -> str:
@@ -84,6 +89,8 @@ class _Service(Protocol):
     def article(self, article_id: int) -> ArticleView | None: ...
 
     def issues(self) -> list[IssueSummary]: ...
+
+    def articles_dated(self, date_from: str, date_to: str) -> list[ArticleView]: ...
 
 
 _PERIOD = re.compile(r"(\d{4})(?:[-/.年](\d{1,2}))?(?:[-/.月](\d{1,2}))?[日月]?")
@@ -149,6 +156,46 @@ def _passages(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, ...]:
     return tuple(text[s:e].strip() for s, e in spans if text[s:e].strip())
 
 
+def _holding(words: TopicWords, text: str) -> tuple[tuple[int, int], ...]:
+    """The sentences of `text` that hold the topic (or a word standing for it): the passages
+    of an article no question quoted."""
+    return tuple((s, e) for s, e in sentence_spans(text) if words.credit(text[s:e]) > 0)
+
+
+def _entry(words: TopicWords, view: ArticleView, quote: Quote | None) -> Entry | None:
+    """The article as the dossier holds it, or None when it is not about the topic: a digest by
+    the items about it, another article whole with the passages that answer (the question's
+    quote, else the sentences holding the topic)."""
+    c = view.citation
+    text = view.text
+    about = about_parts(words, c.title, c.section, text)
+    if not about:
+        return None
+    if is_digest(c.title, c.section) and about[0].heading != c.title:
+        return Entry(view, _passages(text, tuple((p.start, p.end) for p in about)), items_only=True)
+    spans = quote.spans if quote is not None else _holding(words, text)
+    return Entry(view, _passages(text, spans))
+
+
+def _could_hold(words: TopicWords, view: ArticleView) -> bool:
+    """A cheap test before judging: does the article hold the topic's words at all?"""
+    text = view.citation.title + view.text
+    return any(p in text for p in words.phrases) or any(p in text for p in words.rare) or any(
+        ps and all(p in text for p in ps) for ps in words.pieces)
+
+
+def _judged(words: TopicWords, views: list[ArticleView], asked: dict[int, Quote]) -> dict[int, Entry]:
+    """The entries of the articles about the topic, by article id."""
+    out: dict[int, Entry] = {}
+    for view in views:
+        if view.article_id not in asked and not _could_hold(words, view):
+            continue
+        entry = _entry(words, view, asked.get(view.article_id))
+        if entry is not None:
+            out[view.article_id] = entry
+    return out
+
+
 def compile_dossier(service: _Service, topic: str, start: str, end: str, group: str = "section",
                     passages_only: bool = False) -> Dossier:
     """The dossier of `topic` from `start` to `end` (see `parse_period`)."""
@@ -160,12 +207,22 @@ def compile_dossier(service: _Service, topic: str, start: str, end: str, group: 
     first, last = parse_period(start, end=False), parse_period(end, end=True)
     if first > last:
         raise DossierError(f"起始日期 {first} 晚于结束日期 {last}")
-    entries: list[Entry] = []
     quotes, full_months = gather(service, topic, first, last)
-    for quote in quotes:
-        view = service.article(quote.article_id)
-        if view is None:  # re-indexed meanwhile
-            continue
-        entries.append(Entry(view, _passages(view.text, quote.spans)))
+    asked = {q.article_id: q for q in quotes}
+    # every article of the period is read, not only what the questions' pages showed: a month
+    # holds more articles about a broad topic than one page, and the pages hold passing mentions
+    views = service.articles_dated(first.isoformat(), last.isoformat())
+    words = topic_words(topic)
+    found = _judged(words, views, asked)
+    # then the words the articles found share beyond the topic's own (招聘 for 就业): the
+    # period's other articles whose heading and lead hold them are about it too
+    core = [f"{e.article.citation.title}\n" + "\n".join(e.passages if e.items_only else e.article.paragraphs)
+            for e in found.values()]
+    more = shared_words(words, core, [v.citation.title + v.text for v in views])
+    if more:
+        wider = words.widened(more)
+        rest = [v for v in views if v.article_id not in found]
+        found.update(_judged(wider, rest, asked))
+    entries = sorted(found.values(), key=lambda e: (e.date, e.article.citation.issue, e.article.citation.article_index))
     return Dossier(topic, first.isoformat(), last.isoformat(), tuple(entries), group, passages_only,
                    tuple(full_months))

@@ -28,7 +28,7 @@ def title_lines(dossier: Dossier) -> list[str]:
 
 def body_of(entry: Entry, passages_only: bool) -> list[str]:
     """The verbatim paragraphs shown under an entry's citation."""
-    if passages_only:  # a passage may run over several paragraphs: one document paragraph each
+    if passages_only or entry.items_only:  # a passage may run over several paragraphs: one each
         return [line for passage in entry.passages for line in passage.split("\n") if line.strip()]
     return [p for p in entry.article.paragraphs if p.strip()]
 

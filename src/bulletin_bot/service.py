@@ -289,6 +289,15 @@ class BulletinService:
         citation = Citation(issue.series, issue.number, issue.date, rec.section, rec.title, issue.file, rec.index)
         return ArticleView(rec.id, citation, summary, tuple(rec.text.split("\n")))
 
+    def articles_dated(self, date_from: str, date_to: str) -> list[ArticleView]:
+        """Every article of the issues dated from `date_from` to `date_to` (ISO, inclusive), in
+        date order: what a dossier reads besides its questions' pages."""
+        out = []
+        for rec, issue in self._current().articles_dated(date_from, date_to):
+            citation = Citation(issue.series, issue.number, issue.date, rec.section, rec.title, issue.file, rec.index)
+            out.append(ArticleView(rec.id, citation, issue.summary(), tuple(rec.text.split("\n"))))
+        return out
+
     def issue(self, number: int) -> list[IssueView]:
         """Every indexed issue with that number (several series may share one), contents only."""
         index = self._current()

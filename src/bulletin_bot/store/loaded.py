@@ -141,6 +141,16 @@ class LoadedIndex:
         for row in self._query(f"SELECT {_ARTICLE_COLS} FROM articles ORDER BY id"):
             yield ArticleRecord(*row)
 
+    def articles_dated(self, date_from: str, date_to: str) -> list[tuple[ArticleRecord, IssueRecord]]:
+        """Every article of the issues dated from `date_from` to `date_to` (inclusive ISO dates),
+        with its issue, in one query: a dossier reads a whole period, not one question's page."""
+        cols = ", ".join(f"a.{c.strip()}" for c in _ARTICLE_COLS.split(",")) + ", " + ", ".join(
+            f"i.{c.strip()}" for c in _ISSUE_COLS.split(","))
+        rows = self._query(f"SELECT {cols} FROM articles a JOIN issues i ON a.issue = i.id "
+                           "WHERE i.date BETWEEN ? AND ? ORDER BY i.date, i.number, a.idx", (date_from, date_to))
+        n = len(_ARTICLE_COLS.split(","))
+        return [(ArticleRecord(*r[:n]), _issue_record(r[n:])) for r in rows]
+
     def contents(self, issue_id: int) -> list[ArticleRef]:
         """An issue's articles in order, without their bodies."""
         rows = self._query("SELECT id, idx, section, title FROM articles WHERE issue=? ORDER BY id", (int(issue_id),))
