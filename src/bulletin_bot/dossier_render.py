@@ -21,8 +21,10 @@ def title_lines(dossier: Dossier) -> list[str]:
              "按栏目分组" if dossier.group == "section" else "按月份分组",
              "只收录回答主题的段落" if dossier.passages_only else "收录文章全文"]
     if dossier.full_months:
-        lines.append(f"注意：{'、'.join(dossier.full_months)} 相关文章较多，每月只收录最相关的 {PAGE} 篇；"
-                     f"可缩短时间范围或换更具体的主题")
+        # every article of the period is read for the topic's words; only those found by meaning
+        # alone come from a question's page, and that page can be full
+        lines.append(f"注意：{'、'.join(dossier.full_months)} 相关文章较多，按主题词找到的全部收录，"
+                     f"只按意思找到的每月只收录最相关的 {PAGE} 篇；可缩短时间范围或换更具体的主题")
     return lines
 
 
