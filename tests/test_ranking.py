@@ -151,7 +151,7 @@ def test_a_weak_answer_shows_the_closest_passages_under_a_warning(sample_service
     service = sample_service
     index = service._current()
     embedder = service.embedder(index.manifest)
-    question = "泗洪县红书房管理员的工资是多少"
+    question = "泗洪县红书房的管理员都是谁"
     result = retrieve(index, embedder, question)
     weak = replace(result, found=False)  # as if the evidence were weak
     answer = build_answer(question, index, weak, embedder=embedder)
