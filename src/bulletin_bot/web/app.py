@@ -405,7 +405,10 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
                 raise
             error = exc.detail if exc.status_code == 429 else ""
             response = render(request, "admin.html", exc.status_code, title="管理登录", state="login", error=error)
-            response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
+            if exc.status_code == 429:  # throttled: the cookie was not even looked at; keep it
+                response.headers["Retry-After"] = (exc.headers or {}).get("Retry-After", "1")
+            else:
+                response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
             return response
         if found is None:
             return render(request, "admin.html", 401, title="管理登录", state="login", error="")
