@@ -208,3 +208,81 @@ def check_dialogues(ask_as) -> None:
     assert "129119亿元" in "".join(whole)
     assert ask_as(1, "新问题")[0] == "好的，前面的问题不再算数，请提新问题。"
     assert not ask_as(1, "那徐州呢")[0].startswith("按“")
+
+
+def post_chunked(url: str, total: int, chunk: int = 64 * 1024, headers: str = "") -> tuple[bytes, int]:
+    """POST `total` zero bytes to `url` in chunks (no Content-Length), stopping when the server
+    answers or hangs up; (the first bytes of the reply, how many body bytes left here)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    sent = 0
+    reply = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{headers}\r\n".encode())
+        sock.setblocking(False)
+        piece = f"{chunk:x}\r\n".encode() + b"\0" * chunk + b"\r\n"
+        try:
+            while sent < total:
+                try:
+                    reply += sock.recv(4096)
+                    break  # the server answered (or hung up) before the body was all sent
+                except BlockingIOError:
+                    pass
+                sock.settimeout(5.0)
+                sock.sendall(piece)
+                sock.setblocking(False)
+                sent += chunk
+            else:
+                sock.settimeout(30.0)
+                sock.sendall(b"0\r\n\r\n")
+                reply += sock.recv(4096)
+        except OSError:  # reset or broken pipe: the server hung up
+            pass
+        if not reply:
+            try:
+                sock.settimeout(5.0)
+                reply = sock.recv(4096)
+            except OSError:
+                pass
+    return reply, sent
+
+
+def slow_body_reply(url: str, length: int = 100, seconds: float = 15.0) -> bytes:
+    """POST a body of `length` bytes to `url` one byte a second; the server's first reply bytes
+    (b"" when it neither answered nor hung up within `seconds`)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+        sock.settimeout(1.0)
+        while time.monotonic() - started < seconds:
+            try:
+                sock.sendall(b"a")
+            except OSError:
+                break
+            try:
+                reply = sock.recv(4096)
+                return reply
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+    return b""
+
+
+def declared_length_reply(url: str, length: int) -> bytes:
+    """The server's first reply bytes to a POST that announces `length` bytes and sends none."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+        return sock.recv(4096)

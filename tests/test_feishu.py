@@ -21,7 +21,8 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, Streamed, check_dialogues, serve_app, squash, wait_for
+from channel_helpers import (LongAnswerService, Streamed, check_dialogues, declared_length_reply, post_chunked, serve_app,
+                             slow_body_reply, squash, wait_for)
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
 from conversation_corpus import write_archive
 from feishu_standin import (APP_ID, APP_SECRET, BOT_OPEN_ID, ENCRYPT_KEY, MAX_POST_BYTES, VERIFICATION_TOKEN,
@@ -270,3 +271,21 @@ def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
         wait_for(lambda: big.done, what="the stand-in to stop sending")
         assert big.sent < 16 * 1024 * 1024, f"the bot read {big.sent} bytes of a 1 MB-limited upload"
         assert not (settings.corpus / "456.txt").exists()
+
+
+# --- /tmp/FINDINGS.md: bodies read within bounds -------------------------------------------------
+
+
+def test_a_huge_unsigned_body_is_refused_before_it_is_read(standin, tmp_path, monkeypatch):
+    """F3 and F6: a 300 MB event body was read whole before any check; a slow one was never cut."""
+    from bulletin_bot import http_limits
+
+    settings = settings_for(tmp_path, standin)
+    with feishu_bot(settings, LongAnswerService(short=True), standin):
+        reply, sent = post_chunked(standin.events_url, 64 * 1024 * 1024)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
+        assert sent < 16 * 1024 * 1024, f"{sent} bytes went in before the refusal"
+        assert declared_length_reply(standin.events_url, 300 * 1024 * 1024).startswith(b"HTTP/1.1 413")
+        monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+        assert slow_body_reply(standin.events_url).startswith(b"HTTP/1.1 408")
+        assert ask(standin, "/help")[0].startswith("怎么问"), "the bot still answers"

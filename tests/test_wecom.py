@@ -18,7 +18,8 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, check_dialogues, serve_app, squash, wait_for
+from channel_helpers import (LongAnswerService, check_dialogues, declared_length_reply, post_chunked, serve_app, slow_body_reply, squash,
+                             wait_for)
 from conftest import SAMPLE
 from conversation_corpus import write_archive
 from wecom_standin import AES_KEY, AGENT_ID, CORP_ID, MAX_TEXT_BYTES, SECRET, TOKEN, WeComStandin
@@ -226,3 +227,24 @@ def test_every_reply_counts_against_the_per_user_limit(standin, tmp_path):
         assert not any("太频繁" in r for r in replies[:4])
         assert "太频繁" in replies[4]
         assert "太频繁" not in ask(standin, "/latest", user="bystander")[0], "another user is not held up"
+
+
+# --- /tmp/FINDINGS.md: bodies read within bounds -------------------------------------------------
+
+
+def test_a_huge_unsigned_body_is_refused_before_it_is_read(standin, live):
+    """F3: a 400 MB body to the callback was read whole (RSS 90 MB -> 636 MB), then refused."""
+    url = standin.callback_url + "?msg_signature=x&timestamp=1&nonce=1"
+    reply, sent = post_chunked(url, 64 * 1024 * 1024)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
+    assert sent < 16 * 1024 * 1024, f"{sent} bytes went in before the refusal"
+    assert declared_length_reply(url, 400 * 1024 * 1024).startswith(b"HTTP/1.1 413")
+    assert ask(standin, "/help", user="after-big")[0].startswith("怎么问"), "the bot still answers"
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut(standin, live, monkeypatch):
+    """F6: one byte every 3 s held a callback open for minutes; the web app gave up after 10 s."""
+    from bulletin_bot import http_limits
+
+    monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+    assert slow_body_reply(standin.callback_url + "?msg_signature=x&timestamp=1&nonce=1").startswith(b"HTTP/1.1 408")

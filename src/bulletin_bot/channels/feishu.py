@@ -37,7 +37,7 @@ from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigEr
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
 from .download import download_within
 from .crypto import FeishuCrypto
-from .http import serve_http
+from .http import callback_body, serve_http
 
 log = logging.getLogger(__name__)
 
@@ -243,10 +243,10 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 
     @app.post(EVENT_PATH)
     async def events(request: Request) -> Response:
-        body = await request.body()
+        body = await callback_body(request, MAX_BODY, "feishu")  # nothing is checked before: read within bounds
+        if body is None:
+            return Response(status_code=413)
         try:
-            if len(body) > MAX_BODY:
-                raise CallbackRejected("body too large")
             data = open_body(body)
             if data.get("type") == "url_verification":
                 if data.get("token") != token:
