@@ -296,9 +296,9 @@ class SlowService:
 
 
 def test_questions_at_once_are_bounded_per_client_and_overall(tmp_path, monkeypatch):
-    from bulletin_bot.web import limits
+    from bulletin_bot import turns
 
-    monkeypatch.setattr(limits, "MAX_WAITING", 1)
+    monkeypatch.setattr(turns, "MAX_WAITING", 1)
     settings, service = make_service(tmp_path, web_client_questions_at_once=1, web_questions_at_once=1,
                                      trusted_proxies=("127.0.0.1",))
     slow = SlowService(service)
@@ -461,3 +461,30 @@ def test_one_client_never_holds_every_running_place():
     release.set()
     for t in [*threads, quiet]:
         t.join(10)
+
+
+# --- /tmp/FINDINGS.md F2: a 素材汇编 is heavy work -------------------------------------------------
+
+
+def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
+    """F2: six /dossier at once from one address all ran (about 28 questions and a .docx each),
+    where /api/ask allowed two; nothing bounded compiles over all clients either."""
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
+        def dossier(who: str) -> httpx.Response:
+            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+
+        first = pool.submit(dossier, "10.0.0.1")
+        wait_for(lambda: slow.running == 1, what="the first compile")
+        again = dossier("10.0.0.1")
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1 and "素材汇编" in again.text
+        other = dossier("10.0.0.2")
+        assert other.status_code == 503 and int(other.headers["Retry-After"]) >= 1
+        assert app.state.questions.running_now == 1, "a compile holds one of the question places"
+        slow.gate.set()
+        done = first.result()
+        assert done.status_code == 200 and "素材汇编" in done.text
+        assert dossier("10.0.0.2").status_code == 200, "the next compile runs once the first is done"

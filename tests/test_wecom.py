@@ -18,7 +18,9 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import (LongAnswerService, check_dialogues, declared_length_reply, post_chunked, serve_app, slow_body_reply, squash,
+from bulletin_bot import follow_text as chat_follow_text
+
+from channel_helpers import (Gated, LongAnswerService, check_dialogues, declared_length_reply, post_chunked, serve_app, slow_body_reply, squash,
                              wait_for)
 from conftest import SAMPLE
 from conversation_corpus import write_archive
@@ -248,3 +250,20 @@ def test_a_body_sent_a_byte_at_a_time_is_cut(standin, live, monkeypatch):
 
     monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
     assert slow_body_reply(standin.callback_url + "?msg_signature=x&timestamp=1&nonce=1").startswith(b"HTTP/1.1 408")
+
+
+def test_one_compile_runs_at_a_time(standin, tmp_path):
+    """F2: every /compile ran at once (a question per month of its period each), bounded only by
+    each user's replies a minute."""
+    settings = settings_for(tmp_path, standin)
+    gated = Gated(real_service(settings))
+    with wecom_bot(settings, gated, standin):
+        standin.say("/compile 宣讲 2023-01 2023-12", "compiler1")
+        wait_for(lambda: gated.asking == 1, what="the first compile")
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler1")[0] == chat_follow_text.COMPILE_YOURS
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler2")[0] == chat_follow_text.COMPILE_BUSY
+        assert gated.asking == 1, "no second compile started"
+        gated.gate.set()
+        [done] = standin.wait_texts("compiler1", 1, after=1)
+        assert done.startswith("素材汇编「宣讲」")
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler2")[0].startswith("素材汇编「宣讲」")

@@ -10,6 +10,8 @@ Highlighting is in `highlight`, admin sessions in `auth`, size-limited bodies in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,8 @@ from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .clients import ClientAddresses, parse_networks
-from .limits import MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy, RunningQuestions
+from .limits import (DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
+                     RunningQuestions)
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
 from .validation import validation_message
@@ -128,11 +131,13 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
     running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
+    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0)
     clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
     app.state.reindex = job
     app.state.questions = running
+    app.state.dossiers = dossiers
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.add_middleware(FrontDoor, running=running, clients=clients, env=env)
 
@@ -226,6 +231,25 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             message = (BUSY_CLIENT if busy.status == 429
                        else "服务器正忙，请稍后再问。")
             raise HTTPException(busy.status, message, headers={"Retry-After": str(busy.retry_after)}) from None
+
+    @contextmanager
+    def compile_turn(request: Request) -> Iterator[None]:
+        """Run one 素材汇编 inside: one in the whole server at a time, never waiting in line, and
+        within the client's share of questions at once; 429/503 with Retry-After otherwise."""
+        client = client_of(request)
+        with ExitStack() as held:
+            try:
+                held.enter_context(dossiers.slot(client))
+            except Busy as busy:
+                message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
+                           else "服务器正在生成另一份素材汇编，请稍后再试。")
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(DOSSIER_RETRY_SECONDS)}) from None
+            try:
+                held.enter_context(running.slot(client))
+            except Busy as busy:
+                message = BUSY_CLIENT if busy.status == 429 else "服务器正忙，请稍后再试。"
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(busy.retry_after)}) from None
+            yield
 
     def result_view(quote: Quote) -> dict[str, Any]:
         """A result as the ask page shows it: the quote in its context, spans highlighted."""
@@ -334,7 +358,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "problems": len(stats.problems), "reindexing": job.snapshot()["running"],
         })
 
-    follow.register(app, service, settings, render, limit_questions)  # /follow and /dossier
+    follow.register(app, service, settings, render, limit_questions, compile_turn)  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 
