@@ -79,6 +79,16 @@ def check_settings(settings: Settings) -> None:
         ("BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN", settings.feishu_verification_token)) if not value]
     if missing:
         raise ChannelConfigError(f"the Feishu channel needs {', '.join(missing)} (see deploy/README.md)")
+    if not settings.feishu_encrypt_key and not settings.feishu_allow_plain:
+        # without it an event is trusted on the static Verification Token alone: no signature,
+        # no timestamp, and anyone who learns the token can speak as any user, admins included
+        raise ChannelConfigError(
+            "the Feishu channel needs BULLETIN_BOT_FEISHU_ENCRYPT_KEY (set an Encrypt Key in the developer "
+            "console, 事件与回调 > 加密策略): without it events are not signed and anyone with the Verification "
+            "Token can act as any user; BULLETIN_BOT_FEISHU_ALLOW_PLAIN=1 runs without one anyway (unsafe)")
+    if not settings.feishu_encrypt_key:
+        log.warning("feishu: UNSAFE: no Encrypt Key (BULLETIN_BOT_FEISHU_ALLOW_PLAIN is on): events are not signed, "
+                    "and anyone with the Verification Token can act as any user, admins included")
 
 
 class FeishuChannel:
