@@ -488,3 +488,28 @@ def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
         done = first.result()
         assert done.status_code == 200 and "素材汇编" in done.text
         assert dossier("10.0.0.2").status_code == 200, "the next compile runs once the first is done"
+
+
+# --- /tmp/FINDINGS.md F5: following is bounded ----------------------------------------------------
+
+
+def test_follows_count_as_questions_and_the_table_is_capped(tmp_path, monkeypatch):
+    """F5: one address added about 100 follows a second (a fresh reader cookie each 20), and the
+    subscriptions file grew without bound."""
+    from bulletin_bot import subscriptions
+
+    monkeypatch.setattr(subscriptions, "MAX_PER_CHANNEL", 3, raising=False)
+    settings, service = make_service(tmp_path, web_questions_per_minute=4, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def reader(address: str) -> httpx.Client:
+            client = httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=60)
+            client.csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/follow").text).group(1)
+            return client
+
+        flooder = reader("10.5.0.1")
+        codes = [flooder.post("/follow", data={"csrf": flooder.csrf, "topic": f"主题{i}"}).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 400, 429], codes  # the table is full after three; 4 a minute
+        other = reader("10.5.0.2")
+        full = other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"})
+        assert full.status_code == 400 and "关注的人太多" in full.text
+    assert len(subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")) == 3

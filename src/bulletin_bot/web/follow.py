@@ -63,6 +63,7 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
 
     @app.post("/follow", response_class=HTMLResponse)
     async def follow_change(request: Request) -> Response:
+        limit(request)  # each change counts as a question: no flood of follows from one address
         reader = reader_of(request)
         form = await small_form(request)
         csrf = form.get("csrf")
