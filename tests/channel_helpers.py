@@ -46,8 +46,10 @@ def serve_app(app: Any):
     """The ASGI app under uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
     import uvicorn
 
+    from bulletin_bot.channels.http import server_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))  # as `bulletin-bot serve` runs it
     server.install_signal_handlers = lambda: None  # older uvicorn; newer ones skip it off the main thread
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
@@ -303,3 +305,27 @@ class Gated:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
+
+
+def open_after_slow_headers(url: str, seconds: float) -> bool:
+    """Whether a connection that sends a header line every 0.3 s, never ending its headers, is
+    still open after `seconds`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: x\r\n".encode())
+        sock.settimeout(0.3)
+        n = 0
+        while time.monotonic() - started < seconds:
+            try:
+                sock.sendall(f"X-Slow-{n}: y\r\n".encode())
+                n += 1
+                if sock.recv(4096) == b"":
+                    return False
+            except socket.timeout:
+                continue
+            except OSError:
+                return False
+    return True

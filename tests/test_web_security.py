@@ -513,3 +513,23 @@ def test_follows_count_as_questions_and_the_table_is_capped(tmp_path, monkeypatc
         full = other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"})
         assert full.status_code == 400 and "关注的人太多" in full.text
     assert len(subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")) == 3
+
+
+# --- /tmp/FINDINGS.md F6: slow headers -------------------------------------------------------------
+
+
+def test_headers_sent_a_line_at_a_time_are_cut(tmp_path, monkeypatch):
+    """F6: a header line every 3 s held a connection open for as long as the client liked."""
+    from bulletin_bot import http_limits
+
+    from channel_helpers import open_after_slow_headers
+
+    monkeypatch.setattr(http_limits, "HEADER_SECONDS", 1.0, raising=False)  # as shipped, over 1 s instead of 10
+    settings, service = make_service(tmp_path)
+    with served(create_app(service, settings), settings) as base:
+        assert not open_after_slow_headers(f"{base}/admin/login", 6.0)
+        assert get(f"{base}/healthz").status_code == 200, "a request in one go is served"
+        with httpx.Client(timeout=30) as client:  # and a kept-alive connection serves a second request
+            assert client.get(f"{base}/healthz").status_code == 200
+            time.sleep(1.5)
+            assert client.get(f"{base}/healthz").status_code == 200

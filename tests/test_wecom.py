@@ -20,7 +20,8 @@ from bulletin_bot.service import BulletinService
 
 from bulletin_bot import follow_text as chat_follow_text
 
-from channel_helpers import (Gated, LongAnswerService, check_dialogues, declared_length_reply, post_chunked, serve_app, slow_body_reply, squash,
+from channel_helpers import (Gated, LongAnswerService, check_dialogues, declared_length_reply, open_after_slow_headers,
+                             post_chunked, serve_app, slow_body_reply, squash,
                              wait_for)
 from conftest import SAMPLE
 from conversation_corpus import write_archive
@@ -267,3 +268,11 @@ def test_one_compile_runs_at_a_time(standin, tmp_path):
         [done] = standin.wait_texts("compiler1", 1, after=1)
         assert done.startswith("素材汇编「宣讲」")
         assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler2")[0].startswith("素材汇编「宣讲」")
+
+
+def test_headers_sent_a_line_at_a_time_are_cut(standin, live, monkeypatch):
+    """F6: a header line every 3 s held the callback server's connection open for minutes."""
+    from bulletin_bot import http_limits
+
+    monkeypatch.setattr(http_limits, "HEADER_SECONDS", 1.0, raising=False)  # as shipped, over 1 s instead of 10
+    assert not open_after_slow_headers(standin.callback_url, 6.0)

@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from ..config import Settings
 from ..errors import BotConfigError, UploadTooLarge
-from ..http_limits import read_body
+from ..http_limits import read_body, server_limits
 from .base import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Even
         return PlainTextResponse("ok")
 
     web = Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
-    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port, log_level="warning"))
+    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port, log_level="warning",
+                                   **server_limits()))
     loop = asyncio.get_running_loop()
     handled: list[int] = []
     if stop is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ChannelConfigError, UploadTooLarge
-from ..http_limits import read_body
+from ..http_limits import read_body, server_limits
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,14 @@ async def callback_body(request: Any, limit: int, channel: str) -> bytes | None:
         return None
 
 
+def server_config(app: Any, host: str, port: int, **extra: Any) -> Any:
+    """The uvicorn configuration of a callback server (tests start the same one)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, server_header=False, **{"log_level": "warning",
+                                                                             **server_limits(), **extra})
+
+
 def serve_http(app: Any, settings: Settings) -> None:
     """Serve `app` until SIGINT or SIGTERM, then shut down cleanly and return (exit status 0)."""
     import uvicorn
@@ -38,8 +46,7 @@ def serve_http(app: Any, settings: Settings) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    server = Server(uvicorn.Config(app, host=settings.listen, port=settings.port, log_level="warning",
-                                   server_header=False))
+    server = Server(server_config(app, settings.listen, settings.port))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
