@@ -155,3 +155,9 @@ def test_one_compile_runs_at_a_time(tmp_path):
             assert gated.asking == 1
             gated.gate.set()
             standin.wait_for(lambda: standin.documents.get(READER.id), timeout=30, what="the document")
+
+
+def test_a_control_character_in_a_compile_topic_is_refused_plainly(standin, bot):
+    """FINDINGS F7: an ESC in a /compile topic failed in the .docx after the whole compile."""
+    reply = Session(standin, READER).say("/compile 理论\x1b宣讲 2023-01 2023-12")[0]["text"]
+    assert "控制字符" in reply and "U+001B" in reply

@@ -533,3 +533,19 @@ def test_headers_sent_a_line_at_a_time_are_cut(tmp_path, monkeypatch):
             assert client.get(f"{base}/healthz").status_code == 200
             time.sleep(1.5)
             assert client.get(f"{base}/healthz").status_code == 200
+
+
+# --- /tmp/FINDINGS.md F7: a dossier topic is input ------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", ["理论\x01宣讲", "理论\uffff", "\x1b[31m宣讲"])
+def test_a_control_character_in_a_dossier_topic_is_refused_up_front(tmp_path, topic):
+    """F7: U+0001, U+FFFF or an ESC in the topic gave a 500 after the whole compile had run."""
+    settings, service = make_service(tmp_path)
+    slow = SlowService(service)
+    slow.gate.set()
+    with served(create_app(slow, settings), settings) as base:
+        for format in ("docx", "md"):
+            r = get(f"{base}/dossier", params={"topic": topic, "from": "2023-01", "to": "2023-12", "format": format})
+            assert r.status_code == 400 and "控制字符" in r.text, (format, r.status_code)
+    assert slow.running == 0, "nothing was compiled first"

@@ -22,7 +22,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, Co
 from .. import follow_text
 from ..delivery import Digest, by_message, delivery_callback, digest_title, issue_heading
 from ..dossier import compile_dossier
-from ..errors import Blocked, Busy
+from ..errors import Blocked, Busy, DossierError
 from ..dossier_render import to_docx
 from ..subscriptions import Subscription, SubscriptionStore, path_for
 from . import format as fmt
@@ -112,6 +112,9 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             dossier = await asyncio.to_thread(compile_in_turn)
         except Busy as busy:
             await _reply(update, follow_text.compile_refused(busy.status))
+            return
+        except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
+            await _reply(update, str(exc))
             return
         caption = f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报"
         with path.open("rb") as handle:

@@ -17,7 +17,7 @@ from typing import Any
 from .. import follow_text
 from ..delivery import Digest, by_message, delivery_callback, plain_digest
 from ..dossier import compile_dossier
-from ..errors import Busy
+from ..errors import Busy, DossierError
 from ..subscriptions import SubscriptionStore, path_for
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ async def _compile(bot: Any, message: Any, arg: str) -> str:
         dossier = await asyncio.to_thread(compile_in_turn)
     except Busy as busy:
         return follow_text.compile_refused(busy.status)
+    except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
+        return str(exc)
     lines = [f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报。"]
     lines += [f"· {e.citation}" for e in dossier.entries[:CONTENTS_SHOWN]]
     if len(dossier.entries) > CONTENTS_SHOWN:
