@@ -197,7 +197,9 @@ def test_an_ipv6_64_guesses_as_one_client():
     assert throttle.blocked("2001:db8:1:2::ffff") and not throttle.blocked("2001:db8:1:3::1")
 
 
-@pytest.mark.parametrize("token", ["q7", "correct-horse", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab"])
+@pytest.mark.parametrize("token", ["q7", "correct-horse", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab",
+                                   # FINDINGS F8: long and varied, but a pattern or a word
+                                   "password12345678", "0123456789abcdef", "abcdefgh12345678", "Qz7-letmein-Xk29w"])
 def test_a_guessable_admin_token_is_refused_at_start(tmp_path, token):
     env = {**os.environ, "BULLETIN_BOT_WEB_ADMIN_TOKEN": token, "BULLETIN_BOT_INDEX": str(tmp_path / "index")}
     try:

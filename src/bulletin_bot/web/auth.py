@@ -23,8 +23,24 @@ THROTTLE_WINDOW = 60.0  # seconds a wrong credential counts
 CLIENTS_KEPT = 10_000  # clients with recent failures remembered; the oldest go first
 REVOKED_KEPT = 10_000  # logged-out sessions remembered; past that, every older session ends
 MIN_TOKEN_BYTES = 16
-MIN_TOKEN_VARIETY = 8  # distinct characters: "aaaaaaaaaaaaaaaaaaaa" or "abababab…" is no secret
+MIN_TOKEN_VARIETY = 10  # distinct characters: `openssl rand -hex 16` has 13 or more
+MAX_TOKEN_RUN = 5  # "abcdef", "654321" or "aaaaaa" (six in a row) is a pattern, not a secret
+# what people type when asked for a password; a token holding one is guessed from a word list
+WEAK_WORDS = ("password", "passwd", "admin", "qwerty", "asdfgh", "zxcvbn", "letmein", "secret", "changeme",
+              "welcome", "iloveyou")
 MAKE_TOKEN = "openssl rand -hex 16"
+
+
+def _longest_run(token: str) -> int:
+    """The longest run of characters each one more, one less, or the same as the one before."""
+    longest = run = 1
+    step = None
+    for a, b in zip(token, token[1:]):
+        d = ord(b) - ord(a)
+        run = run + 1 if d in (-1, 0, 1) and d == step else (2 if d in (-1, 0, 1) else 1)
+        step = d
+        longest = max(longest, run)
+    return longest if token else 0
 
 
 def check_token_strength(token: str) -> None:
@@ -32,10 +48,16 @@ def check_token_strength(token: str) -> None:
     if not token:
         return
     problem = ""
-    if len(token.encode("utf-8")) < MIN_TOKEN_BYTES:
-        problem = f"is {len(token.encode('utf-8'))} bytes long, under {MIN_TOKEN_BYTES}"
+    size = len(token.encode("utf-8"))
+    word = next((w for w in WEAK_WORDS if w in token.lower()), "")
+    if size < MIN_TOKEN_BYTES:
+        problem = f"is {size} bytes long, under {MIN_TOKEN_BYTES}"
     elif len(set(token)) < MIN_TOKEN_VARIETY:
         problem = f"has only {len(set(token))} different characters, under {MIN_TOKEN_VARIETY}"
+    elif _longest_run(token) > MAX_TOKEN_RUN:
+        problem = f"has a run of {_longest_run(token)} sequential or repeated characters (like abcdef or 123456)"
+    elif word:
+        problem = "holds a common password word (like password or admin)"
     if problem:
         raise ConfigError(
             f"BULLETIN_BOT_WEB_ADMIN_TOKEN {problem}, so it can be guessed: make one with "
