@@ -551,3 +551,22 @@ def test_a_control_character_in_a_dossier_topic_is_refused_up_front(tmp_path, to
             r = get(f"{base}/dossier", params={"topic": topic, "from": "2023-01", "to": "2023-12", "format": format})
             assert r.status_code == 400 and "控制字符" in r.text, (format, r.status_code)
     assert slow.running == 0, "nothing was compiled first"
+
+
+# --- /tmp/FINDINGS.md F9: Secure cookies behind a TLS proxy ---------------------------------------
+
+
+def test_cookies_are_secure_when_the_trusted_proxy_says_https(tmp_path):
+    """F9: behind Caddy (TLS ends there) the admin and reader cookies never got `Secure`."""
+    settings, service = make_service(tmp_path, trusted_proxies=("10.0.0.9",))
+    with served(create_app(service, settings), settings) as base:
+        plain = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"})
+        assert "secure" not in plain.headers["set-cookie"].lower(), "a client's own header is not believed"
+    settings, service = make_service(tmp_path / "proxied", trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.8.0.1"}
+        login = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers=proxied)
+        assert "; secure" in login.headers["set-cookie"].lower()
+        assert "; secure" in get(f"{base}/follow", headers=proxied).headers["set-cookie"].lower()
+        plain = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "10.8.0.2"})
+        assert "secure" not in plain.headers["set-cookie"].lower()

@@ -358,7 +358,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "problems": len(stats.problems), "reindexing": job.snapshot()["running"],
         })
 
-    follow.register(app, service, settings, render, limit_questions, compile_turn)  # /follow and /dossier
+    follow.register(app, service, settings, render, limit_questions, compile_turn,
+                    lambda request: clients.is_https(request.scope))  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 
@@ -457,7 +458,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
             SESSION_COOKIE, auth.new_session(), max_age=SESSION_SECONDS, path="/admin",
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+            httponly=True, samesite="strict", secure=clients.is_https(request.scope),
         )
         return response
 

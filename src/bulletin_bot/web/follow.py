@@ -35,10 +35,12 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 
 def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HTMLResponse],
-             limit: Callable[[Request], None], compile_turn: Callable[[Request], ContextManager[None]]) -> None:
+             limit: Callable[[Request], None], compile_turn: Callable[[Request], ContextManager[None]],
+             is_https: Callable[[Request], bool]) -> None:
     """Add /follow (GET list, POST add or remove) and /dossier (GET form or file) to `app`;
     `limit` counts a request against its client's questions a minute, and a dossier is built
-    inside `compile_turn` (the server's bound on compiles at once)."""
+    inside `compile_turn` (the server's bound on compiles at once); `is_https` says whether the
+    reader's cookie gets `Secure`."""
     store = SubscriptionStore(path_for(settings.index))
     key = secrets.token_bytes(32)
 
@@ -54,7 +56,7 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
         response = render(request, "follow.html", status_code, title="关注与汇编", subs=subs, limit=store.limit,
                           csrf=token_for(reader), message=message, ok=ok)
         response.set_cookie(READER_COOKIE, reader, max_age=COOKIE_SECONDS, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+                            secure=is_https(request))
         return response
 
     @app.get("/follow", response_class=HTMLResponse)
