@@ -570,3 +570,22 @@ def test_cookies_are_secure_when_the_trusted_proxy_says_https(tmp_path):
         assert "; secure" in get(f"{base}/follow", headers=proxied).headers["set-cookie"].lower()
         plain = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "10.8.0.2"})
         assert "secure" not in plain.headers["set-cookie"].lower()
+
+
+# --- /tmp/FINDINGS.md F10: web sessions cannot evict other channels' conversations ----------------
+
+
+def test_web_sessions_cannot_push_out_a_chat_users_conversation(tmp_path):
+    """F10: 10,000 web questions with made-up session ids pushed every Telegram or WeCom user's
+    follow-up context out of the one shared store."""
+    from bulletin_bot.conversation import ContextStore
+
+    settings, service = make_service(tmp_path)
+    service.conversations = ContextStore(kept=3)  # the store as shipped, holding 3 instead of 10,000
+    chat_user = ("telegram", "42", "42")
+    service.converse(chat_user, QUESTION)
+    with served(create_app(service, settings), settings) as base:
+        for n in range(6):
+            assert get(f"{base}/api/ask", params={"q": QUESTION, "session": f"s{n}"}).status_code == 200
+    assert service.conversations.turns(chat_user), "the chat user's conversation is still there"
+    assert not service.conversations.turns(("web", "s0")) and service.conversations.turns(("web", "s5"))
