@@ -46,8 +46,10 @@ def serve_app(app: Any):
     """The ASGI app under uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
     import uvicorn
 
+    from bulletin_bot.channels.http import server_config
+
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))  # as `bulletin-bot serve` runs it
     server.install_signal_handlers = lambda: None  # older uvicorn; newer ones skip it off the main thread
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
@@ -208,3 +210,122 @@ def check_dialogues(ask_as) -> None:
     assert "129119亿元" in "".join(whole)
     assert ask_as(1, "新问题")[0] == "好的，前面的问题不再算数，请提新问题。"
     assert not ask_as(1, "那徐州呢")[0].startswith("按“")
+
+
+def post_chunked(url: str, total: int, chunk: int = 64 * 1024, headers: str = "") -> tuple[bytes, int]:
+    """POST `total` zero bytes to `url` in chunks (no Content-Length), stopping when the server
+    answers or hangs up; (the first bytes of the reply, how many body bytes left here)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    sent = 0
+    reply = b""
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{headers}\r\n".encode())
+        sock.setblocking(False)
+        piece = f"{chunk:x}\r\n".encode() + b"\0" * chunk + b"\r\n"
+        try:
+            while sent < total:
+                try:
+                    reply += sock.recv(4096)
+                    break  # the server answered (or hung up) before the body was all sent
+                except BlockingIOError:
+                    pass
+                sock.settimeout(5.0)
+                sock.sendall(piece)
+                sock.setblocking(False)
+                sent += chunk
+            else:
+                sock.settimeout(30.0)
+                sock.sendall(b"0\r\n\r\n")
+                reply += sock.recv(4096)
+        except OSError:  # reset or broken pipe: the server hung up
+            pass
+        if not reply:
+            try:
+                sock.settimeout(5.0)
+                reply = sock.recv(4096)
+            except OSError:
+                pass
+    return reply, sent
+
+
+def slow_body_reply(url: str, length: int = 100, seconds: float = 15.0) -> bytes:
+    """POST a body of `length` bytes to `url` one byte a second; the server's first reply bytes
+    (b"" when it neither answered nor hung up within `seconds`)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+        sock.settimeout(1.0)
+        while time.monotonic() - started < seconds:
+            try:
+                sock.sendall(b"a")
+            except OSError:
+                break
+            try:
+                reply = sock.recv(4096)
+                return reply
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+    return b""
+
+
+def declared_length_reply(url: str, length: int) -> bytes:
+    """The server's first reply bytes to a POST that announces `length` bytes and sends none."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+        return sock.recv(4096)
+
+
+class Gated:
+    """A service whose questions wait at a gate (to hold a 素材汇编 compiling); the rest is the real one's."""
+
+    def __init__(self, service: Any) -> None:
+        self._service = service
+        self.gate = threading.Event()
+        self.asking = 0
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        self.asking += 1
+        self.gate.wait(20)
+        return self._service.ask(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+
+def open_after_slow_headers(url: str, seconds: float) -> bool:
+    """Whether a connection that sends a header line every 0.3 s, never ending its headers, is
+    still open after `seconds`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: x\r\n".encode())
+        sock.settimeout(0.3)
+        n = 0
+        while time.monotonic() - started < seconds:
+            try:
+                sock.sendall(f"X-Slow-{n}: y\r\n".encode())
+                n += 1
+                if sock.recv(4096) == b"":
+                    return False
+            except socket.timeout:
+                continue
+            except OSError:
+                return False
+    return True

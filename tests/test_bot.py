@@ -55,6 +55,7 @@ from bulletin_bot.models import (
 from bulletin_bot.errors import BulletinError
 
 from botapi_standin import BotAPIStandin, Chat, User, parse_html
+from channel_helpers import post_chunked
 from conversation_corpus import ARCHIVE as CONVERSATION_ARCHIVE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1022,5 +1023,19 @@ def test_a_webhook_body_that_is_not_an_object_is_refused(tmp_path):
         for body in ("[]", "1", '"x"', "null"):
             r = httpx.post(f"http://127.0.0.1:{port}/tg/hook", content=body, headers=headers)
             assert r.status_code == 400, body
+        # a body past an update's size is given up as it comes in, not read whole (FINDINGS F3)
+        reply, sent = post_chunked(f"http://127.0.0.1:{port}/tg/hook", 64 * 1024 * 1024,
+                                   headers=f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n")
+        assert reply.startswith(b"HTTP/1.1 413") and sent < 16 * 1024 * 1024, (reply[:40], sent)
         loop.call_soon_threadsafe(stop.set)
         thread.join(15)
+
+
+@pytest.mark.parametrize("data", ["p:1:455:-1", "x:1", "m:", "a:1:2"])
+def test_button_data_no_handler_reads_is_still_answered(standin, bot, reader, data):
+    """FINDINGS F11: unmatched callback data was never answered; the spinner stayed until Telegram gave up."""
+    [message] = Session(standin, READER).say("/latest")
+    query_id = str(next(standin._ids))
+    standin._push("callback_query", {"id": query_id, "from": READER.to_api(), "chat_instance": "ci", "data": data,
+                                     "message": message})
+    assert standin.answered(query_id).params.get("callback_query_id") == query_id

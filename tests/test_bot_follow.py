@@ -135,3 +135,29 @@ def test_an_index_built_by_another_process_is_delivered_by_the_running_bot(tmp_p
             assert CITATION in check_message(delivered["html"])
             standin.idle()
             assert len(standin.bot_messages(FOLLOWER.id)) == before + 1
+
+
+def test_one_compile_runs_at_a_time(tmp_path):
+    """FINDINGS F2: the bot ran up to eight /compile at once (each a question per month and a .docx)."""
+    from bulletin_bot import follow_text
+
+    from channel_helpers import Gated
+    from test_bot import OTHER
+
+    with BotAPIStandin(TOKEN) as standin:
+        settings = make_settings(tmp_path, standin)
+        gated = Gated(make_service(settings))
+        with running(build_application(settings, gated), standin):
+            standin.say("/compile 理论宣讲 2023-01 2023-12", READER)
+            standin.wait_for(lambda: gated.asking == 1, what="the first compile")
+            assert Session(standin, READER).say("/compile 理论宣讲 2023-01 2023-12")[0]["text"] == follow_text.COMPILE_YOURS
+            assert Session(standin, OTHER).say("/compile 理论宣讲 2023-01 2023-12")[0]["text"] == follow_text.COMPILE_BUSY
+            assert gated.asking == 1
+            gated.gate.set()
+            standin.wait_for(lambda: standin.documents.get(READER.id), timeout=30, what="the document")
+
+
+def test_a_control_character_in_a_compile_topic_is_refused_plainly(standin, bot):
+    """FINDINGS F7: an ESC in a /compile topic failed in the .docx after the whole compile."""
+    reply = Session(standin, READER).say("/compile 理论\x1b宣讲 2023-01 2023-12")[0]["text"]
+    assert "控制字符" in reply and "U+001B" in reply

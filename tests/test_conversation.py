@@ -184,8 +184,10 @@ def test_the_store_keeps_a_few_turns_each_apart_and_forgets_after_a_while():
     assert [t.question for t in store.turns(("t", "group", "alice"))] == ["问题2", "问题3", "问题4"]
     assert [t.question for t in store.turns(("t", "group", "bob"))] == ["鲍勃的问题"]
     assert store.turns(("t", "other", "alice")) == ()
-    store.record(("web", "tab"), turn("网页"))  # a third conversation: the least recent goes
-    assert store.turns(("t", "group", "alice")) == () and len(store) == 2
+    store.record(("web", "tab"), turn("网页"))  # another channel's: kept apart, nothing goes
+    assert store.turns(("t", "group", "alice")) and len(store) == 3
+    store.record(("t", "group", "carol"), turn("卡罗尔"))  # a third of this channel: its least recent goes
+    assert store.turns(("t", "group", "alice")) == () and len(store) == 3
     clock.now += 30 * 60 + 1
     assert store.turns(("web", "tab")) == ()
     store.record(("web", "tab"), turn("又问"))

@@ -267,6 +267,10 @@ def test_replies_go_only_to_dingtalks_own_webhook_hosts(standin, tmp_path):
     assert webhook_allowed("https://oapi.dingtalk.com/robot/sendBySession?session=x", hosts)
     assert not webhook_allowed("https://oapi.dingtalk.com.evil.example/x", hosts)
     assert not webhook_allowed("file:///etc/passwd", frozenset({""}))
+    # FINDINGS F11: never in clear text to DingTalk's hosts; plain http only to a loopback stand-in
+    assert not webhook_allowed("http://oapi.dingtalk.com/robot/sendBySession?session=x", hosts)
+    assert not webhook_allowed("http://10.0.0.5/x", frozenset({"10.0.0.5"}))
+    assert webhook_allowed("http://127.0.0.1:8000/x", frozenset({"127.0.0.1"}))
 
 
 def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
@@ -280,3 +284,15 @@ def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
         wait_for(lambda: big.done, what="the stand-in to stop sending")
         assert big.sent < 16 * 1024 * 1024, f"the bot read {big.sent} bytes of a 1 MB-limited upload"
         assert not (settings.corpus / "456.txt").exists()
+
+
+def test_a_frame_that_is_not_an_object_is_ignored_and_the_stream_goes_on(standin, tmp_path):
+    """FINDINGS F11: a frame `[1]` raised AttributeError, which dropped and reopened the connection."""
+    settings = settings_for(tmp_path, standin)
+    with dingtalk_bot(settings, real_service(settings), standin):
+        ask(standin, "/help")
+        handshakes = standin.handshakes
+        for frame in ([1], "x", 5, None):
+            standin.send_frame(frame)
+        assert ask(standin, "/help")[0].startswith("怎么问")
+        assert standin.handshakes == handshakes, "the connection was not dropped"

@@ -21,7 +21,8 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, Streamed, check_dialogues, serve_app, squash, wait_for
+from channel_helpers import (LongAnswerService, Streamed, check_dialogues, declared_length_reply, post_chunked, serve_app,
+                             slow_body_reply, squash, wait_for)
 from conftest import NEW_FACT, NEW_ISSUE, NEW_QUESTION, SAMPLE
 from conversation_corpus import write_archive
 from feishu_standin import (APP_ID, APP_SECRET, BOT_OPEN_ID, ENCRYPT_KEY, MAX_POST_BYTES, VERIFICATION_TOKEN,
@@ -203,7 +204,8 @@ def test_a_long_answer_arrives_split_and_never_refused(standin, tmp_path):
 def test_plain_mode_checks_the_verification_token(tmp_path):
     standin = FeishuStandin(encrypt_key="").start()
     try:
-        with feishu_bot(settings_for(tmp_path, standin, encrypt_key=""), LongAnswerService(short=True), standin):
+        plain = settings_for(tmp_path, standin, encrypt_key="", feishu_allow_plain=True)  # the explicit, unsafe opt-in
+        with feishu_bot(plain, LongAnswerService(short=True), standin):
             challenge = {"challenge": "c-1", "token": VERIFICATION_TOKEN, "type": "url_verification"}
             assert standin.push(challenge).json() == {"challenge": "c-1"}
             forged = standin.message_event("宣讲", READER, token="guessed")
@@ -270,3 +272,45 @@ def test_a_file_past_the_upload_limit_is_not_read_whole(standin, tmp_path):
         wait_for(lambda: big.done, what="the stand-in to stop sending")
         assert big.sent < 16 * 1024 * 1024, f"the bot read {big.sent} bytes of a 1 MB-limited upload"
         assert not (settings.corpus / "456.txt").exists()
+
+
+# --- /tmp/FINDINGS.md: bodies read within bounds -------------------------------------------------
+
+
+def test_a_huge_unsigned_body_is_refused_before_it_is_read(standin, tmp_path, monkeypatch):
+    """F3 and F6: a 300 MB event body was read whole before any check; a slow one was never cut."""
+    from bulletin_bot import http_limits
+
+    settings = settings_for(tmp_path, standin)
+    with feishu_bot(settings, LongAnswerService(short=True), standin):
+        reply, sent = post_chunked(standin.events_url, 64 * 1024 * 1024)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
+        assert sent < 16 * 1024 * 1024, f"{sent} bytes went in before the refusal"
+        assert declared_length_reply(standin.events_url, 300 * 1024 * 1024).startswith(b"HTTP/1.1 413")
+        monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+        assert slow_body_reply(standin.events_url).startswith(b"HTTP/1.1 408")
+        assert ask(standin, "/help")[0].startswith("怎么问"), "the bot still answers"
+
+
+def test_without_an_encrypt_key_the_channel_does_not_start_unless_told(standin, tmp_path, caplog):
+    """F4: without an Encrypt Key anyone with the Verification Token sent /reindex as the admin;
+    the channel started without a word."""
+    from bulletin_bot.errors import ChannelConfigError
+
+    with pytest.raises(ChannelConfigError, match="BULLETIN_BOT_FEISHU_ENCRYPT_KEY.*BULLETIN_BOT_FEISHU_ALLOW_PLAIN"):
+        create_app(settings_for(tmp_path, standin, encrypt_key=""), LongAnswerService(short=True))
+    with caplog.at_level("WARNING"):
+        create_app(settings_for(tmp_path, standin, encrypt_key="", feishu_allow_plain=True), LongAnswerService(short=True))
+    assert any("UNSAFE" in r.getMessage() for r in caplog.records)
+
+
+def test_the_feishu_channel_without_an_encrypt_key_refuses_to_start(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BULLETIN_BOT_INDEX": str(tmp_path / "index"), "BULLETIN_BOT_FEISHU_APP_ID": "cli_x",
+           "BULLETIN_BOT_FEISHU_APP_SECRET": "s", "BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN": "t"}
+    done = subprocess.run([sys.executable, "-m", "bulletin_bot.cli", "serve", "--channel", "feishu"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "BULLETIN_BOT_FEISHU_ENCRYPT_KEY" in done.stderr, done.stderr[-500:]

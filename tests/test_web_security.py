@@ -153,11 +153,53 @@ def test_guesses_from_many_addresses_meet_one_cap(tmp_path):
         for n in range(ALL_FAILURES_PER_MINUTE):  # one wrong guess from each of many addresses
             r = proxy.post("/admin/login", data={"token": f"guess-{n}"}, headers={"X-Forwarded-For": f"10.1.{n // 250}.{n % 250}"})
             assert r.status_code == 401
-        fresh = proxy.post("/admin/login", data={"token": "guess"}, headers={"X-Forwarded-For": "10.2.0.1"})
-        assert fresh.status_code == 429
+        # past the cap, a client that has failed once is held; one that has not has its one guess
+        # checked (so the real admin is never locked out by others), and is held after it
+        again = proxy.post("/admin/login", data={"token": "guess"}, headers={"X-Forwarded-For": "10.1.0.0"})
+        assert again.status_code == 429
+        fresh = [proxy.post("/admin/login", data={"token": "guess"}, headers={"X-Forwarded-For": "10.2.0.1"}).status_code
+                 for _ in range(2)]
+        assert fresh == [401, 429]
 
 
-@pytest.mark.parametrize("token", ["q7", "correct-horse", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab"])
+def test_a_flood_of_wrong_tokens_never_locks_the_admin_out(tmp_path, monkeypatch):
+    """/tmp/FINDINGS.md F1: 6 addresses x 10 wrong tokens held every later credential at 429 for
+    ever (the overall list never drained), the right bearer and session cookie included."""
+    from bulletin_bot.web import auth
+
+    monkeypatch.setattr(auth, "THROTTLE_WINDOW", 4.0, raising=False)  # the rule as shipped, over 4 s instead of 60
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def status(address: str, token: str) -> int:
+            return get(f"{base}/admin/status", headers={"Authorization": f"Bearer {token}",
+                                                       "X-Forwarded-For": address}).status_code
+
+        login = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "10.7.0.1"})
+        cookie = login.cookies[SESSION_COOKIE]
+        for a in range(6):
+            for i in range(10):
+                r = httpx.post(f"{base}/admin/login", data={"token": f"x{i}"}, headers={"X-Forwarded-For": f"10.6.0.{a}"})
+                assert r.status_code in (401, 429)
+        assert status("10.6.0.5", TOKEN) == 429, "a guessing address is held"
+        assert status("10.6.0.99", TOKEN) == 200, "the admin on an address that has not failed is let in"
+        admin = get(f"{base}/admin", headers={"X-Forwarded-For": "10.6.0.5"}, cookies={SESSION_COOKIE: cookie})
+        assert admin.status_code == 429 and "set-cookie" not in admin.headers, "a throttled page keeps the cookie"
+        time.sleep(4.5)  # the window has passed: every failure has expired
+        assert status("10.6.0.5", TOKEN) == 200
+        assert get(f"{base}/admin", headers={"X-Forwarded-For": "10.6.0.5"},
+                   cookies={SESSION_COOKIE: cookie}).status_code == 200
+
+
+def test_an_ipv6_64_guesses_as_one_client():
+    throttle = LoginThrottle(limit=3, overall=10**6)
+    for n in range(3):
+        throttle.failed(f"2001:db8:1:2::{n + 1}")
+    assert throttle.blocked("2001:db8:1:2::ffff") and not throttle.blocked("2001:db8:1:3::1")
+
+
+@pytest.mark.parametrize("token", ["q7", "correct-horse", "aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababab",
+                                   # FINDINGS F8: long and varied, but a pattern or a word
+                                   "password12345678", "0123456789abcdef", "abcdefgh12345678", "Qz7-letmein-Xk29w"])
 def test_a_guessable_admin_token_is_refused_at_start(tmp_path, token):
     env = {**os.environ, "BULLETIN_BOT_WEB_ADMIN_TOKEN": token, "BULLETIN_BOT_INDEX": str(tmp_path / "index")}
     try:
@@ -256,9 +298,9 @@ class SlowService:
 
 
 def test_questions_at_once_are_bounded_per_client_and_overall(tmp_path, monkeypatch):
-    from bulletin_bot.web import limits
+    from bulletin_bot import turns
 
-    monkeypatch.setattr(limits, "MAX_WAITING", 1)
+    monkeypatch.setattr(turns, "MAX_WAITING", 1)
     settings, service = make_service(tmp_path, web_client_questions_at_once=1, web_questions_at_once=1,
                                      trusted_proxies=("127.0.0.1",))
     slow = SlowService(service)
@@ -361,9 +403,9 @@ def test_the_work_of_one_question_is_bounded(site):
 
 
 def test_a_body_sent_a_byte_at_a_time_is_cut(tmp_path, monkeypatch):
-    from bulletin_bot.web import forms
+    from bulletin_bot import http_limits
 
-    monkeypatch.setattr(forms, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+    monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
     settings, service = make_service(tmp_path)
     with served(create_app(service, settings), settings) as base:
         port = int(base.rsplit(":", 1)[1])
@@ -455,3 +497,129 @@ def test_one_client_never_holds_every_running_place():
     release.set()
     for t in [*threads, quiet]:
         t.join(10)
+
+
+# --- /tmp/FINDINGS.md F2: a 素材汇编 is heavy work -------------------------------------------------
+
+
+def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
+    """F2: six /dossier at once from one address all ran (about 28 questions and a .docx each),
+    where /api/ask allowed two; nothing bounded compiles over all clients either."""
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
+        def dossier(who: str) -> httpx.Response:
+            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+
+        first = pool.submit(dossier, "10.0.0.1")
+        wait_for(lambda: slow.running == 1, what="the first compile")
+        again = dossier("10.0.0.1")
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1 and "素材汇编" in again.text
+        other = dossier("10.0.0.2")
+        assert other.status_code == 503 and int(other.headers["Retry-After"]) >= 1
+        assert app.state.questions.running_now == 1, "a compile holds one of the question places"
+        slow.gate.set()
+        done = first.result()
+        assert done.status_code == 200 and "素材汇编" in done.text
+        assert dossier("10.0.0.2").status_code == 200, "the next compile runs once the first is done"
+
+
+# --- /tmp/FINDINGS.md F5: following is bounded ----------------------------------------------------
+
+
+def test_follows_count_as_questions_and_the_table_is_capped(tmp_path, monkeypatch):
+    """F5: one address added about 100 follows a second (a fresh reader cookie each 20), and the
+    subscriptions file grew without bound."""
+    from bulletin_bot import subscriptions
+
+    monkeypatch.setattr(subscriptions, "MAX_PER_CHANNEL", 3, raising=False)
+    settings, service = make_service(tmp_path, web_questions_per_minute=4, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def reader(address: str) -> httpx.Client:
+            client = httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=60)
+            client.csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/follow").text).group(1)
+            return client
+
+        flooder = reader("10.5.0.1")
+        codes = [flooder.post("/follow", data={"csrf": flooder.csrf, "topic": f"主题{i}"}).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 400, 429], codes  # the table is full after three; 4 a minute
+        other = reader("10.5.0.2")
+        full = other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"})
+        assert full.status_code == 400 and "关注的人太多" in full.text
+    assert len(subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")) == 3
+
+
+# --- /tmp/FINDINGS.md F6: slow headers -------------------------------------------------------------
+
+
+def test_headers_sent_a_line_at_a_time_are_cut(tmp_path, monkeypatch):
+    """F6: a header line every 3 s held a connection open for as long as the client liked."""
+    from bulletin_bot import http_limits
+
+    from channel_helpers import open_after_slow_headers
+
+    monkeypatch.setattr(http_limits, "HEADER_SECONDS", 1.0, raising=False)  # as shipped, over 1 s instead of 10
+    settings, service = make_service(tmp_path)
+    with served(create_app(service, settings), settings) as base:
+        assert not open_after_slow_headers(f"{base}/admin/login", 6.0)
+        assert get(f"{base}/healthz").status_code == 200, "a request in one go is served"
+        with httpx.Client(timeout=30) as client:  # and a kept-alive connection serves a second request
+            assert client.get(f"{base}/healthz").status_code == 200
+            time.sleep(1.5)
+            assert client.get(f"{base}/healthz").status_code == 200
+
+
+# --- /tmp/FINDINGS.md F7: a dossier topic is input ------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", ["理论\x01宣讲", "理论\uffff", "\x1b[31m宣讲"])
+def test_a_control_character_in_a_dossier_topic_is_refused_up_front(tmp_path, topic):
+    """F7: U+0001, U+FFFF or an ESC in the topic gave a 500 after the whole compile had run."""
+    settings, service = make_service(tmp_path)
+    slow = SlowService(service)
+    slow.gate.set()
+    with served(create_app(slow, settings), settings) as base:
+        for format in ("docx", "md"):
+            r = get(f"{base}/dossier", params={"topic": topic, "from": "2023-01", "to": "2023-12", "format": format})
+            assert r.status_code == 400 and "控制字符" in r.text, (format, r.status_code)
+    assert slow.running == 0, "nothing was compiled first"
+
+
+# --- /tmp/FINDINGS.md F9: Secure cookies behind a TLS proxy ---------------------------------------
+
+
+def test_cookies_are_secure_when_the_trusted_proxy_says_https(tmp_path):
+    """F9: behind Caddy (TLS ends there) the admin and reader cookies never got `Secure`."""
+    settings, service = make_service(tmp_path, trusted_proxies=("10.0.0.9",))
+    with served(create_app(service, settings), settings) as base:
+        plain = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"})
+        assert "secure" not in plain.headers["set-cookie"].lower(), "a client's own header is not believed"
+    settings, service = make_service(tmp_path / "proxied", trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.8.0.1"}
+        login = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers=proxied)
+        assert "; secure" in login.headers["set-cookie"].lower()
+        assert "; secure" in get(f"{base}/follow", headers=proxied).headers["set-cookie"].lower()
+        plain = httpx.post(f"{base}/admin/login", data={"token": TOKEN}, headers={"X-Forwarded-For": "10.8.0.2"})
+        assert "secure" not in plain.headers["set-cookie"].lower()
+
+
+# --- /tmp/FINDINGS.md F10: web sessions cannot evict other channels' conversations ----------------
+
+
+def test_web_sessions_cannot_push_out_a_chat_users_conversation(tmp_path):
+    """F10: 10,000 web questions with made-up session ids pushed every Telegram or WeCom user's
+    follow-up context out of the one shared store."""
+    from bulletin_bot.conversation import ContextStore
+
+    settings, service = make_service(tmp_path)
+    service.conversations = ContextStore(kept=3)  # the store as shipped, holding 3 instead of 10,000
+    chat_user = ("telegram", "42", "42")
+    service.converse(chat_user, QUESTION)
+    with served(create_app(service, settings), settings) as base:
+        for n in range(6):
+            assert get(f"{base}/api/ask", params={"q": QUESTION, "session": f"s{n}"}).status_code == 200
+    assert service.conversations.turns(chat_user), "the chat user's conversation is still there"
+    assert not service.conversations.turns(("web", "s0")) and service.conversations.turns(("web", "s5"))

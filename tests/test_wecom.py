@@ -18,7 +18,11 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.service import BulletinService
 
-from channel_helpers import LongAnswerService, check_dialogues, serve_app, squash, wait_for
+from bulletin_bot import follow_text as chat_follow_text
+
+from channel_helpers import (Gated, LongAnswerService, check_dialogues, declared_length_reply, open_after_slow_headers,
+                             post_chunked, serve_app, slow_body_reply, squash,
+                             wait_for)
 from conftest import SAMPLE
 from conversation_corpus import write_archive
 from wecom_standin import AES_KEY, AGENT_ID, CORP_ID, MAX_TEXT_BYTES, SECRET, TOKEN, WeComStandin
@@ -226,3 +230,49 @@ def test_every_reply_counts_against_the_per_user_limit(standin, tmp_path):
         assert not any("太频繁" in r for r in replies[:4])
         assert "太频繁" in replies[4]
         assert "太频繁" not in ask(standin, "/latest", user="bystander")[0], "another user is not held up"
+
+
+# --- /tmp/FINDINGS.md: bodies read within bounds -------------------------------------------------
+
+
+def test_a_huge_unsigned_body_is_refused_before_it_is_read(standin, live):
+    """F3: a 400 MB body to the callback was read whole (RSS 90 MB -> 636 MB), then refused."""
+    url = standin.callback_url + "?msg_signature=x&timestamp=1&nonce=1"
+    reply, sent = post_chunked(url, 64 * 1024 * 1024)
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:80]
+    assert sent < 16 * 1024 * 1024, f"{sent} bytes went in before the refusal"
+    assert declared_length_reply(url, 400 * 1024 * 1024).startswith(b"HTTP/1.1 413")
+    assert ask(standin, "/help", user="after-big")[0].startswith("怎么问"), "the bot still answers"
+
+
+def test_a_body_sent_a_byte_at_a_time_is_cut(standin, live, monkeypatch):
+    """F6: one byte every 3 s held a callback open for minutes; the web app gave up after 10 s."""
+    from bulletin_bot import http_limits
+
+    monkeypatch.setattr(http_limits, "BODY_GRACE", 1.0)  # the rule as shipped, over 1 s instead of 10
+    assert slow_body_reply(standin.callback_url + "?msg_signature=x&timestamp=1&nonce=1").startswith(b"HTTP/1.1 408")
+
+
+def test_one_compile_runs_at_a_time(standin, tmp_path):
+    """F2: every /compile ran at once (a question per month of its period each), bounded only by
+    each user's replies a minute."""
+    settings = settings_for(tmp_path, standin)
+    gated = Gated(real_service(settings))
+    with wecom_bot(settings, gated, standin):
+        standin.say("/compile 宣讲 2023-01 2023-12", "compiler1")
+        wait_for(lambda: gated.asking == 1, what="the first compile")
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler1")[0] == chat_follow_text.COMPILE_YOURS
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler2")[0] == chat_follow_text.COMPILE_BUSY
+        assert gated.asking == 1, "no second compile started"
+        gated.gate.set()
+        [done] = standin.wait_texts("compiler1", 1, after=1)
+        assert done.startswith("素材汇编「宣讲」")
+        assert ask(standin, "/compile 宣讲 2023-01 2023-12", user="compiler2")[0].startswith("素材汇编「宣讲」")
+
+
+def test_headers_sent_a_line_at_a_time_are_cut(standin, live, monkeypatch):
+    """F6: a header line every 3 s held the callback server's connection open for minutes."""
+    from bulletin_bot import http_limits
+
+    monkeypatch.setattr(http_limits, "HEADER_SECONDS", 1.0, raising=False)  # as shipped, over 1 s instead of 10
+    assert not open_after_slow_headers(standin.callback_url, 6.0)

@@ -67,6 +67,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_FEISHU_API_BASE_URL": "feishu_api_base_url",
     "BULLETIN_BOT_FEISHU_ADMINS": "feishu_admins",
     "BULLETIN_BOT_FEISHU_TENANT_KEY": "feishu_tenant_key",
+    "BULLETIN_BOT_FEISHU_ALLOW_PLAIN": "feishu_allow_plain",
     "BULLETIN_BOT_PARSE_MEMORY_MB": "parse_memory_mb",
     "BULLETIN_BOT_PARSE_SECONDS": "parse_seconds",
     "BULLETIN_BOT_INDEX_BACKEND": "index_backend",
@@ -125,6 +126,8 @@ class Settings:
     feishu_api_base_url: str = DEFAULT_FEISHU_API
     feishu_admins: frozenset[str] = frozenset()  # Feishu open_id (ou_…): a user_id is unique only in one tenant
     feishu_tenant_key: str = ""  # the app's own tenant: events from any other are refused (unset: any)
+    # UNSAFE: run without an Encrypt Key, trusting any event that carries the Verification Token
+    feishu_allow_plain: bool = False
     # each uploaded or corpus file is parsed in a child process held to these (sandbox.py)
     parse_memory_mb: int = 1536
     parse_seconds: float = 30.0

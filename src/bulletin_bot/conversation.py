@@ -37,7 +37,7 @@ from .ranking.specifics import places
 from .text import is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
-CONTEXTS_KEPT = 10_000  # conversations kept at once; the oldest is forgotten first
+CONTEXTS_KEPT = 10_000  # conversations kept at once per channel; the oldest is forgotten first
 Key = tuple[str, ...]  # (channel, chat, user): in a group each member has their own
 
 
@@ -80,8 +80,10 @@ class _Entry:
 class ContextStore:
     """Each conversation's last turns, in memory, forgotten after `minutes` of silence.
 
-    Bounded: at most `kept` conversations (the least recently used go first) and `turns` turns
-    each. Thread-safe: front ends call it from worker threads.
+    Bounded per channel (a key's first part: "web", "telegram", "wecom" …): at most `kept`
+    conversations of each (its least recently used go first) and `turns` turns each, so the web,
+    whose session ids any client may make up, cannot push a chat user's conversation out.
+    Thread-safe: front ends call it from worker threads.
     """
 
     def __init__(self, minutes: float = 30.0, kept: int = CONTEXTS_KEPT, turns: int = TURNS_KEPT,
@@ -89,33 +91,38 @@ class ContextStore:
         self.seconds = minutes * 60.0
         self.kept, self.turns_kept = kept, turns
         self.clock = clock
-        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._channels: dict[str, OrderedDict[Key, _Entry]] = {}
         self._lock = threading.Lock()
+
+    def _of(self, key: Key) -> OrderedDict[Key, _Entry]:
+        return self._channels.setdefault(str(key[0]) if key else "", OrderedDict())
 
     def turns(self, key: Key) -> tuple[Turn, ...]:
         with self._lock:
-            entry = self._entries.get(key)
+            entries = self._of(key)
+            entry = entries.get(key)
             if entry is None:
                 return ()
             if self.clock() - entry.at > self.seconds:
-                del self._entries[key]
+                del entries[key]
                 return ()
             return entry.turns
 
     def record(self, key: Key, turn: Turn) -> None:
         with self._lock:
-            entry = self._entries.pop(key, None)
+            entries = self._of(key)
+            entry = entries.pop(key, None)
             turns = (entry.turns if entry and self.clock() - entry.at <= self.seconds else ()) + (turn,)
-            self._entries[key] = _Entry(turns[-self.turns_kept:], self.clock())
-            while len(self._entries) > self.kept:
-                self._entries.popitem(last=False)
+            entries[key] = _Entry(turns[-self.turns_kept:], self.clock())
+            while len(entries) > self.kept:
+                entries.popitem(last=False)
 
     def forget(self, key: Key) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            self._of(key).pop(key, None)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(entries) for entries in self._channels.values())
 
 
 # whole messages that start a new conversation (/new in every front end)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -196,12 +197,30 @@ def _judged(words: TopicWords, views: list[ArticleView], asked: dict[int, Quote]
     return out
 
 
+MAX_TOPIC_CHARS = 40
+
+
+def topic_problem(topic: str) -> str:
+    """Why `topic` cannot be a dossier's topic ("" when it can): a control character (U+0001,
+    ESC …) or a noncharacter (U+FFFF) can be in no .docx, and would fail only after the compile."""
+    for char in topic:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\ufffe\uffff":
+            return f"主题里有不能出现在文档中的控制字符（U+{ord(char):04X}），请只写文字。"
+    if len(topic) > MAX_TOPIC_CHARS:
+        return f"主题太长了（{len(topic)} 字），请控制在 {MAX_TOPIC_CHARS} 字以内。"
+    return ""
+
+
 def compile_dossier(service: _Service, topic: str, start: str, end: str, group: str = "section",
                     passages_only: bool = False) -> Dossier:
-    """The dossier of `topic` from `start` to `end` (see `parse_period`)."""
+    """The dossier of `topic` from `start` to `end` (see `parse_period`); DossierError, before
+    any question is asked, for a topic, period or grouping it cannot be."""
     topic = " ".join(topic.split())
     if not topic:
         raise DossierError("请写上主题，例如：理论宣讲")
+    problem = topic_problem(topic)
+    if problem:
+        raise DossierError(problem)
     if group not in GROUPS:
         raise DossierError(f"分组方式只能是 {' / '.join(GROUPS)}，不是「{group}」")
     first, last = parse_period(start, end=False), parse_period(end, end=True)

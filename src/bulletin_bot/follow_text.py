@@ -91,8 +91,24 @@ class CompileRequest:
     passages: bool = False
 
 
+# a compile asks one question per month of its period: one runs at a time in a bot process
+COMPILES_AT_ONCE = 1
+COMPILE_BUSY = "正在生成另一份素材汇编，同一时间只生成一份，请过一会儿再试。"
+COMPILE_YOURS = "你的上一份素材汇编还在生成，请等它完成。"
 COMPILE_USAGE = "用法：/compile 主题 起始月 结束月，例如 /compile 理论宣讲 2023-01 2023-12（可加「月」按月分组、「段落」只收相关段落）"
 _DATE = re.compile(r"\d{4}(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?月?)?")
+
+
+def compile_turns() -> Any:
+    """The bound on compiles at once in a bot process (a `turns.RunningQuestions`, never waiting)."""
+    from .turns import RunningQuestions
+
+    return RunningQuestions(per_client=1, overall=COMPILES_AT_ONCE, waiting=0)
+
+
+def compile_refused(status: int) -> str:
+    """The reply to a compile refused by `compile_turns` (Busy's status: 429 yours, 503 another's)."""
+    return COMPILE_YOURS if status == 429 else COMPILE_BUSY
 
 
 def parse_compile(arg: str) -> CompileRequest | None:

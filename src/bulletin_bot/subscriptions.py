@@ -30,6 +30,9 @@ from pathlib import Path
 from .errors import FollowRefused
 
 MAX_TOPICS = 20  # subscriptions per (channel, chat)
+# subscriptions on one channel: anonymous web readers (a new cookie is a new reader) cannot grow
+# the file without bound, nor take the room of another channel's users
+MAX_PER_CHANNEL = 50_000
 MAX_TOPIC_CHARS = 40
 SERIES = "*"  # the topic stored for "every new issue"
 # words a user writes to follow every new issue rather than a topic
@@ -101,9 +104,10 @@ def path_for(index_root: Path) -> Path:
 class SubscriptionStore:
     """The subscriptions file; safe to share between threads (one connection per call)."""
 
-    def __init__(self, path: Path, limit: int = MAX_TOPICS) -> None:
+    def __init__(self, path: Path, limit: int = MAX_TOPICS, per_channel: int | None = None) -> None:
         self.path = Path(path)
         self.limit = limit
+        self.per_channel = MAX_PER_CHANNEL if per_channel is None else per_channel
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
@@ -147,6 +151,10 @@ class SubscriptionStore:
                 db.execute("ROLLBACK")
                 raise FollowRefused(f"每人最多关注 {self.limit} 个主题，已经关注了 {count} 个。"
                                     f"请先取消一个（取消关注 主题），再关注新的。")
+            (total,) = db.execute("SELECT COUNT(*) FROM subscriptions WHERE channel=?", (channel,)).fetchone()
+            if total >= self.per_channel:
+                db.execute("ROLLBACK")
+                raise FollowRefused("关注的人太多，暂时不能再添加新的关注。请稍后再试，或联系管理员。")
             created = time.time()
             cur = db.execute("INSERT INTO subscriptions (channel, chat, topic, created) VALUES (?,?,?,?)",
                              (channel, chat, topic, created))

@@ -51,6 +51,7 @@ from .handlers import (
     noop,
     on_error,
     reindex,
+    stale_button,
     start,
     stats,
     upload,
@@ -140,6 +141,7 @@ def build_application(settings: Settings, service: BulletinService, webhook: boo
             CallbackQueryHandler(more, pattern=r"^m:"),
             CallbackQueryHandler(article, pattern=r"^[ap]:\d+:\d+:\d+$"),
             CallbackQueryHandler(noop, pattern=r"^noop$"),
+            CallbackQueryHandler(stale_button),  # last: any other data is still answered
         ]
     )
     follow.register(app, settings)

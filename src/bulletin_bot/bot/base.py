@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram.ext import ContextTypes
 
 from ..config import Settings
+from ..follow_text import compile_turns
 from ..jobs import ReindexRunner
 from ..rate_limit import RateLimit
 from ..service import BulletinService
@@ -23,6 +25,8 @@ class BotState:
     rate: RateLimit
     jobs: ReindexRunner
     refresh_task: asyncio.Task | None = None
+    # one 素材汇编 at a time in the bot (it asks a question per month of its period)
+    compiles: Any = field(default_factory=compile_turns)
     tasks: set[asyncio.Task] = field(default_factory=set)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatAction
@@ -21,7 +22,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, Co
 from .. import follow_text
 from ..delivery import Digest, by_message, delivery_callback, digest_title, issue_heading
 from ..dossier import compile_dossier
-from ..errors import Blocked
+from ..errors import Blocked, Busy, DossierError
 from ..dossier_render import to_docx
 from ..subscriptions import Subscription, SubscriptionStore, path_for
 from . import format as fmt
@@ -97,11 +98,24 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await update.effective_message.reply_text(fmt.rate_limited_text(wait))
         return
     await update.effective_message.chat.send_action(ChatAction.UPLOAD_DOCUMENT)
-    dossier = await asyncio.to_thread(compile_dossier, state.service, request.topic, request.start, request.end,
-                                      request.group, request.passages)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"素材汇编-{request.topic[:20]}.docx"
-        await asyncio.to_thread(to_docx, dossier, path)
+
+        def compile_in_turn() -> Any:  # one at a time in the bot: the compile and the .docx
+            with state.compiles.slot(str(user.id if user else 0)):
+                made = compile_dossier(state.service, request.topic, request.start, request.end, request.group,
+                                       request.passages)
+                to_docx(made, path)
+                return made
+
+        try:
+            dossier = await asyncio.to_thread(compile_in_turn)
+        except Busy as busy:
+            await _reply(update, follow_text.compile_refused(busy.status))
+            return
+        except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
+            await _reply(update, str(exc))
+            return
         caption = f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报"
         with path.open("rb") as handle:
             await update.effective_message.reply_document(handle, filename=path.name, caption=fmt.esc(caption))

@@ -275,6 +275,12 @@ async def noop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.callback_query.answer()
 
 
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Button data no other handler reads (an old bot's, or forged): answered, so the button's
+    spinner stops at once instead of when Telegram gives up."""
+    await update.callback_query.answer("这个按钮已失效，请重新提问。")
+
+
 async def issue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/issue N — contents of issue N; without N, the issues indexed."""
     service = state_of(context).service

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import secrets
 import signal
@@ -16,10 +17,13 @@ from telegram import Update
 from telegram.ext import Application
 
 from ..config import Settings
-from ..errors import BotConfigError
+from ..errors import BotConfigError, UploadTooLarge
+from ..http_limits import read_body, server_limits
 from .base import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
+
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few KB (a file comes as an id, not its bytes)
 
 
 async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -48,7 +52,11 @@ async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Even
         if not hmac.compare_digest(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), secret):
             return Response(status_code=403)
         try:
-            data = await request.json()
+            body = await read_body(request, MAX_UPDATE_BYTES)
+        except UploadTooLarge:
+            return Response(status_code=413)
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict):  # `[]` or `1` is no update: refused, not a 500
                 return Response(status_code=400)
             update = Update.de_json(data, app.bot)
@@ -61,7 +69,8 @@ async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Even
         return PlainTextResponse("ok")
 
     web = Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
-    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port, log_level="warning"))
+    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port, log_level="warning",
+                                   **server_limits()))
     loop = asyncio.get_running_loop()
     handled: list[int] = []
     if stop is None:

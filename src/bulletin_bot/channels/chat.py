@@ -28,7 +28,7 @@ from ..config import Settings
 from ..conversation import understood_line
 from ..errors import CallbackRejected, IndexInvalid, IndexMissing, UploadTooLarge
 from ..follow_text import HELP_LINES as FOLLOW_HELP
-from ..follow_text import parse_plain
+from ..follow_text import compile_turns, parse_plain
 from ..jobs import JobOutcome, ReindexRunner, report_summary
 from ..models import CLOSEST_HEADING, Answer, IndexStatus, IssueSummary, IssueView, Progress, Quote
 from ..question_check import is_question_problem
@@ -348,6 +348,7 @@ class ChatBot:
         self.admins = admins
         self.runner = runner or ReindexRunner(service)
         self.rate = RateLimit(settings.questions_per_minute)
+        self.compiles = compile_turns()  # one 素材汇编 at a time: it asks a question per month
         self.group_hint = group_hint
         self._queries: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
         self.tasks: set[asyncio.Task] = set()

@@ -37,7 +37,7 @@ from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigEr
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh
 from .download import download_within
 from .crypto import FeishuCrypto
-from .http import serve_http
+from .http import callback_body, serve_http
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,16 @@ def check_settings(settings: Settings) -> None:
         ("BULLETIN_BOT_FEISHU_VERIFICATION_TOKEN", settings.feishu_verification_token)) if not value]
     if missing:
         raise ChannelConfigError(f"the Feishu channel needs {', '.join(missing)} (see deploy/README.md)")
+    if not settings.feishu_encrypt_key and not settings.feishu_allow_plain:
+        # without it an event is trusted on the static Verification Token alone: no signature,
+        # no timestamp, and anyone who learns the token can speak as any user, admins included
+        raise ChannelConfigError(
+            "the Feishu channel needs BULLETIN_BOT_FEISHU_ENCRYPT_KEY (set an Encrypt Key in the developer "
+            "console, 事件与回调 > 加密策略): without it events are not signed and anyone with the Verification "
+            "Token can act as any user; BULLETIN_BOT_FEISHU_ALLOW_PLAIN=1 runs without one anyway (unsafe)")
+    if not settings.feishu_encrypt_key:
+        log.warning("feishu: UNSAFE: no Encrypt Key (BULLETIN_BOT_FEISHU_ALLOW_PLAIN is on): events are not signed, "
+                    "and anyone with the Verification Token can act as any user, admins included")
 
 
 class FeishuChannel:
@@ -243,10 +253,10 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 
     @app.post(EVENT_PATH)
     async def events(request: Request) -> Response:
-        body = await request.body()
+        body = await callback_body(request, MAX_BODY, "feishu")  # nothing is checked before: read within bounds
+        if body is None:
+            return Response(status_code=413)
         try:
-            if len(body) > MAX_BODY:
-                raise CallbackRejected("body too large")
             data = open_body(body)
             if data.get("type") == "url_verification":
                 if data.get("token") != token:

@@ -17,6 +17,7 @@ from typing import Any
 from .. import follow_text
 from ..delivery import Digest, by_message, delivery_callback, plain_digest
 from ..dossier import compile_dossier
+from ..errors import Busy, DossierError
 from ..subscriptions import SubscriptionStore, path_for
 
 log = logging.getLogger(__name__)
@@ -50,17 +51,28 @@ async def command(bot: Any, message: Any, name: str, arg: str) -> None:
     elif name == "followers":
         text = await asyncio.to_thread(follow_text.counts_reply, store) if bot.is_admin(message) else "只有管理员可以这样做。"
     else:
-        text = await _compile(bot, arg)
+        text = await _compile(bot, message, arg)
     await bot.reply(message, [esc(text)])
 
 
-async def _compile(bot: Any, arg: str) -> str:
-    """These platforms take no file from a bot here: the dossier's contents, and where to get the document."""
+async def _compile(bot: Any, message: Any, arg: str) -> str:
+    """These platforms take no file from a bot here: the dossier's contents, and where to get the
+    document. One compile runs at a time in the process (`bot.compiles`); others are told so."""
     request = follow_text.parse_compile(arg)
     if request is None:
         return follow_text.COMPILE_USAGE
-    dossier = await asyncio.to_thread(compile_dossier, bot.service, request.topic, request.start, request.end,
-                                      request.group, request.passages)
+
+    def compile_in_turn() -> Any:
+        with bot.compiles.slot(message.user):
+            return compile_dossier(bot.service, request.topic, request.start, request.end, request.group,
+                                   request.passages)
+
+    try:
+        dossier = await asyncio.to_thread(compile_in_turn)
+    except Busy as busy:
+        return follow_text.compile_refused(busy.status)
+    except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
+        return str(exc)
     lines = [f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报。"]
     lines += [f"· {e.citation}" for e in dossier.entries[:CONTENTS_SHOWN]]
     if len(dossier.entries) > CONTENTS_SHOWN:

@@ -1,15 +1,38 @@
-"""The callback server of the WeCom and Feishu channels: uvicorn on BULLETIN_BOT_LISTEN:BULLETIN_BOT_PORT."""
+"""The callback server of the WeCom and Feishu channels: uvicorn on BULLETIN_BOT_LISTEN:BULLETIN_BOT_PORT,
+and how a callback's body is read (within a size and a time limit, before anything is checked)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Iterator
 from typing import Any
 
 from ..config import Settings
-from ..errors import ChannelConfigError
+from ..errors import ChannelConfigError, UploadTooLarge
+from ..http_limits import read_body, server_limits
+
+log = logging.getLogger(__name__)
+
+
+async def callback_body(request: Any, limit: int, channel: str) -> bytes | None:
+    """A callback's body, streamed and given up past `limit` bytes (None: answer 413) or when it
+    comes too slowly (408). Callbacks are unauthenticated until their body is read."""
+    try:
+        return await read_body(request, limit)
+    except UploadTooLarge:
+        log.warning("%s: callback refused: body over %d bytes", channel, limit)
+        return None
+
+
+def server_config(app: Any, host: str, port: int, **extra: Any) -> Any:
+    """The uvicorn configuration of a callback server (tests start the same one)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, server_header=False, **{"log_level": "warning",
+                                                                             **server_limits(), **extra})
 
 
 def serve_http(app: Any, settings: Settings) -> None:
@@ -23,8 +46,7 @@ def serve_http(app: Any, settings: Settings) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    server = Server(uvicorn.Config(app, host=settings.listen, port=settings.port, log_level="warning",
-                                   server_header=False))
+    server = Server(server_config(app, settings.listen, settings.port))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

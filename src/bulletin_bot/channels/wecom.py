@@ -32,7 +32,7 @@ from ..config import Settings
 from ..errors import Blocked, CallbackRejected, ChannelApiError, ChannelConfigError
 from .chat import ChatBot, Incoming, Markup, Seen, check_fresh, utf8_len
 from .crypto import WeComCrypto
-from .http import serve_http
+from .http import callback_body, serve_http
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +181,10 @@ def create_app(settings: Settings, service: Any, runner: Any = None) -> FastAPI:
 
     @app.post(CALLBACK_PATH)
     async def callback(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "") -> Response:
-        body = await request.body()
+        body = await callback_body(request, MAX_BODY, "wecom")  # nothing is checked before: read within bounds
+        if body is None:
+            return Response(status_code=413)
         try:
-            if len(body) > MAX_BODY:
-                raise CallbackRejected("body too large")
             outer = _xml(body.decode("utf-8", "replace"))
             encrypted = outer.findtext("Encrypt") or ""
             key, message = incoming(crypto.open(msg_signature, timestamp, nonce, encrypted))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,8 @@ from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .clients import ClientAddresses, parse_networks
-from .limits import MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy, RunningQuestions
+from .limits import (DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
+                     RunningQuestions)
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
 from .validation import validation_message
@@ -137,11 +140,13 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
     running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
+    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0)
     clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
     app.state.reindex = job
     app.state.questions = running
+    app.state.dossiers = dossiers
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -234,6 +239,25 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             message = (BUSY_CLIENT if busy.status == 429
                        else "服务器正忙，请稍后再问。")
             raise HTTPException(busy.status, message, headers={"Retry-After": str(busy.retry_after)}) from None
+
+    @contextmanager
+    def compile_turn(request: Request) -> Iterator[None]:
+        """Run one 素材汇编 inside: one in the whole server at a time, never waiting in line, and
+        within the client's share of questions at once; 429/503 with Retry-After otherwise."""
+        client = client_of(request)
+        with ExitStack() as held:
+            try:
+                held.enter_context(dossiers.slot(client))
+            except Busy as busy:
+                message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
+                           else "服务器正在生成另一份素材汇编，请稍后再试。")
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(DOSSIER_RETRY_SECONDS)}) from None
+            try:
+                held.enter_context(running.slot(client))
+            except Busy as busy:
+                message = BUSY_CLIENT if busy.status == 429 else "服务器正忙，请稍后再试。"
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(busy.retry_after)}) from None
+            yield
 
     def result_view(quote: Quote) -> dict[str, Any]:
         """A result as the ask page shows it: the quote in its context, spans highlighted."""
@@ -342,7 +366,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             "problems": len(stats.problems), "reindexing": job.snapshot()["running"],
         })
 
-    follow.register(app, service, settings, render, limit_questions)  # /follow and /dossier
+    follow.register(app, service, settings, render, limit_questions, compile_turn,
+                    lambda request: clients.is_https(request.scope))  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 
@@ -413,7 +438,10 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
                 raise
             error = exc.detail if exc.status_code == 429 else ""
             response = render(request, "admin.html", exc.status_code, title="管理登录", state="login", error=error)
-            response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
+            if exc.status_code == 429:  # throttled: the cookie was not even looked at; keep it
+                response.headers["Retry-After"] = (exc.headers or {}).get("Retry-After", "1")
+            else:
+                response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
             return response
         if found is None:
             return render(request, "admin.html", 401, title="管理登录", state="login", error="")
@@ -438,7 +466,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         response = RedirectResponse("/admin", status_code=303)
         response.set_cookie(
             SESSION_COOKIE, auth.new_session(), max_age=SESSION_SECONDS, path="/admin",
-            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+            httponly=True, samesite="strict", secure=clients.is_https(request.scope),
         )
         return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -18,11 +19,28 @@ SESSION_COOKIE = "bulletin_bot_admin"
 SESSION_SECONDS = 12 * 3600
 LOGIN_FAILURES_PER_MINUTE = 10  # wrong credentials per client per minute
 ALL_FAILURES_PER_MINUTE = 60  # from all clients together: many addresses guess no faster
+THROTTLE_WINDOW = 60.0  # seconds a wrong credential counts
 CLIENTS_KEPT = 10_000  # clients with recent failures remembered; the oldest go first
 REVOKED_KEPT = 10_000  # logged-out sessions remembered; past that, every older session ends
 MIN_TOKEN_BYTES = 16
-MIN_TOKEN_VARIETY = 8  # distinct characters: "aaaaaaaaaaaaaaaaaaaa" or "abababab…" is no secret
+MIN_TOKEN_VARIETY = 10  # distinct characters: `openssl rand -hex 16` has 13 or more
+MAX_TOKEN_RUN = 5  # "abcdef", "654321" or "aaaaaa" (six in a row) is a pattern, not a secret
+# what people type when asked for a password; a token holding one is guessed from a word list
+WEAK_WORDS = ("password", "passwd", "admin", "qwerty", "asdfgh", "zxcvbn", "letmein", "secret", "changeme",
+              "welcome", "iloveyou")
 MAKE_TOKEN = "openssl rand -hex 16"
+
+
+def _longest_run(token: str) -> int:
+    """The longest run of characters each one more, one less, or the same as the one before."""
+    longest = run = 1
+    step = None
+    for a, b in zip(token, token[1:]):
+        d = ord(b) - ord(a)
+        run = run + 1 if d in (-1, 0, 1) and d == step else (2 if d in (-1, 0, 1) else 1)
+        step = d
+        longest = max(longest, run)
+    return longest if token else 0
 
 
 def check_token_strength(token: str) -> None:
@@ -30,10 +48,16 @@ def check_token_strength(token: str) -> None:
     if not token:
         return
     problem = ""
-    if len(token.encode("utf-8")) < MIN_TOKEN_BYTES:
-        problem = f"is {len(token.encode('utf-8'))} bytes long, under {MIN_TOKEN_BYTES}"
+    size = len(token.encode("utf-8"))
+    word = next((w for w in WEAK_WORDS if w in token.lower()), "")
+    if size < MIN_TOKEN_BYTES:
+        problem = f"is {size} bytes long, under {MIN_TOKEN_BYTES}"
     elif len(set(token)) < MIN_TOKEN_VARIETY:
         problem = f"has only {len(set(token))} different characters, under {MIN_TOKEN_VARIETY}"
+    elif _longest_run(token) > MAX_TOKEN_RUN:
+        problem = f"has a run of {_longest_run(token)} sequential or repeated characters (like abcdef or 123456)"
+    elif word:
+        problem = "holds a common password word (like password or admin)"
     if problem:
         raise ConfigError(
             f"BULLETIN_BOT_WEB_ADMIN_TOKEN {problem}, so it can be guessed: make one with "
@@ -105,20 +129,30 @@ class AdminAuth:
 
 class LoginThrottle:
     """Wrong credentials (login form, session cookie, bearer header): a few per client a minute,
-    and a cap over all clients together. The table of clients is pruned and bounded."""
+    and a cap over all clients together. The table of clients is pruned and bounded.
 
-    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float = 60.0,
+    The overall cap holds only clients that have failed within the window: it slows many
+    addresses that keep guessing, but a client with no recent failure (the real admin, on
+    another address) always has its credential checked, so a flood of wrong guesses from
+    others can never lock the admin out. Each failure expires after the window, in every check.
+    IPv6 clients count per /64 (one customer's allocation), so a /64 guesses as one client.
+    """
+
+    def __init__(self, limit: int = LOGIN_FAILURES_PER_MINUTE, window: float | None = None,
                  overall: int = ALL_FAILURES_PER_MINUTE, kept: int = CLIENTS_KEPT) -> None:
-        self.limit, self.window, self.overall, self.kept = limit, window, overall, kept
+        self.limit, self.overall, self.kept = limit, overall, kept
+        self.window = THROTTLE_WINDOW if window is None else window
         self._failures: dict[str, deque[float]] = {}
         self._all: deque[float] = deque(maxlen=overall)
         self._lock = threading.Lock()
 
     def _prune(self, now: float) -> None:
-        while self._all and now - self._all[0] > self.window:
-            self._all.popleft()
         for client in [c for c, times in self._failures.items() if not times or now - times[-1] > self.window]:
             del self._failures[client]
+
+    def _expire_all(self, now: float) -> None:
+        while self._all and now - self._all[0] > self.window:
+            self._all.popleft()
 
     def _recent(self, client: str, now: float) -> int:
         times = self._failures.get(client)
@@ -126,20 +160,27 @@ class LoginThrottle:
             times.popleft()
         return len(times) if times else 0
 
+    def _wait(self, since: float, now: float) -> int:
+        return max(1, int(self.window - (now - since) + 0.999))
+
     def wait_seconds(self, client: str) -> int:
         """0 when `client` may try a credential now, else how many seconds to wait."""
+        client = throttle_key(client)
         with self._lock:
             now = time.monotonic()
-            if len(self._all) >= self.overall:
-                return max(1, int(self.window - (now - self._all[0]) + 0.999))
-            if self._recent(client, now) >= self.limit:
-                return max(1, int(self.window - (now - self._failures[client][0]) + 0.999))
+            self._expire_all(now)
+            recent = self._recent(client, now)
+            if recent >= self.limit:
+                return self._wait(self._failures[client][0], now)
+            if recent and len(self._all) >= self.overall:  # only clients that have failed meet the cap
+                return self._wait(self._all[0], now)
             return 0
 
     def blocked(self, client: str) -> bool:
         return self.wait_seconds(client) > 0
 
     def failed(self, client: str) -> None:
+        client = throttle_key(client)
         with self._lock:
             now = time.monotonic()
             if len(self._failures) >= self.kept:
@@ -151,11 +192,21 @@ class LoginThrottle:
             times.append(now)
             self._failures[client] = times  # the table runs from the longest quiet to the latest
             self._all.append(now)
-            while self._all and now - self._all[0] > self.window:
-                self._all.popleft()
+            self._expire_all(now)
 
     def __len__(self) -> int:
         return len(self._failures)
+
+
+def throttle_key(client: str) -> str:
+    """The throttle's key for a client address: an IPv6 address stands for its /64."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return client
 
 
 def bearer_token(request: Request) -> str | None:

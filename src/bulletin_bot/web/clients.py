@@ -70,3 +70,15 @@ class ClientAddresses:
             if not self._is_trusted(address):
                 break
         return client
+
+    def is_https(self, scope: dict[str, Any]) -> bool:
+        """Whether the client's connection is HTTPS: the server's own scheme, or behind a trusted
+        proxy its `X-Forwarded-Proto` (cookies get `Secure` then). Nobody else's header counts."""
+        if scope.get("scheme") == "https":
+            return True
+        peer = (scope.get("client") or ("?", 0))[0]
+        if not self.trusted or not self._is_trusted(_address(peer)):
+            return False
+        values = [v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-proto"]
+        last = values[-1].split(",")[-1].strip().lower() if values else ""
+        return last == "https"

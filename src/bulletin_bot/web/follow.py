@@ -14,7 +14,7 @@ import hmac
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Query, Request
@@ -35,8 +35,12 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 
 def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HTMLResponse],
-             limit: Callable[[Request], None]) -> None:
-    """Add /follow (GET list, POST add or remove) and /dossier (GET form or file) to `app`."""
+             limit: Callable[[Request], None], compile_turn: Callable[[Request], ContextManager[None]],
+             is_https: Callable[[Request], bool]) -> None:
+    """Add /follow (GET list, POST add or remove) and /dossier (GET form or file) to `app`;
+    `limit` counts a request against its client's questions a minute, and a dossier is built
+    inside `compile_turn` (the server's bound on compiles at once); `is_https` says whether the
+    reader's cookie gets `Secure`."""
     store = SubscriptionStore(path_for(settings.index))
     key = secrets.token_bytes(32)
 
@@ -52,7 +56,7 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
         response = render(request, "follow.html", status_code, title="关注与汇编", subs=subs, limit=store.limit,
                           csrf=token_for(reader), message=message, ok=ok)
         response.set_cookie(READER_COOKIE, reader, max_age=COOKIE_SECONDS, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+                            secure=is_https(request))
         return response
 
     @app.get("/follow", response_class=HTMLResponse)
@@ -61,6 +65,7 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
 
     @app.post("/follow", response_class=HTMLResponse)
     async def follow_change(request: Request) -> Response:
+        limit(request)  # each change counts as a question: no flood of follows from one address
         reader = reader_of(request)
         form = await small_form(request)
         csrf = form.get("csrf")
@@ -79,23 +84,22 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
         return page(request, reader, text.removeprefix("✅ "), not refused, 400 if refused else 200)
 
     @app.get("/dossier", response_model=None)
-    async def dossier(request: Request, topic: str = Query("", max_length=40), date_from: str = Query("", alias="from", max_length=10),
-                      date_to: str = Query("", alias="to", max_length=10), group: str = "section",
-                      passages: bool = False, format: str = "docx") -> Response:
+    def dossier(request: Request, topic: str = Query("", max_length=40), date_from: str = Query("", alias="from", max_length=10),
+                date_to: str = Query("", alias="to", max_length=10), group: str = "section",
+                passages: bool = False, format: str = "docx") -> Response:
         if not topic.strip():
             return RedirectResponse(f"{request.scope.get('root_path', '')}/follow#dossier", status_code=303)
         limit(request)
-        made = await run_in_threadpool(compile_dossier, service, topic, date_from or "1900-01", date_to or "2100-12",
-                                       group, passages)
-        name = f"素材汇编-{made.topic[:20]}"
-        if format == "md":
-            body = to_markdown(made).encode("utf-8")
-            kind, name = "text/markdown; charset=utf-8", f"{name}.md"
-        else:
-            with tempfile.TemporaryDirectory() as folder:
-                path = await run_in_threadpool(to_docx, made, Path(folder) / "dossier.docx")
-                body = path.read_bytes()
-            kind, name = DOCX_TYPE, f"{name}.docx"
+        with compile_turn(request):  # one at a time in the server, within the client's share
+            made = compile_dossier(service, topic, date_from or "1900-01", date_to or "2100-12", group, passages)
+            name = f"素材汇编-{made.topic[:20]}"
+            if format == "md":
+                body = to_markdown(made).encode("utf-8")
+                kind, name = "text/markdown; charset=utf-8", f"{name}.md"
+            else:
+                with tempfile.TemporaryDirectory() as folder:
+                    body = to_docx(made, Path(folder) / "dossier.docx").read_bytes()
+                kind, name = DOCX_TYPE, f"{name}.docx"
         disposition = f"attachment; filename=\"dossier{Path(name).suffix}\"; filename*=UTF-8''{quote(name)}"
         return Response(body, media_type=kind, headers={"Content-Disposition": disposition,
                                                          "X-Dossier-Articles": str(len(made.entries))})

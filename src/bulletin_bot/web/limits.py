@@ -1,5 +1,5 @@
 """Fair shares of the machine: how many questions run at once, in what order, and how much work
-one may do.
+one may do. `RunningQuestions` is `turns.py`'s (the chat front ends bound their compiles with it).
 
 The per-minute limit (`rate_limit.RateLimit`) caps how often a client asks; this caps how many
 of its questions are in the server at the same time (running or waiting), and how many run at
@@ -7,124 +7,26 @@ once over all clients. A question past the client's bound is refused at once (42
 that finds the short waiting line full, or waits longer than `MAX_WAIT_SECONDS`, gets 503; both
 carry Retry-After. The line is not first come, first served: when a question ends, the next to
 run is the waiting one whose client started a question least recently, so a client that keeps
-the server busy waits behind everyone else; and no client runs in every place at once, so with
-two places another client's question starts at once. A client that started a question in the
-last `BUSY_SECONDS` starts its next one only while no other client's question runs: a client
-that keeps asking then runs beside another's question only for the rest of the one it had in
-flight, and the other question gets the two cores (and the interpreter) to itself after that.
+the server busy waits behind everyone else; no client runs in every place at once, so with
+two places another client's question starts at once; and a client that keeps asking runs alone
+(turns.BUSY_SECONDS). A question from a client already at its share is refused before FastAPI
+reads it (web/app.py, FrontDoor).
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from ..errors import Busy
+from ..turns import RunningQuestions
+
+__all__ = ["MAX_OFFSET", "MAX_TOP_K", "WEB_MAX_QUESTION_CHARS", "Busy", "RunningQuestions"]
 
 # a question, not a pasted article (the longest of 623 real ones: 41; a question in English, told
-# to ask in Chinese, can be twice that); the fairness measurement ran at 50
+# to ask in Chinese, can be twice that); the fairness measurement runs at this length
 WEB_MAX_QUESTION_CHARS = 100
 MAX_TOP_K = 10  # results one request may ask for (more pages come with `offset`)
 MAX_OFFSET = 100  # results one may page past
-MAX_WAITING = 16  # questions waiting for a turn, from all clients
-MAX_WAIT_SECONDS = 10.0
-CLIENTS_KEPT = 10_000  # clients whose last turn is remembered for the order
-# a client that started a question this recently is keeping the server busy: it runs alone
-BUSY_SECONDS = 2.0
-
-
-class RunningQuestions:
-    """Questions in the server, per client and overall, and whose turn is next. The tables hold
-    only clients with a question in the server, and the last turns of at most CLIENTS_KEPT."""
-
-    def __init__(self, per_client: int, overall: int, waiting: int | None = None,
-                 max_wait: float | None = None) -> None:
-        self.per_client, self.overall = per_client, overall
-        self.waiting = MAX_WAITING if waiting is None else waiting
-        self.max_wait = MAX_WAIT_SECONDS if max_wait is None else max_wait
-        self._in: dict[str, int] = {}  # running or waiting, per client
-        self._running = 0
-        self._running_by: dict[str, int] = {}
-        # one client never holds every running place: another's question can start at once
-        self.running_per_client = max(1, overall - 1)
-        self._line: list[tuple[int, str]] = []  # (ticket, client), waiting
-        self._last: OrderedDict[str, int] = OrderedDict()  # client -> the turn it last started
-        self._started: dict[str, float] = {}  # client -> when it last started one (clients in _last)
-        self._tickets = itertools.count()
-        self._turns = itertools.count()
-        self._cond = threading.Condition()
-
-    def _next(self) -> int | None:
-        """The waiting ticket to run next: of the clients below their running share, the one
-        whose last turn is the oldest (none: first); None when every waiter's client is at it."""
-        ready = [e for e in self._line if self._running_by.get(e[1], 0) < self.running_per_client
-                 and not self._keeps_busy(e[1])]
-        return min(ready, key=lambda entry: (self._last.get(entry[1], -1), entry[0]))[0] if ready else None
-
-    def _keeps_busy(self, client: str) -> bool:
-        """`client` started one a moment ago and another client's question is running."""
-        recent = time.monotonic() - self._started.get(client, -BUSY_SECONDS) < BUSY_SECONDS
-        return recent and any(other != client for other in self._running_by)
-
-    def _leave(self, client: str) -> None:
-        left = self._in[client] - 1
-        if left:
-            self._in[client] = left
-        else:
-            del self._in[client]
-        self._cond.notify_all()
-
-    @contextmanager
-    def slot(self, client: str) -> Iterator[None]:
-        """Run one question of `client` inside, when its turn comes; raises Busy when refused."""
-        with self._cond:
-            if self._in.get(client, 0) >= self.per_client:
-                raise Busy(429)
-            if self._running >= self.overall and len(self._line) >= self.waiting:
-                raise Busy(503)
-            self._in[client] = self._in.get(client, 0) + 1
-            ticket = next(self._tickets)
-            self._line.append((ticket, client))
-            deadline = time.monotonic() + self.max_wait
-            while self._running >= self.overall or self._next() != ticket:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self._line.remove((ticket, client))
-                    self._leave(client)
-                    raise Busy(503)
-                self._cond.wait(min(left, BUSY_SECONDS))  # a busy client's wait ends with time too
-            self._line.remove((ticket, client))
-            self._running += 1
-            self._running_by[client] = self._running_by.get(client, 0) + 1
-            self._last[client] = next(self._turns)
-            self._last.move_to_end(client)
-            self._started[client] = time.monotonic()
-            while len(self._last) > CLIENTS_KEPT:
-                self._started.pop(self._last.popitem(last=False)[0], None)
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._running -= 1
-                if self._running_by[client] > 1:
-                    self._running_by[client] -= 1
-                else:
-                    del self._running_by[client]
-                self._leave(client)
-
-    def at_share(self, client: str) -> bool:
-        """Whether `client` already has its share in the server (its next question gets 429)."""
-        with self._cond:
-            return self._in.get(client, 0) >= self.per_client
-
-    @property
-    def running_now(self) -> int:
-        return self._running
-
-    @property
-    def waiting_now(self) -> int:
-        return len(self._line)
+# A 素材汇编 asks one question for each month of its period (28 on the archive) and builds a
+# .docx: seconds of CPU. One runs at a time in the whole server, never waiting in line (503,
+# retry later), and each holds one of its client's question places while it runs.
+DOSSIERS_AT_ONCE = 1
+DOSSIER_RETRY_SECONDS = 10

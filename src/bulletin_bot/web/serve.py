@@ -4,7 +4,8 @@ uvicorn's own proxy handling is off (`proxy_headers=False`): by default it belie
 `X-Forwarded-For` from 127.0.0.1, so anyone on the machine (or an SSH tunnel, or a proxy that
 passes the header on) could pick a client identity. The app reads the header itself, only from
 BULLETIN_BOT_TRUSTED_PROXIES (`clients.py`). The access log shows paths without their query
-strings, which hold the readers' questions, unless BULLETIN_BOT_WEB_LOG_QUESTIONS is on.
+strings, which hold the readers' questions, unless BULLETIN_BOT_WEB_LOG_QUESTIONS is on. Slow
+headers, idle connections and connections at once are bounded by `http_limits.server_limits`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from typing import Any
 
 from ..config import Settings
+from ..http_limits import server_limits
 
 log = logging.getLogger("bulletin_bot.web")
 
@@ -46,7 +48,7 @@ def server_config(app: Any, settings: Settings, host: str, port: int, **extra: A
     if not settings.web_log_questions and not any(isinstance(f, WithoutQuery) for f in access.filters):
         access.addFilter(WithoutQuery())
     return uvicorn.Config(app, host=host, port=port, server_header=False, proxy_headers=False,
-                          forwarded_allow_ips="", **extra)
+                          forwarded_allow_ips="", **{**server_limits(), **extra})
 
 
 def run(app: Any, settings: Settings, host: str, port: int) -> None:
