@@ -82,6 +82,11 @@ def test_an_article_agrees_contradicts_or_lacks():
     assert check(trains, "进疆旅游列车已达66趟").holds  # other words, the unit asked for
     assert not any(s.kind == "figure" for s in extract("电动车今年卖了多少"))  # a verb: the topic decides
     assert not any(s.kind == "figure" for s in extract("是国内第几家外资券商"))  # a rank, not a count
+    # a figure of the kind asked, in other words: people (老百姓 → 300多人), money (钱 → 6300万元)
+    [people] = [s for s in extract("突击队一共救出来多少被困的老百姓") if s.kind == "figure"]
+    assert check(people, "转移受困群众300多人").holds and not check(people, "道路抢通12公里").holds
+    [money] = [s for s in extract("河北拿了多少钱给麦子打药") if s.kind == "figure"]
+    assert check(money, "河北省安排了6300万元专项资金").holds
 
 
 # ------------------------------------------------------------------ the verdict, through the service

@@ -181,8 +181,8 @@ def _figure(text: str) -> Specific | None:
     nouns = noun_words()
     for i, tok in enumerate(tokens):
         ask = next((a for a in _ASKS if tok.startswith(a)), None)
-        # 第几 asks for a rank; 那几颗, 这几个, 好几 point at things, they do not ask how many
-        if ask is None or (i and tokens[i - 1][-1] in "第那这好"):
+        # 第几 asks for a rank; 那几颗, 这几个, 好几, 哪几位 point at things, they do not ask how many
+        if ask is None or (i and tokens[i - 1][-1] in "第那这好哪"):
             continue
         unit, j = tok[len(ask):], i + 1
         while j < len(tokens) and tokens[j] in _UNITS:
@@ -200,7 +200,27 @@ def _figure(text: str) -> Specific | None:
     return None
 
 
+# what a measure counts, by its last character or its words, and how a text gives such a figure:
+# people (老百姓, 年轻人, 官兵 → 300多人, 120名) and money (经费, 出口额, 钱 → 6300万元). A text that
+# gives a figure of the kind asked answers in other words (群众 for 老百姓) more often than not
+_PEOPLE_ENDS = "人员者众生兵童孩娃姓师士力"  # 力: 兵力, 人力
+_MONEY_WORDS = ("钱", "资金", "经费", "投资", "收入", "金额", "额", "费", "款", "价")
+_PEOPLE_FIGURE = re.compile(r"[0-9０-９一二两三四五六七八九十百千万亿][多余]?[万亿]?(?:人|名|位)")
+_MONEY_FIGURE = re.compile(r"[0-9０-９一二两三四五六七八九十百千万亿][多余]?[万亿]?(?:元|美元|欧元)")
+
+
+def _figure_of_kind(spec: Specific, text: str) -> bool:
+    measure = spec.text + spec.unit
+    if spec.text and spec.text[-1] in _PEOPLE_ENDS or spec.unit in ("人", "名", "位"):
+        return bool(_PEOPLE_FIGURE.search(text))
+    if any(w in measure for w in _MONEY_WORDS):
+        return bool(_MONEY_FIGURE.search(text))
+    return False
+
+
 def _gives_figure(spec: Specific, text: str) -> bool:
+    if _figure_of_kind(spec, text):
+        return True
     unit = spec.unit.lstrip("万亿千百")
     if unit and unit not in _COMMON_UNITS and spec.unit not in _COMMON_UNITS and re.search(
             rf"[0-9０-９一二两三四五六七八九十百千万亿][多余]?{re.escape(unit)}", text):
