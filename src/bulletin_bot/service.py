@@ -208,23 +208,36 @@ class BulletinService:
     def ask(self, question: str, top_k: int = 5, offset: int = 0, exclude: frozenset[int] = frozenset()) -> Answer:
         """Quotes answering `question`, best first; `offset` skips results already shown (更多),
         `exclude` drops those articles (a follow-up asking for other cases than those shown)."""
-        from .answers import build_answer
+        question, early, result = self._retrieval(question, exclude)
+        if early is not None:
+            return early
+        return self._answer(question, result, top_k, offset)
+
+    def _retrieval(self, question: str, exclude: frozenset[int] = frozenset()):
+        """(question as searched, an answer given before any ranking or None, the ranking):
+        the search half of `ask`, so that two readings of a chat message can be compared."""
         from .contents_question import contents_answer
         from .ranking import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         problem = check_question(question)  # blank, or no Chinese: said before any search
         if problem is not None:
-            return problem
+            return question, problem, None
         index = self._current()
         contents = contents_answer(question, index)  # "第455期有哪些文章": the contents, not passages
         if contents is not None:
-            return contents
-        emb = self.embedder(index.manifest)
-        result = retrieve(index, emb, question, self.retrieval, reader=self.reader())
+            return question, contents, None
+        result = retrieve(index, self.embedder(index.manifest), question, self.retrieval, reader=self.reader())
         if exclude:
             result = without_articles(result, exclude)
-        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
+        return question, None, result
+
+    def _answer(self, question: str, result, top_k: int, offset: int = 0) -> Answer:
+        from .answers import build_answer
+
+        index = self._current()
+        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset),
+                            embedder=self.embedder(index.manifest))
 
     # ------------------------------------------------------------ conversations
 
@@ -247,12 +260,34 @@ class BulletinService:
         reading = resolve(self.conversations.turns(key), message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to
-        answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
+        if reading.alternative is not None:
+            reading, answer = self._better_reading(reading, top_k)
+        else:
+            answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
         if reading.followup:
             answer = replace(answer, understood=reading.understood)
         seen = answer.results[: top_k if shown is None else shown]
         self.conversations.record(key, next_turn(reading, tuple(q.article_id for q in seen)))
         return answer
+
+    def _better_reading(self, reading, top_k: int):
+        """A message that may be a follow-up or a new question (能提供多少岗位): both readings
+        searched, the one the evidence says is answered better kept (conversation.better_reading).
+        Costs a second search, only for such messages."""
+        from .conversation import better_reading
+
+        searched = []
+        for candidate in (reading, reading.alternative):
+            question, early, result = self._retrieval(candidate.question, candidate.exclude)
+            if early is not None:  # a blank or contents question: no ranking to compare
+                return reading, self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
+            searched.append((candidate, question, result))
+        (first, q1, r1), (second, q2, r2) = searched
+        best = self._current().article(int(r2.hits[0].article_id)) if r2.hits else None
+        text = f"{best.title}\n{best.text}" if best is not None else ""
+        if better_reading(r1, r2, second.own, text):
+            return second, self._answer(q2, r2, top_k)
+        return first, self._answer(q1, r1, top_k)
 
     def forget(self, key: tuple[str, ...]) -> None:
         """/new: the next message of `key` is a new question."""
