@@ -157,10 +157,21 @@ def test_a_result_referred_to_is_that_result(message, article):
     assert reading.kind == "refer" and reading.article_id == article
 
 
-@pytest.mark.parametrize("message", ["这一期还有什么", "这期还有哪些文章", "同一期还有什么"])
+@pytest.mark.parametrize("message", ["这一期还有什么", "这期还有哪些文章", "同一期还有什么", "这期还有什么新闻",
+                                     "那一期还播了什么", "这期快讯里还有什么"])
 def test_this_issue_lists_the_rest_of_the_first_results_issue(message):
     reading = read("江苏推进乡村振兴", message)
     assert reading.kind == "refer" and reading.contents_of == 11 and reading.exclude == {11, 12, 13}
+
+
+@pytest.mark.parametrize("message, naming, said", [
+    ("拉各斯那条的原文发我", ("拉各斯",), "拉各斯"), ("刚才天舟五号那条新闻的原文", ("天舟", "五号"), "天舟五号"),
+    ("督导员那篇全文", ("督导员",), "督导员"),
+])
+def test_a_result_named_by_what_it_says_is_looked_for_among_those_shown(message, naming, said):
+    reading = read("江苏推进乡村振兴", message)
+    assert reading.kind == "refer" and reading.among == (11, 12, 13) and reading.naming == naming
+    assert reading.understood == f"提到“{said}”的那条结果的全文"
 
 
 def test_a_result_that_was_never_shown_is_not_referred_to():
@@ -343,6 +354,17 @@ def test_other_cases_asked_in_words_of_their_own_leave_out_what_was_shown(servic
     answer = service.converse(key, "别的城市是怎么督促居民分类投放的", top_k=1)
     assert answer.understood == "别的城市是怎么督促居民分类投放的（已列出的除外）"
     assert titles(answer) == ["徐州市：垃圾分类督导员上岗"]
+
+
+def test_a_result_named_by_what_it_says_returns_its_whole_article(service):
+    key = ("test", "c12", "u1")
+    shown = service.converse(key, "垃圾分类有哪些做法")
+    xuzhou = next(q.article_id for q in shown.results if q.citation.title == "徐州市：垃圾分类督导员上岗")
+    answer = service.converse(key, "督导员那条的原文")
+    assert answer.understood == "提到“督导员”的那条结果的全文：徐州市：垃圾分类督导员上岗"
+    assert [q.article_id for q in answer.results] == [xuzhou]
+    # named by words no result shown holds: asked as it stands
+    assert not service.converse(key, "江豚那条原文").understood
 
 
 def test_a_new_question_mid_conversation_is_answered_as_if_asked_alone(service):

@@ -62,6 +62,8 @@ class Reading:
     exclude: frozenset[int] = frozenset()  # articles not to show again
     article_id: int | None = None  # refer: this result's article
     contents_of: int | None = None  # refer: the other articles of this result's issue
+    among: tuple[int, ...] = ()  # refer: the results shown, one of which `naming` names (拉各斯那条的原文)
+    naming: tuple[str, ...] = ()
     # a message that may be either (能提供多少岗位: a new question, or the subject before asked
     # further): the other reading, searched too; the evidence picks (`better_reading`)
     alternative: Reading | None = None
@@ -296,7 +298,7 @@ _OTHER_PERIODS = re.compile(r"年份|哪些年|哪一?年|其他年|别的年|�
 _REFER_NTH = re.compile(rf"第\s*([{_CN}\d]{{1,3}})\s*(?:条|个|篇|项|则)")
 _REFER_WHOLE = re.compile(r"原文|全文|全篇|整篇|完整|详细内容|打开")
 _REFER_ISSUE = re.compile(r"(?:这|那|同|该)一?期")
-_ISSUE_MORE = re.compile(r"还有|其他|其它|别的|目录|都有|讲了|有什么|有哪些|还讲|还说")
+_ISSUE_MORE = re.compile(r"还有|其他|其它|别的|目录|都有|讲了|有什么|有哪些|还讲|还说|还[^，,。]{0,3}(?:什么|哪些)")
 
 # words a further ask is made of: they ask about a subject, they do not name one
 ASK_WORDS = frozenset(
@@ -366,7 +368,9 @@ def subject_of(question: str) -> str:
     before its first question word; when that is nothing ("什么是新质生产力"), its words less the
     question words and the words of an ask."""
     tokens = [raw for raw, _, _ in _tokens(_clean(question))]
-    asks = [i for i, raw in enumerate(tokens) if is_question_word(normalise_token(raw)) or raw in _ASKING]
+    asks = [i for i, raw in enumerate(tokens)
+            if is_question_word(normalise_token(raw)) or raw in _ASKING or _ASK_TOKEN.match(raw)
+            or raw == "多" and i + 1 < len(tokens) and tokens[i + 1][:1] in "长大久高远宽深"]
     kept = tokens[: asks[0]] if asks else tokens
     while kept and (not kept[-1].strip() or kept[-1] in _PARTICLES):
         kept.pop()
@@ -378,6 +382,7 @@ def subject_of(question: str) -> str:
 
 # words that ask (beside text.is_question_word), and particles a subject does not end with
 _ASKING = frozenset("谁 吗 呢 是否 有没有 是不是 几 哪 啥".split())
+_ASK_TOKEN = re.compile(r"几[点时号月日届次项件家名场批款架列所座]|有?多[长大久高远宽深]")  # 几点发射, 多长时间
 _PARTICLES = frozenset("有 是 的 在 了 都 还 要 会 将 对 和 与 及".split())
 
 
@@ -459,7 +464,13 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     if slots.any() and not own:
         question = _swap(prev.question, slots, text, today)
         return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
-    if own or _asks(text):
+    if own:
+        # pointing back, with words of its own (这届签约了多少个项目): the subject before asked
+        # further, unless the evidence says the message answers better as typed (the subject
+        # before may carry words of its own ask that lead the search astray)
+        further = replace(_further(prev, text, slots, today), own=tuple(own))
+        return replace(further, alternative=Reading("fresh", whole, subject=subject_of(whole)))
+    if _asks(text):
         return _further(prev, text, slots, today)
     return Reading("fresh", whole, subject=subject_of(whole))
 
@@ -571,7 +582,7 @@ def _refer(prev: Turn, text: str) -> Reading | None:
     whole = _REFER_WHOLE.search(rest)
     if whole:
         rest = rest[: whole.start()] + " " + rest[whole.end() :]
-    if _REFER_ISSUE.search(text) and _ISSUE_MORE.search(text) and not own_words(_REFER_ISSUE.sub(" ", rest), prev.question):
+    if _REFER_ISSUE.search(text) and _ISSUE_MORE.search(text) and not _naming(_REFER_ISSUE.sub(" ", rest), prev):
         k = (n or 1) - 1
         if k < len(prev.shown):
             return Reading("refer", "", understood=f"第{k + 1}条结果那一期的其他文章", contents_of=prev.shown[k],
@@ -582,7 +593,27 @@ def _refer(prev: Turn, text: str) -> Reading | None:
         if n is not None and not 0 <= k < len(prev.shown):
             return None
         return Reading("refer", "", understood=f"第{k + 1}条结果的全文", article_id=prev.shown[k])
+    naming = _naming(_REFER_WHICH.sub(" ", rest), prev)
+    if whole and n is None and naming and len(naming) <= 3:
+        # 拉各斯那条的原文: the result shown that names these words (the service finds which)
+        which = _REFER_WHICH.search(rest)
+        said = _ITEM_LEAD.sub("", rest[: which.start()]).strip() if which else ""
+        return Reading("refer", "", understood=f"提到“{said or '、'.join(naming)}”的那条结果的全文", among=prev.shown,
+                       naming=tuple(naming))
     return None
+
+
+# words a message uses of a bulletin's items, not of what they are about (这一期还有什么新闻)
+_ITEM_WORDS = frozenset("新闻 快讯 消息 内容 报道 文章 稿件 条目 节目 播 播了 发我 给我 看看 刚才 之前 上面".split())
+_ITEM_LEAD = re.compile(r"^(?:刚才|之前|上面)(?:的|说的|那个)?")
+# what points at one of the results (那条, 这篇)
+_REFER_WHICH = re.compile(r"(?:这|那|哪)一?[条篇则个项]")
+
+
+def _naming(text: str, prev: Turn) -> list[str]:
+    """The words of `text` that say which result or what more is meant, beyond the words of
+    the question before and the words for a bulletin's items."""
+    return [w for w in own_words(text, prev.question) if w not in _ITEM_WORDS and w.lstrip("还") not in _ITEM_WORDS]
 
 
 def _others(prev: Turn, text: str) -> Reading:
@@ -670,18 +701,22 @@ def _evidence(retrieval) -> tuple[bool, float]:
 # a merged reading is only taken when its best article holds this share of what the message
 # itself asks about (its own words, by information): "沪宁沿江高铁有多长" merged with the
 # subject before finds that subject again, not the railway
-OWN_COVER = 0.75
+OWN_COVER = 0.5
 
 
-def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "") -> bool:
+def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False) -> bool:
     """Whether the merged reading of a message (the subject before asked further) is better
-    answered than the message alone, by the evidence the ranking computed for each best hit:
-    answered beats not answered, then the more probable answer; and only when the merged
-    answer holds the message's own words (`merged_text`: its best article). The message as
-    typed wins a tie: a new question is never merged on no evidence."""
+    answered than the message alone, by the evidence the ranking computed for each best hit.
+    Answered beats not answered. Both answered: the merged one only when its best article
+    (`merged_text`) holds the message's own words, then the more probable answer; a tie goes
+    to the message as typed, or to the merged reading when the message points back at the
+    conversation (`prefer_merged`: 这届签约了多少个项目). A new question is never merged on
+    no evidence."""
+    if merged.found != alone.found:
+        return bool(merged.found)
     if own and coverage(list(own), merged_text) < OWN_COVER:
         return False
-    return _evidence(merged) > _evidence(alone)
+    return _evidence(merged) >= _evidence(alone) if prefer_merged else _evidence(merged) > _evidence(alone)
 
 
 NOTHING_ELSE = "除已列出的结果外，没有找到直接回答"

@@ -258,6 +258,8 @@ class BulletinService:
         if contents is not None:  # "第455期有哪些文章" names what it asks about: never a follow-up
             return contents
         reading = resolve(self.conversations.turns(key), message)
+        if reading.naming:
+            reading = self._named_result(reading, message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to
         if reading.alternative is not None:
@@ -276,22 +278,39 @@ class BulletinService:
         Costs a second search, only for such messages."""
         from .conversation import better_reading
 
-        searched = []
+        searched = {}
         for candidate in (reading, reading.alternative):
             question, early, result = self._retrieval(candidate.question, candidate.exclude)
             if early is not None:  # a blank or contents question: no ranking to compare
                 return reading, self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
-            searched.append((candidate, question, result))
-        (first, q1, r1), (second, q2, r2) = searched
-        best = self._current().article(int(r2.hits[0].article_id)) if r2.hits else None
+            searched[candidate.followup] = (candidate, question, result)
+        alone, merged = searched[False], searched[True]
+        best = self._current().article(int(merged[2].hits[0].article_id)) if merged[2].hits else None
         text = f"{best.title}\n{best.text}" if best is not None else ""
-        if better_reading(r1, r2, second.own, text):
-            return second, self._answer(q2, r2, top_k)
-        return first, self._answer(q1, r1, top_k)
+        chosen = merged if better_reading(alone[2], merged[2], merged[0].own, text,
+                                          prefer_merged=reading.followup) else alone
+        return chosen[0], self._answer(chosen[1], chosen[2], top_k)
 
     def forget(self, key: tuple[str, ...]) -> None:
         """/new: the next message of `key` is a new question."""
         self.conversations.forget(key)
+
+    def _named_result(self, reading, message: str):
+        """拉各斯那条的原文: of the results shown, the one holding most of the words named; the
+        message asked as it stands when none holds any."""
+        from dataclasses import replace as with_
+        from .conversation import Reading, subject_of
+        from .text import coverage
+
+        scored = []
+        for article_id in reading.among:
+            view = self.article(article_id)
+            if view is not None:
+                scored.append((coverage(list(reading.naming), f"{view.citation.title}\n{view.text}"), article_id))
+        best = max(scored, default=(0.0, None), key=lambda x: x[0])
+        if best[0] <= 0:
+            return Reading("fresh", message, subject=subject_of(message))
+        return with_(reading, article_id=best[1], naming=())
 
     def _referred(self, reading, top_k: int) -> Answer:
         """A result referred to: its whole article, or the other articles of its issue."""
