@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import coverage, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
+from .text import coverage, is_question_word, term_credit, term_weight, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
 CONTEXTS_KEPT = 10_000  # conversations kept at once; the oldest is forgotten first
@@ -698,24 +698,31 @@ def _evidence(retrieval) -> tuple[bool, float]:
     return bool(retrieval.found), (best.probability if best is not None else 0.0)
 
 
-# a merged reading is only taken when its best article holds this share of what the message
-# itself asks about (its own words, by information): "沪宁沿江高铁有多长" merged with the
-# subject before finds that subject again, not the railway
+# a merged reading is not taken when its best article lacks the message's own words: less than
+# this share of their information, and a telling word among those missing (one rarer in general
+# Chinese than about one word in 400: text.term_weight). "沪宁沿江高铁有多长" merged with the
+# subject before finds that subject again, not the railway; 中方 or 头一项 missing says little
 OWN_COVER = 0.5
+TELLING_WEIGHT = 6.0
+
+
+def _lacks_own(own: tuple[str, ...], text: str) -> bool:
+    missing = [w for w in own if term_credit(w, text) < 1.0]
+    return coverage(list(own), text) < OWN_COVER and any(term_weight(w) >= TELLING_WEIGHT for w in missing)
 
 
 def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False) -> bool:
     """Whether the merged reading of a message (the subject before asked further) is better
     answered than the message alone, by the evidence the ranking computed for each best hit.
-    Answered beats not answered. Both answered: the merged one only when its best article
-    (`merged_text`) holds the message's own words, then the more probable answer; a tie goes
-    to the message as typed, or to the merged reading when the message points back at the
-    conversation (`prefer_merged`: 这届签约了多少个项目). A new question is never merged on
-    no evidence."""
+    Never when the merged answer (`merged_text`: its best article) lacks what the message
+    itself asks about (its `own` words). Otherwise answered beats not answered, then the more
+    probable answer; a tie goes to the message as typed, or to the merged reading when the
+    message points back at the conversation (`prefer_merged`: 这届签约了多少个项目). A new
+    question is never merged on no evidence."""
+    if own and _lacks_own(own, merged_text):
+        return False
     if merged.found != alone.found:
         return bool(merged.found)
-    if own and coverage(list(own), merged_text) < OWN_COVER:
-        return False
     return _evidence(merged) >= _evidence(alone) if prefer_merged else _evidence(merged) > _evidence(alone)
 
 
