@@ -15,9 +15,13 @@ new message is read against the last one (`resolve`):
 - a result referred to (第二条的全文, 原文, 这一期还有什么): that result's article, or the other
   articles of its issue.
 
-A message with its own subject (content words the question before did not have, beyond the
-words that mark a follow-up) is a new question and is never merged, however short. Nothing
-here is logged: questions are the users' own words.
+A message that names a subject of its own (a place, a body, a name, a quoted title, a day, a
+figure, beside words the question before did not have) is a new question and is never merged,
+however short. A message whose own words only ask about a subject (能提供多少岗位, 存量房贷利率
+怎么调, 这届签约了多少个项目) may be either: it is read both ways (`Reading.alternative`), the
+service searches both and keeps the one the ranking's evidence favours (`better_reading`), never
+a merged one whose answer lacks the message's own telling words. That costs a second search, for
+such messages only. Nothing here is logged: questions are the users' own words.
 """
 
 from __future__ import annotations
@@ -377,12 +381,23 @@ def subject_of(question: str) -> str:
     if not kept:
         kept = [raw for raw in tokens if not is_question_word(normalise_token(raw))
                 and (normalise_token(raw) not in ASK_WORDS or is_place(raw))]
-    return "".join(kept).strip() or _clean(question)
+        return "".join(kept).strip() or _clean(question)
+    # what it is about may also follow the ask: 习近平宣布了几项「支持全球发展的行动」,
+    # 习近平给谁发的「慰问电」 (not the words of the ask itself: 什么时候「召开」)
+    tail = tokens[asks[-1] + 1:] if asks else []
+    while tail and (not tail[0].strip() or tail[0] in _PARTICLES or tail[0] in ("并", "并且")
+                    or normalise_token(tail[0]) in ASK_WORDS):
+        tail.pop(0)
+    while tail and (not tail[-1].strip() or tail[-1] in _PARTICLES or tail[-1] in _ASKING):
+        tail.pop()
+    named = [w for w in query_terms("".join(tail)) if w not in ASK_WORDS and len(w) >= 2]
+    subject = "".join(kept).strip()
+    return f"{subject} {''.join(tail).strip()}" if named else subject
 
 
 # words that ask (beside text.is_question_word), and particles a subject does not end with
 _ASKING = frozenset("谁 吗 呢 是否 有没有 是不是 几 哪 啥".split())
-_ASK_TOKEN = re.compile(r"几[点时号月日届次项件家名场批款架列所座]|有?多[长大久高远宽深]")  # 几点发射, 多长时间
+_ASK_TOKEN = re.compile(r"几[点时号月日届次项件家名场批款架列所座起种类轮]|有?多[长大久高远宽深]")  # 几点发射, 多长时间
 _PARTICLES = frozenset("有 是 的 在 了 都 还 要 会 将 对 和 与 及".split())
 
 
