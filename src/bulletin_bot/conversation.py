@@ -479,13 +479,7 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     if slots.any() and not own:
         question = _swap(prev.question, slots, text, today)
         return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
-    if own:
-        # pointing back, with words of its own (这届签约了多少个项目): the subject before asked
-        # further, unless the evidence says the message answers better as typed (the subject
-        # before may carry words of its own ask that lead the search astray)
-        further = replace(_further(prev, text, slots, today), own=tuple(own))
-        return replace(further, alternative=Reading("fresh", whole, subject=subject_of(whole)))
-    if _asks(text):
+    if own or _asks(text):  # pointing back (这届签约了多少个项目), or only asking (效果怎么样)
         return _further(prev, text, slots, today)
     return Reading("fresh", whole, subject=subject_of(whole))
 
@@ -724,6 +718,16 @@ TELLING_WEIGHT = 6.0
 def _lacks_own(own: tuple[str, ...], text: str) -> bool:
     missing = [w for w in own if term_credit(w, text) < 1.0]
     return coverage(list(own), text) < OWN_COVER and any(term_weight(w) >= TELLING_WEIGHT for w in missing)
+
+
+# the message as typed is answered with this probability or more: it is taken as typed, the
+# merged reading not searched (a question asked in full needs no conversation)
+SURE = 0.85
+
+
+def answered_as_typed(alone) -> bool:
+    found, probability = _evidence(alone)
+    return found and probability >= SURE
 
 
 def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False) -> bool:

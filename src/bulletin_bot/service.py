@@ -275,21 +275,26 @@ class BulletinService:
     def _better_reading(self, reading, top_k: int):
         """A message that may be a follow-up or a new question (能提供多少岗位): both readings
         searched, the one the evidence says is answered better kept (conversation.better_reading).
-        Costs a second search, only for such messages."""
-        from .conversation import better_reading
+        The message as typed is searched first, and when the archive answers it with confidence
+        (conversation.answered_as_typed) the merged reading is not searched at all; otherwise
+        it costs a second search."""
+        from .conversation import answered_as_typed, better_reading
 
-        searched = {}
-        for candidate in (reading, reading.alternative):
-            question, early, result = self._retrieval(candidate.question, candidate.exclude)
-            if early is not None:  # a blank or contents question: no ranking to compare
-                return reading, self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
-            searched[candidate.followup] = (candidate, question, result)
-        alone, merged = searched[False], searched[True]
-        best = self._current().article(int(merged[2].hits[0].article_id)) if merged[2].hits else None
+        fresh = reading if not reading.followup else reading.alternative
+        merged = reading.alternative if not reading.followup else reading
+        question, early, alone = self._retrieval(fresh.question, fresh.exclude)
+        if early is not None:  # a blank or contents question: no ranking to compare
+            return fresh, early
+        if answered_as_typed(alone):
+            return fresh, self._answer(question, alone, top_k)
+        merged_question, early, result = self._retrieval(merged.question, merged.exclude)
+        if early is not None:
+            return fresh, self._answer(question, alone, top_k)
+        best = self._current().article(int(result.hits[0].article_id)) if result.hits else None
         text = f"{best.title}\n{best.text}" if best is not None else ""
-        chosen = merged if better_reading(alone[2], merged[2], merged[0].own, text,
-                                          prefer_merged=reading.followup) else alone
-        return chosen[0], self._answer(chosen[1], chosen[2], top_k)
+        if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup):
+            return merged, self._answer(merged_question, result, top_k)
+        return fresh, self._answer(question, alone, top_k)
 
     def forget(self, key: tuple[str, ...]) -> None:
         """/new: the next message of `key` is a new question."""
