@@ -38,7 +38,8 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import coverage, is_question_word, term_credit, term_weight, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
+from .text import (coverage, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans,
+                   specific_words, term_credit, term_weight)
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
 CONTEXTS_KEPT = 10_000  # conversations kept at once; the oldest is forgotten first
