@@ -2,7 +2,9 @@
 
 The same kind of report for two provinces (山东 and 广东 GDP) in two years (2021 figures in
 第102期, 2022 figures in 第103期), the same kind of practice in two places (昆山市 and 徐州市
-垃圾分类), and one subject to ask further about (长江十年禁渔: when it began, how it went).
+垃圾分类), one subject to ask further about (长江十年禁渔: when it began, how it went), and
+one asked further in words of its own beside a report those words alone would find (西部计划
+岗位 beside a job fair's 岗位).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ ARCHIVE = {
     "104.txt": bulletin(104, "2023-06-05", [
         ("综合报道", "长江十年禁渔取得阶段性成效", "长江十年禁渔自2021年1月1日起全面实施。"
                                            "三年多来，长江干流鱼类资源明显恢复，江豚出现频次显著增加。"),
+    ]),
+    "105.txt": bulletin(105, "2023-07-10", [
+        ("综合报道", "大学生志愿服务西部计划启动招募", "2023年大学生志愿服务西部计划面向全国高校招募志愿者两万名。"
+                                           "计划为志愿者提供服务岗位三千个，覆盖基层教育、农业技术、医疗卫生等领域。"),
+        ("综合报道", "春季招聘会走进高校", "春季招聘会在省会举行，三百家用人单位进场招聘。"
+                                  "现场提供就业岗位一万余个，吸引毕业生八千余人次。"),
     ]),
 }
 

@@ -49,6 +49,13 @@ def read(before: str, message: str, shown: tuple[int, ...] = (11, 12, 13)):
     ("天舟五号什么时候发射", "那天舟六号呢", "天舟六号什么时候发射"),
     ("国家统计局发布的数据", "那海关总署呢", "海关总署发布的数据"),
     ("2024年山东GDP有多少", "2023年的GDP是多少", "2023年山东GDP有多少"),  # retyped in part: the place kept
+    # chat shorthand: a two-digit year, an ordinal without 第, a year's graduates, a holiday
+    ("2023年春运客流总量预计有多少", "24年呢", "2024年春运客流总量预计有多少"),
+    ("第五届进博会意向成交额多少", "六届呢", "第六届进博会意向成交额多少"),
+    ("2023届高校毕业生有多少人", "2024届呢", "2024届高校毕业生有多少人"),
+    ("2023年度十大考古新发现有哪些", "2022年度的呢", "2022年度十大考古新发现有哪些"),
+    ("2024年国庆假期国内出游多少人次", "春节呢", "2024年春节国内出游多少人次"),
+    ("2024年国庆假期国内出游多少人次", "那五一假期呢", "2024年五一假期国内出游多少人次"),
 ])
 def test_a_slot_swapped_replaces_the_one_asked_before(before, message, question):
     reading = read(before, message)
@@ -74,6 +81,46 @@ def test_the_same_subject_asked_further(before, message, subject, ask):
     assert reading.kind == "further"
     assert reading.question.startswith(subject) and ask in reading.question
     assert "这个" not in reading.question
+
+
+@pytest.mark.parametrize("before, message, subject, ask", [
+    # a word that points back, whatever words of its own follow: 这届, 那年, 当时, 里面, 他
+    ("第二十届中国—东盟博览会开幕式是谁出席的", "这届签约了多少个项目", "第二十届中国—东盟博览会", "签约了多少个项目"),
+    ("2023年中国国际服务贸易交易会签约了多少项目", "那年有多少家企业参展", "2023年中国国际服务贸易交易会", "有多少家企业参展"),
+    ("2023年6月10日全国麦收进度如何", "当时夏播面积多少", "2023年6月10日全国麦收进度", "夏播面积多少"),
+    ("2023年度十大考古新发现有哪些", "里面史前的有几项", "2023年度十大考古新发现", "史前的有几项"),
+    # another of the numbered series asked about, asked further
+    ("第五届进博会意向成交额多少", "第六届有多少家企业参展", "第六届进博会", "有多少家企业参展"),
+])
+def test_further_asks_with_words_of_their_own_that_point_back(before, message, subject, ask):
+    reading = read(before, message)
+    assert reading.kind == "further" and reading.question.startswith(subject) and ask in reading.question
+    assert reading.understood == reading.question
+
+
+@pytest.mark.parametrize("before, message, merged", [
+    ("西部计划今年招募多少志愿者", "能提供多少岗位", "西部计划今年招募 志愿者 能提供多少岗位"),
+    ("央行9月出台了哪些降息政策", "存量房贷利率怎么调", "央行9月出台 降息政策 存量房贷利率怎么调"),
+])
+def test_words_only_about_a_subject_are_read_both_ways(before, message, merged):
+    """能提供多少岗位 names no subject: asked as typed, and merged with the subject before; the
+    service keeps the one the evidence favours (a second search, for such messages only)."""
+    reading = read(before, message)
+    assert reading.kind == "fresh" and reading.question == message and not reading.understood
+    assert reading.alternative.kind == "further" and reading.alternative.question == merged
+    assert reading.alternative.understood == merged
+
+
+@pytest.mark.parametrize("before, message", [
+    ("浙江以旧换新补贴效果怎么样", "别的省以旧换新是怎么搞的"),
+    ("哈尔滨冰雪旅游火爆", "别的地方冰雪旅游热不热"),
+    ("广汕高铁开通运营", "还有哪些新铁路开通了"),
+    ("杭州亚运会火炬在温州传递的路线有多长", "火炬还到过浙江哪些城市"),
+])
+def test_other_cases_asked_in_words_of_their_own(before, message):
+    reading = read(before, message)
+    assert reading.kind == "others" and reading.exclude == {11, 12, 13}
+    assert reading.question == message and reading.understood == f"{message}（已列出的除外）"
 
 
 @pytest.mark.parametrize("message, keeps_place", [
@@ -110,10 +157,21 @@ def test_a_result_referred_to_is_that_result(message, article):
     assert reading.kind == "refer" and reading.article_id == article
 
 
-@pytest.mark.parametrize("message", ["这一期还有什么", "这期还有哪些文章", "同一期还有什么"])
+@pytest.mark.parametrize("message", ["这一期还有什么", "这期还有哪些文章", "同一期还有什么", "这期还有什么新闻",
+                                     "那一期还播了什么", "这期快讯里还有什么"])
 def test_this_issue_lists_the_rest_of_the_first_results_issue(message):
     reading = read("江苏推进乡村振兴", message)
     assert reading.kind == "refer" and reading.contents_of == 11 and reading.exclude == {11, 12, 13}
+
+
+@pytest.mark.parametrize("message, naming, said", [
+    ("拉各斯那条的原文发我", ("拉各斯",), "拉各斯"), ("刚才天舟五号那条新闻的原文", ("天舟", "五号"), "天舟五号"),
+    ("督导员那篇全文", ("督导员",), "督导员"),
+])
+def test_a_result_named_by_what_it_says_is_looked_for_among_those_shown(message, naming, said):
+    reading = read("江苏推进乡村振兴", message)
+    assert reading.kind == "refer" and reading.among == (11, 12, 13) and reading.naming == naming
+    assert reading.understood == f"提到“{said}”的那条结果的全文"
 
 
 def test_a_result_that_was_never_shown_is_not_referred_to():
@@ -131,6 +189,11 @@ def test_a_result_that_was_never_shown_is_not_referred_to():
     ("徐州理论宣讲做法", "泗洪县理论宣讲做法"),  # the question typed out again, another place
     ("2024年山东GDP有多少", "2023年山东GDP有多少"),  # ... another year
     ("2024年山东GDP有多少", "谢谢"),
+    # a demonstrative that picks out what the message itself names, not what was asked before
+    ("省委常委会召开会议研究部署经济工作", "省委常委会12月4日那次扩大会议是谁主持的"),
+    ("2024年前三季度GDP是多少", "那次神舟十八号是几点发射的"),
+    ("2024年前三季度GDP是多少", "那届成都大运会开幕式在哪天"),
+    ("2024年前三季度GDP是多少", "对了，杭州亚运会有多少运动员参赛"),  # a chat opener is not a follow-up
 ])
 def test_a_question_with_its_own_subject_is_never_merged(before, message):
     reading = read(before, message)
@@ -267,6 +330,52 @@ def test_a_follow_up_the_archive_cannot_answer_says_not_found(service):
     answer = service.converse(key, "那西藏呢")
     assert answer.understood == "2022年西藏GDP有多少"
     assert not answer.found and answer.reason
+
+
+def test_a_further_ask_in_words_of_its_own_is_read_in_the_conversation(service):
+    """能提供多少岗位 alone finds the job fair; in the conversation about 西部计划 it is asked of that."""
+    key = ("test", "c9", "u1")
+    first = service.converse(key, "西部计划招募多少志愿者")
+    assert titles(first)[0] == "大学生志愿服务西部计划启动招募"
+    answer = service.converse(key, "能提供多少岗位")
+    assert answer.understood == "西部计划招募 志愿者 能提供多少岗位"
+    assert titles(answer)[0] == "大学生志愿服务西部计划启动招募" and "三千个" in answer.results[0].quote
+
+
+def test_a_new_question_naming_no_subject_stays_as_typed_when_it_answers_better(service):
+    """Read both ways, the message as typed wins when the merged answer lacks its own words."""
+    key = ("test", "c11", "u1")
+    service.converse(key, "西部计划招募多少志愿者")
+    answer = service.converse(key, "春季招聘会有多少家用人单位进场")
+    assert not answer.understood and titles(answer)[0] == "春季招聘会走进高校"
+
+
+def test_a_new_question_the_archive_cannot_answer_is_not_merged_to_find_something(service):
+    """Merged with 垃圾分类, a question about chips would find the sorting again: its answer
+    lacks the question's own telling words, so it is asked as typed (and says 未找到)."""
+    key = ("test", "c13", "u1")
+    service.converse(key, "昆山市垃圾分类有哪些做法")
+    answer = service.converse(key, "量子计算机芯片制程工艺路线图")
+    assert not answer.understood and not answer.found
+
+
+def test_other_cases_asked_in_words_of_their_own_leave_out_what_was_shown(service):
+    key = ("test", "c10", "u1")
+    assert titles(service.converse(key, "昆山市垃圾分类有哪些做法", top_k=1)) == ["昆山市：垃圾分类进小区"]
+    answer = service.converse(key, "别的城市是怎么督促居民分类投放的", top_k=1)
+    assert answer.understood == "别的城市是怎么督促居民分类投放的（已列出的除外）"
+    assert titles(answer) == ["徐州市：垃圾分类督导员上岗"]
+
+
+def test_a_result_named_by_what_it_says_returns_its_whole_article(service):
+    key = ("test", "c12", "u1")
+    shown = service.converse(key, "垃圾分类有哪些做法")
+    xuzhou = next(q.article_id for q in shown.results if q.citation.title == "徐州市：垃圾分类督导员上岗")
+    answer = service.converse(key, "督导员那条的原文")
+    assert answer.understood == "提到“督导员”的那条结果的全文：徐州市：垃圾分类督导员上岗"
+    assert [q.article_id for q in answer.results] == [xuzhou]
+    # named by words no result shown holds: asked as it stands
+    assert not service.converse(key, "江豚那条原文").understood
 
 
 def test_a_new_question_mid_conversation_is_answered_as_if_asked_alone(service):

@@ -15,9 +15,13 @@ new message is read against the last one (`resolve`):
 - a result referred to (第二条的全文, 原文, 这一期还有什么): that result's article, or the other
   articles of its issue.
 
-A message with its own subject (content words the question before did not have, beyond the
-words that mark a follow-up) is a new question and is never merged, however short. Nothing
-here is logged: questions are the users' own words.
+A message that names a subject of its own (a place, a body, a name, a quoted title, a day, a
+figure, beside words the question before did not have) is a new question and is never merged,
+however short. A message whose own words only ask about a subject (能提供多少岗位, 存量房贷利率
+怎么调, 这届签约了多少个项目) may be either: it is read both ways (`Reading.alternative`), the
+service searches both and keeps the one the ranking's evidence favours (`better_reading`), never
+a merged one whose answer lacks the message's own telling words. That costs a second search, for
+such messages only. Nothing here is logged: questions are the users' own words.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -34,7 +38,8 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans, specific_words
+from .text import (coverage, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans,
+                   specific_words, term_credit, term_weight)
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
 CONTEXTS_KEPT = 10_000  # conversations kept at once per channel; the oldest is forgotten first
@@ -62,6 +67,12 @@ class Reading:
     exclude: frozenset[int] = frozenset()  # articles not to show again
     article_id: int | None = None  # refer: this result's article
     contents_of: int | None = None  # refer: the other articles of this result's issue
+    among: tuple[int, ...] = ()  # refer: the results shown, one of which `naming` names (拉各斯那条的原文)
+    naming: tuple[str, ...] = ()
+    # a message that may be either (能提供多少岗位: a new question, or the subject before asked
+    # further): the other reading, searched too; the evidence picks (`better_reading`)
+    alternative: Reading | None = None
+    own: tuple[str, ...] = ()  # ... and the words the message brings of its own (岗位), to check the merged answer by
 
     @property
     def followup(self) -> bool:
@@ -186,13 +197,16 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
 
 
 _CN = "零〇一二两三四五六七八九十百"
-_ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])")
+_ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|\d{{4}}\s*届")  # 2024届: a year's graduates
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
-_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
-_ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年{_YEAR_PART}")
+_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
+_ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
 _REL_YEAR = re.compile(rf"(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")
 _REL_MONTH = re.compile(r"(上个?月|下个?月|这个月|本月)(?:份)?")
-_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度)")
+# a month (3月), not a day (12月4日: one event, named by its date)
+_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度)")
+# the public holidays, with what follows their name (假期, 黄金周): the period of a holiday's figures
+_HOLIDAY = re.compile(r"(?:春节|元旦|清明|五一|劳动节|端午|中秋|国庆|十一(?=假期|长假|黄金周)|元宵)(?:节)?(?:假期|长假|黄金周|小长假)?")
 _YEAR_SHIFT = {"今年": 0, "本年": 0, "本年度": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1}
 
 
@@ -205,14 +219,15 @@ class Slots:
     period: tuple[str, int, int] | None = None  # as written: "2024年", "去年", "上个月", "3月"
     ordinal: tuple[str, int, int] | None = None  # "第二批", "第455期"
     section: tuple[str, int, int] | None = None  # "【学习动态】"
+    holiday: tuple[str, int, int] | None = None  # "清明假期", "国庆": a period named by its holiday
 
     def spans(self) -> list[tuple[int, int]]:
         found = [(s, e) for _, s, e in self.places + self.bodies]
-        found += [(s, e) for x in (self.period, self.ordinal, self.section) if x for _, s, e in [x]]
+        found += [(s, e) for x in (self.period, self.ordinal, self.section, self.holiday) if x for _, s, e in [x]]
         return found
 
     def any(self) -> bool:
-        return bool(self.places or self.bodies or self.period or self.ordinal or self.section)
+        return bool(self.places or self.bodies or self.period or self.ordinal or self.section or self.holiday)
 
 
 def find_slots(text: str) -> Slots:
@@ -230,6 +245,7 @@ def find_slots(text: str) -> Slots:
         return None
 
     section = first(_SECTION)
+    holiday = first(_HOLIDAY)
     ordinal = first(_ORDINAL)
     period = first(_ABS_PERIOD, _REL_YEAR, _REL_MONTH, _SUB_YEAR)
     places, bodies = [], []
@@ -240,7 +256,7 @@ def find_slots(text: str) -> Slots:
             places.append((word, s, e))
         elif is_body(word):
             bodies.append((word, s, e))
-    return Slots(tuple(places), tuple(bodies), period, ordinal, section)
+    return Slots(tuple(places), tuple(bodies), period, ordinal, section, holiday)
 
 
 def _year_of(text: str) -> int | None:
@@ -275,19 +291,26 @@ def absolute_period(new: str, before: str, today: date) -> str:
 # ---------------------------------------------------------------- what a message asks
 
 
-# words that point back at what was asked before
-_ANAPHOR = re.compile(r"这个|那个|这次|那次|这项|那项|这些|那些|这里|那里|这位|该|此|上述|它们?|他们|她们|其|这件|这样|这么")
+# words that point back at what was asked before: a demonstrative with its measure word (这个,
+# 那次, 这届, 那封), a pronoun (它们, 他, 其), a time (当时, 那年) or the inside of it (里面, 其中)
+_DEMONSTRATIVE = re.compile(r"(?:这|那)一?几?[个次项些位件届场封条份批回段篇种家轮期站]")
+_ANAPHOR = re.compile(r"(?:这|那)一?(?:几?[个次项些位件届场封条份批回段篇种家轮期站]|年|天|里)|同一?时[候间期]|同期|该|此|上述|它们?|他们|她们|"
+                      r"(?<![其吉])他|她|其(?![他它余实中次])|这样|这么|当时|当年|那时候?|里面|其中")
 # ... and the noun they point with, which the subject already carries ("这个会")
-_REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划)?")
-_LEAD = re.compile(r"^(?:那么?|那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那它|那这|好的?[，,]?|嗯[，,]?)")
+_REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划|时候)?")
+# what a chat message may open with, not part of its question (但 那年/那次/那届 point back)
+_LEAD = re.compile(r"^(?:(?:对了|换个话题|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
+                   r"(?:那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那(?![一几]?[个次项些位件届场封条份批回段篇种家轮期站年天里时])么?)?"
+                   r"[，,、\s]*")
 _TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
 _OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
 _OTHER_PLACES = re.compile(r"地方|地区|省份?|城市|市|县|区|哪些?地|各地|哪里")
+_ASKS_PLACES = re.compile(r"哪(?:些|几个|个)(?:城市|地方|地区|省份?|市|县|区)")
 _OTHER_PERIODS = re.compile(r"年份|哪些年|哪一?年|其他年|别的年|往年")
 _REFER_NTH = re.compile(rf"第\s*([{_CN}\d]{{1,3}})\s*(?:条|个|篇|项|则)")
 _REFER_WHOLE = re.compile(r"原文|全文|全篇|整篇|完整|详细内容|打开")
 _REFER_ISSUE = re.compile(r"(?:这|那|同|该)一?期")
-_ISSUE_MORE = re.compile(r"还有|其他|其它|别的|目录|都有|讲了|有什么|有哪些|还讲|还说")
+_ISSUE_MORE = re.compile(r"还有|其他|其它|别的|目录|都有|讲了|有什么|有哪些|还讲|还说|还[^，,。]{0,3}(?:什么|哪些)")
 
 # words a further ask is made of: they ask about a subject, they do not name one
 ASK_WORDS = frozenset(
@@ -310,7 +333,16 @@ _MARKERS = ASK_WORDS | frozenset("那 那么 这 呢 吗 嘛 吧 啊 呀 哦 还
 def _clean(message: str) -> str:
     text = " ".join(message.split())
     text = _TRAIL.sub("", text)
-    return _LEAD.sub("", text).strip()
+    text = _LEAD.sub("", text).strip()
+    # 那 before a name that starts like a measure word (那天舟六号呢, 那天津呢): "and", not "that"
+    if text.startswith("那") and _starts_with_name(text[1:]):
+        text = text[1:]
+    return text
+
+
+def _starts_with_name(text: str) -> bool:
+    first = _tokens(text[:8])[:1]
+    return any(text.startswith(w) for w in specific_words(text[:12])) or bool(first and is_place(first[0][0]))
 
 
 def _cn_number(s: str) -> int | None:
@@ -348,18 +380,32 @@ def subject_of(question: str) -> str:
     before its first question word; when that is nothing ("什么是新质生产力"), its words less the
     question words and the words of an ask."""
     tokens = [raw for raw, _, _ in _tokens(_clean(question))]
-    asks = [i for i, raw in enumerate(tokens) if is_question_word(normalise_token(raw)) or raw in _ASKING]
+    asks = [i for i, raw in enumerate(tokens)
+            if is_question_word(normalise_token(raw)) or raw in _ASKING or _ASK_TOKEN.match(raw)
+            or raw == "多" and i + 1 < len(tokens) and tokens[i + 1][:1] in "长大久高远宽深"]
     kept = tokens[: asks[0]] if asks else tokens
     while kept and (not kept[-1].strip() or kept[-1] in _PARTICLES):
         kept.pop()
     if not kept:
         kept = [raw for raw in tokens if not is_question_word(normalise_token(raw))
                 and (normalise_token(raw) not in ASK_WORDS or is_place(raw))]
-    return "".join(kept).strip() or _clean(question)
+        return "".join(kept).strip() or _clean(question)
+    # what it is about may also follow the ask: 习近平宣布了几项「支持全球发展的行动」,
+    # 习近平给谁发的「慰问电」 (not the words of the ask itself: 什么时候「召开」)
+    tail = tokens[asks[-1] + 1:] if asks else []
+    while tail and (not tail[0].strip() or tail[0] in _PARTICLES or tail[0] in ("并", "并且")
+                    or normalise_token(tail[0]) in ASK_WORDS):
+        tail.pop(0)
+    while tail and (not tail[-1].strip() or tail[-1] in _PARTICLES or tail[-1] in _ASKING):
+        tail.pop()
+    named = [w for w in query_terms("".join(tail)) if w not in ASK_WORDS and len(w) >= 2]
+    subject = "".join(kept).strip()
+    return f"{subject} {''.join(tail).strip()}" if named else subject
 
 
 # words that ask (beside text.is_question_word), and particles a subject does not end with
 _ASKING = frozenset("谁 吗 呢 是否 有没有 是不是 几 哪 啥".split())
+_ASK_TOKEN = re.compile(r"几[点时号月日届次项件家名场批款架列所座起种类轮]|有?多[长大久高远宽深]")  # 几点发射, 多长时间
 _PARTICLES = frozenset("有 是 的 在 了 都 还 要 会 将 对 和 与 及".split())
 
 
@@ -401,33 +447,123 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     refer = _refer(prev, text)
     if refer is not None:
         return refer
+    text = _expand_shorthand(text)
 
     slots = find_slots(text)
     rest = _blank_spans(text, slots.spans())
     own = own_words(rest, prev.question)
-    anaphor = bool(_ANAPHOR.search(text))
+    back = _points_back(text, prev)
     asks_others = bool(_OTHERS.search(text))
 
-    if own and not anaphor:
+    if own and not back:
         swapped = _entity_swap(prev, text, own)
-        return swapped or Reading("fresh", whole, subject=subject_of(whole))
+        if swapped is not None:
+            return swapped
+        if _names_subject(rest, own, slots):
+            return Reading("fresh", whole, subject=subject_of(whole))
+        if asks_others:
+            return _others_about(prev, text)
+        if _same_series(slots, prev):
+            # 第五届面积多大 after 第四届消博会…: another of the same series, asked further
+            return _further(prev, text, slots, today)
+        # only words about a subject (能提供多少岗位, 存量房贷利率怎么调): the subject before asked
+        # further, or a short new question; both are searched and the evidence picks
+        if not _retyped(rest, slots, prev):
+            further = replace(_further(prev, text, slots, today), own=tuple(own))
+            return Reading("fresh", whole, subject=subject_of(whole), alternative=further)
+        return Reading("fresh", whole, subject=subject_of(whole))
+    if own and asks_others and not slots.any() and not _names_subject(rest, own, slots):
+        return _others_about(prev, text)  # 那年还有别的台风影响我国吗
     if not own and _retyped(rest, slots, prev):
         # the question before typed out again, a slot changed ("泗洪县理论宣讲做法" after
         # "徐州理论宣讲做法"): whole as it stands
         return Reading("fresh", whole, subject=subject_of(whole))
     if asks_others and not slots.any() and not own:
-        return _others(prev, text)
+        # 还有吗 / 别的省呢: the question before; 别的省以旧换新是怎么搞的: the message says it
+        return _others_about(prev, text) if _content(text) else _others(prev, text)
+    if slots.places and _ASKS_PLACES.search(text):
+        # 火炬还到过浙江哪些城市: the place is where to look for others, not one swapped in
+        return _others_about(prev, text)
     if slots.any() and not own:
         question = _swap(prev.question, slots, text, today)
         return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
-    if own or _asks(text):
-        question = prev.subject
-        if slots.any():
-            question = _swap(question, slots, text, today)
-        ask = _REFERENT.sub(" ", _blank_spans(text, slots.spans())).strip()
-        resolved = _tidy(f"{question} {ask}")
-        return Reading("further", resolved, understood=resolved, subject=question)
+    if own or _asks(text):  # pointing back (这届签约了多少个项目), or only asking (效果怎么样)
+        return _further(prev, text, slots, today)
     return Reading("fresh", whole, subject=subject_of(whole))
+
+
+# chat shorthand at the start of a follow-up: 24年 (2024年), 十二次 / 33届 (第十二次, 第33届)
+_SHORT_YEAR = re.compile(r"^(\d{2})\s*年(?![代前后来间里内度])")
+_BARE_ORDINAL = re.compile(rf"^([{_CN}]{{1,4}}|\d{{1,3}})\s*([届次期批轮])(?=$|[的呢是在,，?？\s])")
+
+
+def _expand_shorthand(text: str) -> str:
+    text = _SHORT_YEAR.sub(r"20\1年", text)
+    return f"第{text}" if _BARE_ORDINAL.match(text) else text
+
+
+def _further(prev: Turn, text: str, slots: Slots, today: date) -> Reading:
+    """The subject before, its slots swapped for those `text` names, with the ask of `text`."""
+    question = prev.subject
+    if slots.any():
+        question = _swap(question, slots, text, today)
+    ask = _REFERENT.sub(" ", _blank_spans(text, slots.spans())).strip()
+    resolved = _tidy(f"{question} {ask}")
+    return Reading("further", resolved, understood=resolved, subject=question)
+
+
+def _points_back(text: str, prev: Turn) -> bool:
+    """Whether a word in `text` points back at what was asked before (这个会, 那次, 当时, 其).
+    Not a demonstrative that picks out a thing the message names itself: one right before a
+    name (那次嫦娥六号, 那届杭州亚运会), or one between words of the message's own and a noun
+    of its own (省委常委会12月4日那次扩大会议; but 刚果金那封是哪天发的 points back)."""
+    m = _ANAPHOR.search(text)
+    if not m:
+        return False
+    before, after = text[: m.start()], text[m.end():]
+    if own_words(_blank_spans(before, find_slots(before).spans()), prev.question):
+        following = own_words(after[:4], prev.question)
+        return not (following and after.startswith(following[0]))
+    if not _DEMONSTRATIVE.fullmatch(m.group(0)):
+        return True
+    named = [w for w in specific_words(after) if w not in prev.question]
+    return not any(after.startswith(w) for w in named) and not find_slots(after[:6]).places
+
+
+# quoted names, a day (12月4日), a numbered thing (第三届, 神舟二十号) or any figure (2000个)
+_NAMED = re.compile(r"《[^《》]+》|“[^“”]+”|「[^「」]+」|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\d")
+
+
+def _names_subject(text: str, own: list[str], slots: Slots) -> bool:
+    """Whether a message (`text`: without its `slots`) with words of its own (`own`) names a subject of its own and so is a
+    new question: a place or body beside them, a quoted name, a day, a figure, or a word that
+    names one thing (a person, an organisation, a product: text.specific_words). A message whose
+    own words only ask about a subject (岗位, 利率, 措施, 多少架) names none."""
+    if slots.places or slots.bodies or _NAMED.search(text):
+        return True
+    named = {normalise_token(w) for w in specific_words(text)}
+    return any(w in named or is_place(w) or is_body(w) for w in own)
+
+
+def _others_about(prev: Turn, text: str) -> Reading:
+    """Other cases asked for in words of the message's own (别的省以旧换新是怎么搞的, 还有哪些
+    项目通车了): those words say what is asked; the articles already shown are left out."""
+    exclude = prev.exclude | frozenset(prev.shown)
+    question = _tidy(text)
+    return Reading("others", question, understood=f"{question}（已列出的除外）", subject=subject_of(question),
+                   exclude=exclude)
+
+
+def _content(text: str) -> list[str]:
+    """The words of `text` that say what it is about, follow-up markers left out."""
+    return [w for w in query_terms(text) if w not in _MARKERS and len(w) >= 2 and not all(ch in _MARKERS for ch in w)]
+
+
+def _same_series(slots: Slots, prev: Turn) -> bool:
+    """The message names another of a numbered series the question before named (第五届 after
+    第四届, 第十三次 after 第十二次): a slot of the subject before, not a subject of its own."""
+    before = find_slots(prev.question).ordinal
+    return bool(slots.ordinal and before and slots.ordinal[0][-1] == before[0][-1])
 
 
 def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:
@@ -440,7 +576,7 @@ def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:
 
 def _kinds(slots: Slots) -> set[str]:
     named = {"places": slots.places, "bodies": slots.bodies, "period": slots.period,
-             "ordinal": slots.ordinal, "section": slots.section}
+             "ordinal": slots.ordinal, "section": slots.section, "holiday": slots.holiday}
     return {kind for kind, value in named.items() if value}
 
 
@@ -463,7 +599,7 @@ def _refer(prev: Turn, text: str) -> Reading | None:
     whole = _REFER_WHOLE.search(rest)
     if whole:
         rest = rest[: whole.start()] + " " + rest[whole.end() :]
-    if _REFER_ISSUE.search(text) and _ISSUE_MORE.search(text) and not own_words(_REFER_ISSUE.sub(" ", rest), prev.question):
+    if _REFER_ISSUE.search(text) and _ISSUE_MORE.search(text) and not _naming(_REFER_ISSUE.sub(" ", rest), prev):
         k = (n or 1) - 1
         if k < len(prev.shown):
             return Reading("refer", "", understood=f"第{k + 1}条结果那一期的其他文章", contents_of=prev.shown[k],
@@ -474,7 +610,27 @@ def _refer(prev: Turn, text: str) -> Reading | None:
         if n is not None and not 0 <= k < len(prev.shown):
             return None
         return Reading("refer", "", understood=f"第{k + 1}条结果的全文", article_id=prev.shown[k])
+    naming = _naming(_REFER_WHICH.sub(" ", rest), prev)
+    if whole and n is None and naming and len(naming) <= 3:
+        # 拉各斯那条的原文: the result shown that names these words (the service finds which)
+        which = _REFER_WHICH.search(rest)
+        said = _ITEM_LEAD.sub("", rest[: which.start()]).strip() if which else ""
+        return Reading("refer", "", understood=f"提到“{said or '、'.join(naming)}”的那条结果的全文", among=prev.shown,
+                       naming=tuple(naming))
     return None
+
+
+# words a message uses of a bulletin's items, not of what they are about (这一期还有什么新闻)
+_ITEM_WORDS = frozenset("新闻 快讯 消息 内容 报道 文章 稿件 条目 节目 播 播了 发我 给我 看看 刚才 之前 上面".split())
+_ITEM_LEAD = re.compile(r"^(?:刚才|之前|上面)(?:的|说的|那个)?")
+# what points at one of the results (那条, 这篇)
+_REFER_WHICH = re.compile(r"(?:这|那|哪)一?[条篇则个项]")
+
+
+def _naming(text: str, prev: Turn) -> list[str]:
+    """The words of `text` that say which result or what more is meant, beyond the words of
+    the question before and the words for a bulletin's items."""
+    return [w for w in own_words(text, prev.question) if w not in _ITEM_WORDS and w.lstrip("还") not in _ITEM_WORDS]
 
 
 def _others(prev: Turn, text: str) -> Reading:
@@ -523,6 +679,8 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
         put(same, new.ordinal[0])
     if new.section:
         put([old.section] if old.section else [], new.section[0])
+    if new.holiday:
+        put([old.holiday] if old.holiday else [], new.holiday[0])
     for s, e, value in sorted(edits, key=lambda x: -x[0]):
         out = out[:s] + value + out[e:]
     return _tidy("".join(front) + (" " if front else "") + out) if front else _tidy(out)
@@ -550,6 +708,49 @@ def next_turn(reading: Reading, shown: tuple[int, ...]) -> Turn:
     """What the conversation keeps of a turn once answered."""
     return Turn(question=reading.question, subject=reading.subject or subject_of(reading.question),
                 shown=shown, exclude=reading.exclude)
+
+
+def _evidence(retrieval) -> tuple[bool, float]:
+    best = retrieval.hits[0] if retrieval.hits else None
+    return bool(retrieval.found), (best.probability if best is not None else 0.0)
+
+
+# a merged reading is not taken when its best article lacks the message's own words: less than
+# this share of their information, and a telling word among those missing (one rarer in general
+# Chinese than about one word in 400: text.term_weight). "沪宁沿江高铁有多长" merged with the
+# subject before finds that subject again, not the railway; 中方 or 头一项 missing says little
+OWN_COVER = 0.5
+TELLING_WEIGHT = 6.0
+
+
+def _lacks_own(own: tuple[str, ...], text: str) -> bool:
+    missing = [w for w in own if term_credit(w, text) < 1.0]
+    return coverage(list(own), text) < OWN_COVER and any(term_weight(w) >= TELLING_WEIGHT for w in missing)
+
+
+# the message as typed is answered with this probability or more: it is taken as typed, the
+# merged reading not searched (a question asked in full needs no conversation)
+SURE = 0.85
+
+
+def answered_as_typed(alone) -> bool:
+    found, probability = _evidence(alone)
+    return found and probability >= SURE
+
+
+def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False) -> bool:
+    """Whether the merged reading of a message (the subject before asked further) is better
+    answered than the message alone, by the evidence the ranking computed for each best hit.
+    Never when the merged answer (`merged_text`: its best article) lacks what the message
+    itself asks about (its `own` words). Otherwise answered beats not answered, then the more
+    probable answer; a tie goes to the message as typed, or to the merged reading when the
+    message points back at the conversation (`prefer_merged`: 这届签约了多少个项目). A new
+    question is never merged on no evidence."""
+    if own and _lacks_own(own, merged_text):
+        return False
+    if merged.found != alone.found:
+        return bool(merged.found)
+    return _evidence(merged) >= _evidence(alone) if prefer_merged else _evidence(merged) > _evidence(alone)
 
 
 NOTHING_ELSE = "除已列出的结果外，没有找到直接回答"
@@ -604,5 +805,5 @@ def understood_line(understood: str) -> str:
     return f"按“{understood}”查找："
 
 
-__all__ = ["ContextStore", "Reading", "Turn", "is_reset", "issue_articles", "next_turn", "resolve", "turn_to_json", "understood_line",
+__all__ = ["ContextStore", "Reading", "Turn", "better_reading", "is_reset", "issue_articles", "next_turn", "resolve", "turn_to_json", "understood_line",
            "whole_article", "without_articles"]

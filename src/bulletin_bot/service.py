@@ -208,23 +208,36 @@ class BulletinService:
     def ask(self, question: str, top_k: int = 5, offset: int = 0, exclude: frozenset[int] = frozenset()) -> Answer:
         """Quotes answering `question`, best first; `offset` skips results already shown (更多),
         `exclude` drops those articles (a follow-up asking for other cases than those shown)."""
-        from .answers import build_answer
+        question, early, result = self._retrieval(question, exclude)
+        if early is not None:
+            return early
+        return self._answer(question, result, top_k, offset)
+
+    def _retrieval(self, question: str, exclude: frozenset[int] = frozenset()):
+        """(question as searched, an answer given before any ranking or None, the ranking):
+        the search half of `ask`, so that two readings of a chat message can be compared."""
         from .contents_question import contents_answer
         from .ranking import retrieve
 
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         problem = check_question(question)  # blank, or no Chinese: said before any search
         if problem is not None:
-            return problem
+            return question, problem, None
         index = self._current()
         contents = contents_answer(question, index)  # "第455期有哪些文章": the contents, not passages
         if contents is not None:
-            return contents
-        emb = self.embedder(index.manifest)
-        result = retrieve(index, emb, question, self.retrieval, reader=self.reader())
+            return question, contents, None
+        result = retrieve(index, self.embedder(index.manifest), question, self.retrieval, reader=self.reader())
         if exclude:
             result = without_articles(result, exclude)
-        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset), embedder=emb)
+        return question, None, result
+
+    def _answer(self, question: str, result, top_k: int, offset: int = 0) -> Answer:
+        from .answers import build_answer
+
+        index = self._current()
+        return build_answer(question, index, result, top_k=max(1, top_k), offset=max(0, offset),
+                            embedder=self.embedder(index.manifest))
 
     # ------------------------------------------------------------ conversations
 
@@ -245,18 +258,64 @@ class BulletinService:
         if contents is not None:  # "第455期有哪些文章" names what it asks about: never a follow-up
             return contents
         reading = resolve(self.conversations.turns(key), message)
+        if reading.naming:
+            reading = self._named_result(reading, message)
         if reading.kind == "refer":
             return self._referred(reading, top_k)  # the conversation stays on the results referred to
-        answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
+        if reading.alternative is not None:
+            reading, answer = self._better_reading(reading, top_k)
+        else:
+            answer = self.ask(reading.question, top_k=top_k, exclude=reading.exclude)
         if reading.followup:
             answer = replace(answer, understood=reading.understood)
         seen = answer.results[: top_k if shown is None else shown]
         self.conversations.record(key, next_turn(reading, tuple(q.article_id for q in seen)))
         return answer
 
+    def _better_reading(self, reading, top_k: int):
+        """A message that may be a follow-up or a new question (能提供多少岗位): both readings
+        searched, the one the evidence says is answered better kept (conversation.better_reading).
+        The message as typed is searched first, and when the archive answers it with confidence
+        (conversation.answered_as_typed) the merged reading is not searched at all; otherwise
+        it costs a second search."""
+        from .conversation import answered_as_typed, better_reading
+
+        fresh = reading if not reading.followup else reading.alternative
+        merged = reading.alternative if not reading.followup else reading
+        question, early, alone = self._retrieval(fresh.question, fresh.exclude)
+        if early is not None:  # a blank or contents question: no ranking to compare
+            return fresh, early
+        if answered_as_typed(alone):
+            return fresh, self._answer(question, alone, top_k)
+        merged_question, early, result = self._retrieval(merged.question, merged.exclude)
+        if early is not None:
+            return fresh, self._answer(question, alone, top_k)
+        best = self._current().article(int(result.hits[0].article_id)) if result.hits else None
+        text = f"{best.title}\n{best.text}" if best is not None else ""
+        if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup):
+            return merged, self._answer(merged_question, result, top_k)
+        return fresh, self._answer(question, alone, top_k)
+
     def forget(self, key: tuple[str, ...]) -> None:
         """/new: the next message of `key` is a new question."""
         self.conversations.forget(key)
+
+    def _named_result(self, reading, message: str):
+        """拉各斯那条的原文: of the results shown, the one holding most of the words named; the
+        message asked as it stands when none holds any."""
+        from dataclasses import replace as with_
+        from .conversation import Reading, subject_of
+        from .text import coverage
+
+        scored = []
+        for article_id in reading.among:
+            view = self.article(article_id)
+            if view is not None:
+                scored.append((coverage(list(reading.naming), f"{view.citation.title}\n{view.text}"), article_id))
+        best = max(scored, default=(0.0, None), key=lambda x: x[0])
+        if best[0] <= 0:
+            return Reading("fresh", message, subject=subject_of(message))
+        return with_(reading, article_id=best[1], naming=())
 
     def _referred(self, reading, top_k: int) -> Answer:
         """A result referred to: its whole article, or the other articles of its issue."""

@@ -43,6 +43,9 @@ class ArticleHit:
     bm25: float = 0.0  # its best chunk's BM25 score over the best candidate's
     answers: bool = True  # the evidence says it answers the question (answerability.py)
     closest: bool = True  # ... or at least is close enough to show under a "not found" warning
+    # the evidence model's probability that it answers (answerability.py): how two readings of
+    # one chat message are compared (conversation.py)
+    probability: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def _search(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray |
         order = sorted(range(len(cands)), key=lambda i: -scores[i])
         cands, scores = [cands[i] for i in order], [scores[i] for i in order]
         judged = judge_hits(cands, pq, words, reader, newest)
-        hits = [replace(c.hit, score=round(s, 4), answers=j.answers, closest=j.closest)
+        hits = [replace(c.hit, score=round(s, 4), answers=j.answers, closest=j.closest,
+                        probability=round(j.probability, 4))
                 for c, s, j in zip(cands, scores, judged)]
     else:
         hits = []
