@@ -623,3 +623,63 @@ def test_web_sessions_cannot_push_out_a_chat_users_conversation(tmp_path):
             assert get(f"{base}/api/ask", params={"q": QUESTION, "session": f"s{n}"}).status_code == 200
     assert service.conversations.turns(chat_user), "the chat user's conversation is still there"
     assert not service.conversations.turns(("web", "s0")) and service.conversations.turns(("web", "s5"))
+
+
+# --- /tmp/FINDINGS2.md H1: rotating addresses ------------------------------------------------------
+
+
+def test_an_ipv6_64_asks_as_one_client(tmp_path):
+    """H1: behind the trusted proxy, `X-Forwarded-For: 2001:db8:1:2::<n>` with a new n on every
+    request got 110 answers in 25 s (limit 60 a minute): the question limits keyed on the whole
+    address, only the login throttle on the /64."""
+    settings, service = make_service(tmp_path, web_questions_per_minute=2, web_client_questions_at_once=1,
+                                     trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    slow.gate.set()
+    app = create_app(slow, settings)
+    with served(app, settings) as base:
+        def ask(forwarded: str) -> int:
+            return get(f"{base}/api/ask", params={"q": QUESTION}, headers={"X-Forwarded-For": forwarded}).status_code
+
+        assert [ask(f"2001:db8:1:2::{n}") for n in range(1, 4)] == [200, 200, 429]
+        assert ask("2001:db8:1:3::1") == 200, "another /64 is another client"
+        slow.gate.clear()  # hold a question of the /64 running: its share at once is taken
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(ask, "2001:db8:5:5::1")
+            wait_for(lambda: app.state.questions.running_now == 1, what="the held question")
+            assert ask("2001:db8:5:5::2") == 429, "the front door counts the /64 too"
+            slow.gate.set()
+            assert held.result() == 200
+
+
+def test_a_new_client_does_not_jump_ahead_of_a_returning_one():
+    """H1: waiters were ordered by their client's last turn with a never-seen client at -1, so a
+    client new on every request always went first and a returning reader waited 10 s, then 503."""
+    from bulletin_bot.web.limits import RunningQuestions
+
+    line = RunningQuestions(per_client=2, overall=1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def question(who: str, wait: bool = True) -> None:
+        with line.slot(who):
+            order.append(who)
+            if wait:
+                release.wait(10)
+
+    question("reader", wait=False)  # the reader has asked before
+    holder = threading.Thread(target=question, args=("new-0",))
+    holder.start()
+    wait_for(lambda: order == ["reader", "new-0"], what="a new client's question running")
+    reader = threading.Thread(target=question, args=("reader",))
+    reader.start()
+    wait_for(lambda: line.waiting_now == 1, what="the reader in line")
+    fresh = [threading.Thread(target=question, args=(f"new-{n}",)) for n in range(1, 4)]
+    for n, t in enumerate(fresh, 2):
+        t.start()  # each from a new address, after the reader
+        wait_for(lambda n=n: line.waiting_now == n, what="the new clients in line")
+    release.set()
+    for t in [holder, reader, *fresh]:
+        t.join(10)
+    assert order == ["reader", "new-0", "reader", "new-1", "new-2", "new-3"], order
+

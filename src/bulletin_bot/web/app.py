@@ -118,7 +118,7 @@ class FrontDoor:
         return path == "/api/ask" or (path == "/" and b"q=" in scope.get("query_string", b""))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self._asks(scope) or not self.running.at_share(self.clients.of(scope)):
+        if scope["type"] != "http" or not self._asks(scope) or not self.running.at_share(self.clients.key(scope)):
             await self.app(scope, receive, send)
             return
         headers = {**SECURITY_HEADERS, "Retry-After": "1"}
@@ -213,7 +213,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     # --- reading ---------------------------------------------------------------------------
 
     def client_of(request: Request) -> str:
-        return clients.of(request.scope)
+        """The key every per-client table counts this request under (an IPv6 /64 is one client)."""
+        return clients.key(request.scope)
 
     def limit_questions(request: Request) -> None:
         """Count a question against its client address; 429 with Retry-After past the limit."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
@@ -14,6 +13,7 @@ from collections import deque
 from fastapi import Request
 
 from ..errors import ConfigError
+from .clients import client_key
 
 SESSION_COOKIE = "bulletin_bot_admin"
 SESSION_SECONDS = 12 * 3600
@@ -199,14 +199,9 @@ class LoginThrottle:
 
 
 def throttle_key(client: str) -> str:
-    """The throttle's key for a client address: an IPv6 address stands for its /64."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if isinstance(address, ipaddress.IPv6Address):
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return client
+    """The throttle's key for a client address: the same as every other limit's (an IPv6
+    address stands for its /64)."""
+    return client_key(client)
 
 
 def bearer_token(request: Request) -> str | None:
