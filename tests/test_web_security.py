@@ -683,3 +683,50 @@ def test_a_new_client_does_not_jump_ahead_of_a_returning_one():
         t.join(10)
     assert order == ["reader", "new-0", "reader", "new-1", "new-2", "new-3"], order
 
+
+# --- /tmp/FINDINGS2.md M1: one client looping on the only dossier place ----------------------------
+
+
+def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
+    """M1: 127.0.7.1 looped whole-archive dossiers; 127.0.7.2, asking every 3 s for 30 s, got
+    0/9 (all 503): the looping client took the one place again the moment its compile ended."""
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    with served(app, settings) as base, ThreadPoolExecutor(1) as pool:
+        def dossier(who: str) -> httpx.Response:
+            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+
+        slow.gate.set()
+        assert [dossier("10.0.0.1").status_code for _ in range(2)] == [200, 200], "alone, never held back"
+        slow.gate.clear()
+        first = pool.submit(dossier, "10.0.0.1")
+        wait_for(lambda: app.state.dossiers.running_now == 1, what="the looping client's compile")
+        assert dossier("10.0.0.2").status_code == 503  # another reader wants one meanwhile
+        slow.gate.set()
+        assert first.result().status_code == 200
+        again = dossier("10.0.0.1")  # the loop's next request, at once
+        assert again.status_code == 429 and "另一位读者正在等" in again.text
+        assert 1 <= int(again.headers["Retry-After"]) <= 20
+        assert dossier("10.0.0.2").status_code == 200, "the waiting reader's retry gets the place"
+        assert dossier("10.0.0.1").status_code == 200, "then the first client's turn again"
+
+
+def test_a_user_looping_on_chat_compiles_lets_another_have_a_turn():
+    """M1 on the chat channels and Telegram: one /compile at a time per process, same loop."""
+    from bulletin_bot import follow_text
+    from bulletin_bot.errors import Busy
+
+    turns = follow_text.compile_turns()
+    with turns.slot("looper"):
+        with pytest.raises(Busy) as other:
+            with turns.slot("other"):
+                pass
+    assert follow_text.compile_refused(other.value.status, other.value.yielding) == follow_text.COMPILE_BUSY
+    with pytest.raises(Busy) as again:
+        with turns.slot("looper"):
+            pass
+    assert follow_text.compile_refused(again.value.status, again.value.yielding) == follow_text.COMPILE_YIELD
+    with turns.slot("other"):
+        pass

@@ -14,6 +14,12 @@ work starts at once. A client that started a piece in the last `BUSY_SECONDS` st
 only while no other client's work runs: a client that keeps asking then runs beside another's
 question only for the rest of the one it had in flight, and the other question gets the two
 cores (and the interpreter) to itself after that (benchmarks/load_fair.py).
+
+Where nothing waits in line (`waiting=0`: the one 素材汇编 compile at a time), a client whose
+piece ended less than `rest` seconds ago while another client was refused for want of a place
+is refused in turn (429, Retry-After the rest of that time): the other client's retry finds the
+place free, so one client looping cannot hold the only place for good. Alone, a client is
+never held back.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ MAX_WAIT_SECONDS = 10.0
 CLIENTS_KEPT = 10_000  # clients whose last turn is remembered for the order
 # a client that started a piece of work this recently is keeping the server busy: it runs alone
 BUSY_SECONDS = 2.0
+REFUSALS_KEPT_SECONDS = 3600.0  # a refusal counts against a piece that started at most this long before
 
 
 class RunningQuestions:
@@ -39,8 +46,8 @@ class RunningQuestions:
     only clients with a question in the server, and the last turns of at most CLIENTS_KEPT."""
 
     def __init__(self, per_client: int, overall: int, waiting: int | None = None,
-                 max_wait: float | None = None) -> None:
-        self.per_client, self.overall = per_client, overall
+                 max_wait: float | None = None, rest: float = 0.0) -> None:
+        self.per_client, self.overall, self.rest = per_client, overall, rest
         self.waiting = MAX_WAITING if waiting is None else waiting
         self.max_wait = MAX_WAIT_SECONDS if max_wait is None else max_wait
         self._in: dict[str, int] = {}  # running or waiting, per client
@@ -53,6 +60,8 @@ class RunningQuestions:
         self._last: OrderedDict[str, float] = OrderedDict()  # client -> when its last piece ended
         self._started: dict[str, float] = {}  # client -> when it last started one
         self._tickets = itertools.count()
+        # client -> when it was last refused for want of a place (with `rest`: someone is waiting)
+        self._refused: OrderedDict[str, float] = OrderedDict()
         self._cond = threading.Condition()
 
     def _last_in_server(self, ticket: int, client: str, now: float) -> float:
@@ -76,6 +85,26 @@ class RunningQuestions:
         recent = time.monotonic() - self._started.get(client, -BUSY_SECONDS) < BUSY_SECONDS
         return recent and any(other != client for other in self._running_by)
 
+    def _rest_left(self, client: str, now: float) -> float:
+        """With `rest`: how long `client` must still stand aside, because its last piece ended
+        a moment ago and another client was refused a place since it started; else 0."""
+        ended = self._last.get(client)
+        if not self.rest or ended is None or now - ended >= self.rest:
+            return 0.0
+        started = self._started.get(client, ended)
+        if any(other != client and when >= started for other, when in self._refused.items()):
+            return self.rest - (now - ended)
+        return 0.0
+
+    def _note_refused(self, client: str, now: float) -> None:
+        if not self.rest:
+            return
+        self._refused[client] = now
+        self._refused.move_to_end(client)
+        while self._refused and (len(self._refused) > CLIENTS_KEPT
+                                 or now - next(iter(self._refused.values())) > REFUSALS_KEPT_SECONDS):
+            self._refused.popitem(last=False)
+
     def _leave(self, client: str) -> None:
         left = self._in[client] - 1
         if left:
@@ -90,7 +119,11 @@ class RunningQuestions:
         with self._cond:
             if self._in.get(client, 0) >= self.per_client:
                 raise Busy(429)
+            rest = self._rest_left(client, time.monotonic())
+            if rest:
+                raise Busy(429, max(1, int(rest + 0.999)), yielding=True)
             if self._running >= self.overall and len(self._line) >= self.waiting:
+                self._note_refused(client, time.monotonic())
                 raise Busy(503)
             self._in[client] = self._in.get(client, 0) + 1
             ticket = next(self._tickets)
@@ -110,6 +143,7 @@ class RunningQuestions:
                 del self._joined[ticket]
             self._running += 1
             self._running_by[client] = self._running_by.get(client, 0) + 1
+            self._refused.pop(client, None)  # it has had its turn
             self._started[client] = time.monotonic()  # pruned with _last, when the piece ends
         try:
             yield

@@ -111,7 +111,7 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         try:
             dossier = await asyncio.to_thread(compile_in_turn)
         except Busy as busy:
-            await _reply(update, follow_text.compile_refused(busy.status))
+            await _reply(update, follow_text.compile_refused(busy.status, busy.yielding))
             return
         except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
             await _reply(update, str(exc))

@@ -39,7 +39,7 @@ from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .clients import ClientAddresses, parse_networks
-from .limits import (DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
+from .limits import (DOSSIER_REST_SECONDS, DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
                      RunningQuestions)
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
@@ -140,7 +140,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
     running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
-    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0)
+    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0, rest=DOSSIER_REST_SECONDS)
     clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
@@ -250,9 +250,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             try:
                 held.enter_context(dossiers.slot(client))
             except Busy as busy:
-                message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
-                           else "服务器正在生成另一份素材汇编，请稍后再试。")
-                raise HTTPException(busy.status, message, headers={"Retry-After": str(DOSSIER_RETRY_SECONDS)}) from None
+                if busy.yielding:  # its compile just ended and another reader is waiting for one
+                    message = f"你刚生成过一份素材汇编，另一位读者正在等，请 {busy.retry_after} 秒后再试。"
+                    retry = busy.retry_after
+                else:
+                    message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
+                               else "服务器正在生成另一份素材汇编，请稍后再试。")
+                    retry = DOSSIER_RETRY_SECONDS
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(retry)}) from None
             try:
                 held.enter_context(running.slot(client))
             except Busy as busy:

@@ -31,3 +31,6 @@ MAX_OFFSET = 100  # results one may page past
 # retry later), and each holds one of its client's question places while it runs.
 DOSSIERS_AT_ONCE = 1
 DOSSIER_RETRY_SECONDS = 10
+# A client whose compile just ended, while another was refused one, stands aside this long
+# (turns.py, `rest`): the other's retry, after its Retry-After, finds the place free.
+DOSSIER_REST_SECONDS = 2 * DOSSIER_RETRY_SECONDS
