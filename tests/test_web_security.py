@@ -730,3 +730,29 @@ def test_a_user_looping_on_chat_compiles_lets_another_have_a_turn():
     assert follow_text.compile_refused(again.value.status, again.value.yielding) == follow_text.COMPILE_YIELD
     with turns.slot("other"):
         pass
+
+
+# --- /tmp/FINDINGS2.md M2: connections from one address -------------------------------------------
+
+
+def test_one_address_cannot_hold_every_connection(tmp_path):
+    """M2: a few slow or idle connections from one host held uvicorn's connection places, and
+    every other request got 503. The app now caps the requests one client has open at once."""
+    settings, service = make_service(tmp_path, web_client_connections=3, web_client_questions_at_once=10,
+                                     web_questions_at_once=10, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    with served(app, settings) as base, ThreadPoolExecutor(3) as pool:
+        def ask(who: str) -> httpx.Response:
+            return get(f"{base}/api/ask", params={"q": QUESTION}, headers={"X-Forwarded-For": who})
+
+        held = [pool.submit(ask, "10.0.0.1") for _ in range(3)]
+        wait_for(lambda: slow.running == 3, what="three requests held open")
+        started = time.monotonic()
+        more = get(f"{base}/issues", headers={"X-Forwarded-For": "10.0.0.1"})
+        assert more.status_code == 429 and more.headers["Retry-After"] == "1" and "请求太多" in more.text
+        assert time.monotonic() - started < 1.0, "refused at once"
+        assert get(f"{base}/issues", headers={"X-Forwarded-For": "10.0.0.2"}).status_code == 200
+        slow.gate.set()
+        assert [h.result().status_code for h in held] == [200, 200, 200]
+        assert get(f"{base}/issues", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 200
