@@ -756,3 +756,17 @@ def test_one_address_cannot_hold_every_connection(tmp_path):
         slow.gate.set()
         assert [h.result().status_code for h in held] == [200, 200, 200]
         assert get(f"{base}/issues", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 200
+
+
+# --- /tmp/FINDINGS2.md M3: a proxy trusted by its network ------------------------------------------
+
+
+def test_a_trusted_network_names_clients_like_a_trusted_address(tmp_path):
+    """M3: inside Docker the proxy arrives from the bridge network, so the setting names a range
+    (compose.yaml: 172.16.0.0/12); here the range is 127.0.0.0/8 and the proxy 127.0.0.1."""
+    settings, service = make_service(tmp_path, web_questions_per_minute=1, trusted_proxies=("127.0.0.0/8",))
+    with served(create_app(service, settings), settings) as base:
+        def ask(forwarded: str) -> int:
+            return get(f"{base}/api/ask", params={"q": "红书房"}, headers={"X-Forwarded-For": forwarded}).status_code
+
+        assert [ask("203.0.113.1"), ask("203.0.113.2"), ask("203.0.113.1")] == [200, 200, 429]
