@@ -20,6 +20,7 @@ SESSION_SECONDS = 12 * 3600
 LOGIN_FAILURES_PER_MINUTE = 10  # wrong credentials per client per minute
 ALL_FAILURES_PER_MINUTE = 60  # from all clients together: many addresses guess no faster
 THROTTLE_WINDOW = 60.0  # seconds a wrong credential counts
+FAILURES_BEFORE_CAP = 1  # a client's own failures in the window that the overall cap lets by
 CLIENTS_KEPT = 10_000  # clients with recent failures remembered; the oldest go first
 REVOKED_KEPT = 10_000  # logged-out sessions remembered; past that, every older session ends
 MIN_TOKEN_BYTES = 16
@@ -131,9 +132,9 @@ class LoginThrottle:
     """Wrong credentials (login form, session cookie, bearer header): a few per client a minute,
     and a cap over all clients together. The table of clients is pruned and bounded.
 
-    The overall cap holds only clients that have failed within the window: it slows many
-    addresses that keep guessing, but a client with no recent failure (the real admin, on
-    another address) always has its credential checked, so a flood of wrong guesses from
+    The overall cap holds only clients that have failed more than once within the window: it
+    slows many addresses that keep guessing, but a client with at most one recent failure (the
+    real admin after a typo, on another address) always has its credential checked, so a flood of wrong guesses from
     others can never lock the admin out. Each failure expires after the window, in every check.
     IPv6 clients count per /64 (one customer's allocation), so a /64 guesses as one client.
     """
@@ -172,7 +173,9 @@ class LoginThrottle:
             recent = self._recent(client, now)
             if recent >= self.limit:
                 return self._wait(self._failures[client][0], now)
-            if recent and len(self._all) >= self.overall:  # only clients that have failed meet the cap
+            # only clients that keep failing meet the cap: one mistake (a typo, yesterday's
+            # cookie) never leaves the real admin to a flood of other addresses' guesses
+            if recent > FAILURES_BEFORE_CAP and len(self._all) >= self.overall:
                 return self._wait(self._all[0], now)
             return 0
 
