@@ -85,6 +85,11 @@ async def plain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+def _file_part(topic: str) -> str:
+    """The topic as part of a file name: a / or \\ (理论/宣讲) would name a folder that is not there."""
+    return "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in topic)
+
+
 async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/compile 主题 2023-01 2023-12 [月] [段落] — the 素材汇编 as a .docx file."""
     request = follow_text.parse_compile(" ".join(context.args or []))
@@ -99,7 +104,7 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await update.effective_message.chat.send_action(ChatAction.UPLOAD_DOCUMENT)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"素材汇编-{request.topic[:20]}.docx"
+        path = Path(folder) / f"素材汇编-{_file_part(request.topic[:20])}.docx"
 
         def compile_in_turn() -> Any:  # one at a time in the bot: the compile and the .docx
             with state.compiles.slot(str(user.id if user else 0)):
