@@ -791,3 +791,26 @@ def test_an_admin_who_made_one_typo_is_not_locked_out_by_a_flood(tmp_path):
         assert login("10.8.0.9", TOKEN) == 303, "a fresh address is let in (before this fix too)"
         assert login("10.8.0.1", "typo") == 401
         assert login("10.8.0.1", TOKEN) == 303
+
+
+# --- /tmp/FINDINGS2.md L3: keyboard walks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["1qaz2wsx3edc4rfv", "!QAZ2wsx#EDC4rfv", "1q2w3e4r5t6y7u8i", "qazwsxedcrfvtgbyhn"])
+def test_a_keyboard_walk_is_refused_as_a_token(token):
+    from bulletin_bot.errors import ConfigError
+    from bulletin_bot.web.auth import check_token_strength
+
+    with pytest.raises(ConfigError, match="keyboard"):
+        check_token_strength(token)
+
+
+def test_random_tokens_are_never_taken_for_keyboard_walks():
+    import base64
+    import secrets
+
+    from bulletin_bot.web.auth import MAX_KEYBOARD_WALK, keyboard_walk_share
+
+    for _ in range(10_000):
+        assert keyboard_walk_share(secrets.token_hex(16)) < MAX_KEYBOARD_WALK
+        assert keyboard_walk_share(base64.b64encode(secrets.token_bytes(16)).decode()) < MAX_KEYBOARD_WALK

@@ -30,6 +30,13 @@ MAX_TOKEN_RUN = 5  # "abcdef", "654321" or "aaaaaa" (six in a row) is a pattern,
 WEAK_WORDS = ("password", "passwd", "admin", "qwerty", "asdfgh", "zxcvbn", "letmein", "secret", "changeme",
               "welcome", "iloveyou")
 MAKE_TOKEN = "openssl rand -hex 16"
+# a keyboard walk (1qaz2wsx, 1q2w3e4r, qazwsx…) is in every word list: refused when this share of
+# its neighbouring characters are neighbouring keys; of 100,000 `openssl rand -hex 16` (and
+# -base64 16) the highest share was 0.52 and 0.57, the walks in FINDINGS2 L3 0.71 to 1.0
+MAX_KEYBOARD_WALK = 0.6
+_KEY_ROWS = ("1234567890-=", "qwertyuiop[]", "asdfghjkl;'", "zxcvbnm,./")
+_UNSHIFT = dict(zip('!@#$%^&*()_+{}:"<>?', "1234567890-=[];',./"))
+_KEY_AT = {key: (row, col) for row, keys in enumerate(_KEY_ROWS) for col, key in enumerate(keys)}
 
 
 def _longest_run(token: str) -> int:
@@ -42,6 +49,20 @@ def _longest_run(token: str) -> int:
         step = d
         longest = max(longest, run)
     return longest if token else 0
+
+
+def _neighbouring_keys(a: str, b: str) -> bool:
+    if a not in _KEY_AT or b not in _KEY_AT:
+        return False
+    (r1, c1), (r2, c2) = _KEY_AT[a], _KEY_AT[b]
+    return (r1 == r2 and abs(c1 - c2) == 1) or (abs(r1 - r2) == 1 and c2 - c1 in (-1, 0, 1))
+
+
+def keyboard_walk_share(token: str) -> float:
+    """The share of neighbouring characters that are neighbouring keys on a QWERTY keyboard."""
+    keys = [_UNSHIFT.get(ch, ch).lower() for ch in token]
+    pairs = list(zip(keys, keys[1:]))
+    return sum(_neighbouring_keys(a, b) for a, b in pairs) / len(pairs) if pairs else 0.0
 
 
 def check_token_strength(token: str) -> None:
@@ -59,6 +80,8 @@ def check_token_strength(token: str) -> None:
         problem = f"has a run of {_longest_run(token)} sequential or repeated characters (like abcdef or 123456)"
     elif word:
         problem = "holds a common password word (like password or admin)"
+    elif keyboard_walk_share(token) >= MAX_KEYBOARD_WALK:
+        problem = "is a walk along the keyboard (like 1qaz2wsx or 1q2w3e4r)"
     if problem:
         raise ConfigError(
             f"BULLETIN_BOT_WEB_ADMIN_TOKEN {problem}, so it can be guessed: make one with "
