@@ -161,3 +161,13 @@ def test_a_control_character_in_a_compile_topic_is_refused_plainly(standin, bot)
     """FINDINGS F7: an ESC in a /compile topic failed in the .docx after the whole compile."""
     reply = Session(standin, READER).say("/compile 理论\x1b宣讲 2023-01 2023-12")[0]["text"]
     assert "控制字符" in reply and "U+001B" in reply
+
+
+def test_a_slash_in_a_compile_topic_still_sends_the_docx(standin, bot):
+    """FINDINGS2 L6: `/compile 理论/宣讲 …` compiled, then failed writing 素材汇编-理论/宣讲.docx
+    (no such folder) and the user got "抱歉，处理这条消息时出了错"."""
+    seen = len(standin.documents.get(READER.id, []))
+    standin.say("/compile 理论/宣讲 2023-01 2023-12", READER)
+    standin.wait_for(lambda: len(standin.documents.get(READER.id, [])) > seen, timeout=30, what="the document")
+    name, _, caption = standin.documents[READER.id][-1]
+    assert name == "素材汇编-理论_宣讲.docx" and "素材汇编「理论/宣讲」" in caption

@@ -215,3 +215,18 @@ def test_the_image_healthcheck_follows_the_services_healthz(health_server):
     assert _healthcheck(url) == 1
     assert _healthcheck(url.rsplit(":", 1)[0] + ":9/healthz") == 1  # nothing listening
     assert _healthcheck(None) == 0 and _healthcheck("") == 0  # a service with no HTTP server
+
+
+def test_compose_web_trusts_the_proxy_on_the_docker_bridge():
+    """FINDINGS2 M3: the web service passed no BULLETIN_BOT_TRUSTED_PROXIES, and inside the
+    container the host's proxy arrives from the bridge network, so every reader was one client."""
+    import ipaddress
+
+    from bulletin_bot.web.clients import parse_networks
+
+    trusted = _services()["web"]["environment"].get("BULLETIN_BOT_TRUSTED_PROXIES")
+    assert trusted, "the web service must name the proxy"
+    networks = parse_networks(trusted.split(","))
+    gateway = ipaddress.ip_address("172.17.0.1")  # docker0's gateway, where docker-proxy connects from
+    assert any(gateway in network for network in networks)
+    assert not any(ipaddress.ip_address("203.0.113.9") in network for network in networks)

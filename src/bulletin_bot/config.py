@@ -43,6 +43,7 @@ ENV_FIELDS: dict[str, str] = {
     "BULLETIN_BOT_CONTEXT_MINUTES": "context_minutes",
     "BULLETIN_BOT_WEB_QUESTIONS_AT_ONCE": "web_questions_at_once",
     "BULLETIN_BOT_WEB_CLIENT_QUESTIONS_AT_ONCE": "web_client_questions_at_once",
+    "BULLETIN_BOT_WEB_CLIENT_CONNECTIONS": "web_client_connections",
     "BULLETIN_BOT_WEB_LOG_QUESTIONS": "web_log_questions",
     "BULLETIN_BOT_TRUSTED_PROXIES": "trusted_proxies",
     # the HTTP server of the WeCom and Feishu channels
@@ -101,6 +102,7 @@ class Settings:
     context_minutes: float = 30.0  # how long a conversation's last questions are kept for follow-ups
     web_questions_at_once: int = 2  # web questions running at the same time (others wait their turn)
     web_client_questions_at_once: int = 2  # ... in the server (running or waiting) from one address
+    web_client_connections: int = 20  # requests open at once from one client address (429 beyond)
     web_log_questions: bool = False  # the access log shows query strings (questions) only when on
     # proxies (addresses or networks) whose X-Forwarded-For names the client; none by default
     trusted_proxies: tuple[str, ...] = ()

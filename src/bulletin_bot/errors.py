@@ -61,9 +61,10 @@ class Busy(BulletinError):
     """A question refused because too many are in the server: `status` 429 (this client has
     its share) or 503 (the server is full); the web app answers with that status."""
 
-    def __init__(self, status: int, retry_after: int = 1) -> None:
+    def __init__(self, status: int, retry_after: int = 1, yielding: bool = False) -> None:
         super().__init__(f"busy ({status})")
-        self.status, self.retry_after = status, retry_after
+        # yielding: this client's last piece just ended and another client is waiting for its turn
+        self.status, self.retry_after, self.yielding = status, retry_after, yielding
 
 
 class QuestionFileError(BulletinError):

@@ -95,6 +95,9 @@ class CompileRequest:
 COMPILES_AT_ONCE = 1
 COMPILE_BUSY = "正在生成另一份素材汇编，同一时间只生成一份，请过一会儿再试。"
 COMPILE_YOURS = "你的上一份素材汇编还在生成，请等它完成。"
+COMPILE_YIELD = "你刚生成过一份素材汇编，另一位用户正在等，请过一会儿再试。"
+# a user whose compile just ended, while another was refused one, stands aside this long (turns.py)
+COMPILE_REST_SECONDS = 30.0
 COMPILE_USAGE = "用法：/compile 主题 起始月 结束月，例如 /compile 理论宣讲 2023-01 2023-12（可加「月」按月分组、「段落」只收相关段落）"
 _DATE = re.compile(r"\d{4}(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?月?)?")
 
@@ -103,11 +106,14 @@ def compile_turns() -> Any:
     """The bound on compiles at once in a bot process (a `turns.RunningQuestions`, never waiting)."""
     from .turns import RunningQuestions
 
-    return RunningQuestions(per_client=1, overall=COMPILES_AT_ONCE, waiting=0)
+    return RunningQuestions(per_client=1, overall=COMPILES_AT_ONCE, waiting=0, rest=COMPILE_REST_SECONDS)
 
 
-def compile_refused(status: int) -> str:
-    """The reply to a compile refused by `compile_turns` (Busy's status: 429 yours, 503 another's)."""
+def compile_refused(status: int, yielding: bool = False) -> str:
+    """The reply to a compile refused by `compile_turns` (Busy's status: 429 yours, 503 another's;
+    `yielding`: yours just ended and another user is waiting for a turn)."""
+    if yielding:
+        return COMPILE_YIELD
     return COMPILE_YOURS if status == 429 else COMPILE_BUSY
 
 

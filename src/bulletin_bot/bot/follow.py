@@ -85,6 +85,11 @@ async def plain(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
+def _file_part(topic: str) -> str:
+    """The topic as part of a file name: a / or \\ (理论/宣讲) would name a folder that is not there."""
+    return "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in topic)
+
+
 async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/compile 主题 2023-01 2023-12 [月] [段落] — the 素材汇编 as a .docx file."""
     request = follow_text.parse_compile(" ".join(context.args or []))
@@ -99,7 +104,7 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await update.effective_message.chat.send_action(ChatAction.UPLOAD_DOCUMENT)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"素材汇编-{request.topic[:20]}.docx"
+        path = Path(folder) / f"素材汇编-{_file_part(request.topic[:20])}.docx"
 
         def compile_in_turn() -> Any:  # one at a time in the bot: the compile and the .docx
             with state.compiles.slot(str(user.id if user else 0)):
@@ -111,7 +116,7 @@ async def compile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         try:
             dossier = await asyncio.to_thread(compile_in_turn)
         except Busy as busy:
-            await _reply(update, follow_text.compile_refused(busy.status))
+            await _reply(update, follow_text.compile_refused(busy.status, busy.yielding))
             return
         except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
             await _reply(update, str(exc))

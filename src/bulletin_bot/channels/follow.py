@@ -70,7 +70,7 @@ async def _compile(bot: Any, message: Any, arg: str) -> str:
     try:
         dossier = await asyncio.to_thread(compile_in_turn)
     except Busy as busy:
-        return follow_text.compile_refused(busy.status)
+        return follow_text.compile_refused(busy.status, busy.yielding)
     except DossierError as exc:  # a topic or period it cannot be: said before anything is compiled
         return str(exc)
     lines = [f"素材汇编「{dossier.topic}」：{dossier.period}，共 {len(dossier.entries)} 篇文章，来自 {dossier.issue_count} 期简报。"]

@@ -22,7 +22,7 @@ import jinja2
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import HTTPException, RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -39,7 +39,7 @@ from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .clients import ClientAddresses, parse_networks
-from .limits import (DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
+from .limits import (DOSSIER_REST_SECONDS, DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
                      RunningQuestions)
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
@@ -96,6 +96,7 @@ def _environment() -> jinja2.Environment:
 
 
 BUSY_CLIENT = "你已有问题正在回答，请等它答完再问。"
+TOO_MANY_OPEN = "同一地址同时打开的请求太多，请稍后再试。"
 
 
 class FrontDoor:
@@ -106,19 +107,50 @@ class FrontDoor:
     after the second its Retry-After asks for: a client that ignores it and asks again at once is
     held that second anyway, at the cost of a sleeping coroutine, so a flood of refusals cannot
     run faster than one a second per connection (without it, a flood from one address spent
-    most of a core on being refused: load_fair.py)."""
+    most of a core on being refused: load_fair.py).
+
+    It also caps the requests one client has open at once (BULLETIN_BOT_WEB_CLIENT_CONNECTIONS):
+    past the cap, any request is refused at once with 429 and the connection closed, so slow
+    bodies or slow readers from one address cannot fill uvicorn's connection places. A connection
+    still sending its headers is not a request yet (uvicorn's 10-second header timeout bounds it):
+    the proxy in front must cap connections per address too (deploy/README.md)."""
 
     REFUSAL_DELAY = 1.0
 
-    def __init__(self, app: Any, running: RunningQuestions, clients: ClientAddresses, env: Any) -> None:
+    def __init__(self, app: Any, running: RunningQuestions, clients: ClientAddresses, env: Any,
+                 connections: int = 20) -> None:
         self.app, self.running, self.clients, self.env = app, running, clients, env
+        # requests open at once per client key: slow bodies or slow readers from one address
+        # cannot take all of uvicorn's connection places (past them it answers 503 to everyone)
+        self.connections = connections
+        self._open: dict[str, int] = {}
 
     def _asks(self, scope: dict[str, Any]) -> bool:
         path = scope.get("path", "")
         return path == "/api/ask" or (path == "/" and b"q=" in scope.get("query_string", b""))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self._asks(scope) or not self.running.at_share(self.clients.of(scope)):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = self.clients.key(scope)
+        if self.connections > 0 and self._open.get(client, 0) >= self.connections:
+            response = PlainTextResponse(TOO_MANY_OPEN, status_code=429,
+                                         headers={**SECURITY_HEADERS, "Retry-After": "1", "Connection": "close"})
+            await response(scope, receive, send)  # at once: the client has requests enough in the server
+            return
+        self._open[client] = self._open.get(client, 0) + 1
+        try:
+            await self._serve(scope, receive, send, client)
+        finally:
+            left = self._open[client] - 1
+            if left:
+                self._open[client] = left
+            else:
+                del self._open[client]
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any, client: str) -> None:
+        if not self._asks(scope) or not self.running.at_share(client):
             await self.app(scope, receive, send)
             return
         headers = {**SECURITY_HEADERS, "Retry-After": "1"}
@@ -140,7 +172,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
     running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
-    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0)
+    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0, rest=DOSSIER_REST_SECONDS)
     clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
@@ -213,7 +245,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     # --- reading ---------------------------------------------------------------------------
 
     def client_of(request: Request) -> str:
-        return clients.of(request.scope)
+        """The key every per-client table counts this request under (an IPv6 /64 is one client)."""
+        return clients.key(request.scope)
 
     def limit_questions(request: Request) -> None:
         """Count a question against its client address; 429 with Retry-After past the limit."""
@@ -249,9 +282,14 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
             try:
                 held.enter_context(dossiers.slot(client))
             except Busy as busy:
-                message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
-                           else "服务器正在生成另一份素材汇编，请稍后再试。")
-                raise HTTPException(busy.status, message, headers={"Retry-After": str(DOSSIER_RETRY_SECONDS)}) from None
+                if busy.yielding:  # its compile just ended and another reader is waiting for one
+                    message = f"你刚生成过一份素材汇编，另一位读者正在等，请 {busy.retry_after} 秒后再试。"
+                    retry = busy.retry_after
+                else:
+                    message = ("你已有一份素材汇编正在生成，请等它完成。" if busy.status == 429
+                               else "服务器正在生成另一份素材汇编，请稍后再试。")
+                    retry = DOSSIER_RETRY_SECONDS
+                raise HTTPException(busy.status, message, headers={"Retry-After": str(retry)}) from None
             try:
                 held.enter_context(running.slot(client))
             except Busy as busy:
@@ -532,7 +570,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         return {"job": job.snapshot(), "stats": _stats_json(stats) if stats else None}
 
     # added last, so outermost: before the security-headers middleware and everything else
-    app.add_middleware(FrontDoor, running=running, clients=clients, env=env)
+    app.add_middleware(FrontDoor, running=running, clients=clients, env=env,
+                       connections=settings.web_client_connections)
     return app
 
 

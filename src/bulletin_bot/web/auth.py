@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
@@ -14,12 +13,14 @@ from collections import deque
 from fastapi import Request
 
 from ..errors import ConfigError
+from .clients import client_key
 
 SESSION_COOKIE = "bulletin_bot_admin"
 SESSION_SECONDS = 12 * 3600
 LOGIN_FAILURES_PER_MINUTE = 10  # wrong credentials per client per minute
 ALL_FAILURES_PER_MINUTE = 60  # from all clients together: many addresses guess no faster
 THROTTLE_WINDOW = 60.0  # seconds a wrong credential counts
+FAILURES_BEFORE_CAP = 1  # a client's own failures in the window that the overall cap lets by
 CLIENTS_KEPT = 10_000  # clients with recent failures remembered; the oldest go first
 REVOKED_KEPT = 10_000  # logged-out sessions remembered; past that, every older session ends
 MIN_TOKEN_BYTES = 16
@@ -29,6 +30,13 @@ MAX_TOKEN_RUN = 5  # "abcdef", "654321" or "aaaaaa" (six in a row) is a pattern,
 WEAK_WORDS = ("password", "passwd", "admin", "qwerty", "asdfgh", "zxcvbn", "letmein", "secret", "changeme",
               "welcome", "iloveyou")
 MAKE_TOKEN = "openssl rand -hex 16"
+# a keyboard walk (1qaz2wsx, 1q2w3e4r, qazwsx…) is in every word list: refused when this share of
+# its neighbouring characters are neighbouring keys; of 100,000 `openssl rand -hex 16` (and
+# -base64 16) the highest share was 0.52 and 0.57, the walks in FINDINGS2 L3 0.71 to 1.0
+MAX_KEYBOARD_WALK = 0.6
+_KEY_ROWS = ("1234567890-=", "qwertyuiop[]", "asdfghjkl;'", "zxcvbnm,./")
+_UNSHIFT = dict(zip('!@#$%^&*()_+{}:"<>?', "1234567890-=[];',./"))
+_KEY_AT = {key: (row, col) for row, keys in enumerate(_KEY_ROWS) for col, key in enumerate(keys)}
 
 
 def _longest_run(token: str) -> int:
@@ -41,6 +49,20 @@ def _longest_run(token: str) -> int:
         step = d
         longest = max(longest, run)
     return longest if token else 0
+
+
+def _neighbouring_keys(a: str, b: str) -> bool:
+    if a not in _KEY_AT or b not in _KEY_AT:
+        return False
+    (r1, c1), (r2, c2) = _KEY_AT[a], _KEY_AT[b]
+    return (r1 == r2 and abs(c1 - c2) == 1) or (abs(r1 - r2) == 1 and c2 - c1 in (-1, 0, 1))
+
+
+def keyboard_walk_share(token: str) -> float:
+    """The share of neighbouring characters that are neighbouring keys on a QWERTY keyboard."""
+    keys = [_UNSHIFT.get(ch, ch).lower() for ch in token]
+    pairs = list(zip(keys, keys[1:]))
+    return sum(_neighbouring_keys(a, b) for a, b in pairs) / len(pairs) if pairs else 0.0
 
 
 def check_token_strength(token: str) -> None:
@@ -58,6 +80,8 @@ def check_token_strength(token: str) -> None:
         problem = f"has a run of {_longest_run(token)} sequential or repeated characters (like abcdef or 123456)"
     elif word:
         problem = "holds a common password word (like password or admin)"
+    elif keyboard_walk_share(token) >= MAX_KEYBOARD_WALK:
+        problem = "is a walk along the keyboard (like 1qaz2wsx or 1q2w3e4r)"
     if problem:
         raise ConfigError(
             f"BULLETIN_BOT_WEB_ADMIN_TOKEN {problem}, so it can be guessed: make one with "
@@ -131,9 +155,9 @@ class LoginThrottle:
     """Wrong credentials (login form, session cookie, bearer header): a few per client a minute,
     and a cap over all clients together. The table of clients is pruned and bounded.
 
-    The overall cap holds only clients that have failed within the window: it slows many
-    addresses that keep guessing, but a client with no recent failure (the real admin, on
-    another address) always has its credential checked, so a flood of wrong guesses from
+    The overall cap holds only clients that have failed more than once within the window: it
+    slows many addresses that keep guessing, but a client with at most one recent failure (the
+    real admin after a typo, on another address) always has its credential checked, so a flood of wrong guesses from
     others can never lock the admin out. Each failure expires after the window, in every check.
     IPv6 clients count per /64 (one customer's allocation), so a /64 guesses as one client.
     """
@@ -172,7 +196,9 @@ class LoginThrottle:
             recent = self._recent(client, now)
             if recent >= self.limit:
                 return self._wait(self._failures[client][0], now)
-            if recent and len(self._all) >= self.overall:  # only clients that have failed meet the cap
+            # only clients that keep failing meet the cap: one mistake (a typo, yesterday's
+            # cookie) never leaves the real admin to a flood of other addresses' guesses
+            if recent > FAILURES_BEFORE_CAP and len(self._all) >= self.overall:
                 return self._wait(self._all[0], now)
             return 0
 
@@ -199,14 +225,9 @@ class LoginThrottle:
 
 
 def throttle_key(client: str) -> str:
-    """The throttle's key for a client address: an IPv6 address stands for its /64."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if isinstance(address, ipaddress.IPv6Address):
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return client
+    """The throttle's key for a client address: the same as every other limit's (an IPv6
+    address stands for its /64)."""
+    return client_key(client)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -7,6 +7,10 @@ own proxy handling off (`proxy_headers=False`), so the address is the connection
 the trusted proxies; the first address that is not one of them is the client. A value that is
 not an IP address ends the walk, and the last trusted hop stands for the client: a header
 anyone can write never creates new identities.
+
+Every per-client table (questions a minute, questions at once, the front door, compiles, the
+login throttle) keys by `client_key`: an IPv6 address stands for its /64, the allocation of one
+home line or office, so rotating addresses inside it makes no new clients.
 """
 
 from __future__ import annotations
@@ -28,6 +32,19 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"{value!r} is not an IP address or network") from None
     return tuple(networks)
+
+
+def client_key(client: str) -> str:
+    """The key a client address counts under: an IPv6 address stands for its /64."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return client
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -70,6 +87,10 @@ class ClientAddresses:
             if not self._is_trusted(address):
                 break
         return client
+
+    def key(self, scope: dict[str, Any]) -> str:
+        """The client's key for every per-client limit (`client_key` of `of`)."""
+        return client_key(self.of(scope))
 
     def is_https(self, scope: dict[str, Any]) -> bool:
         """Whether the client's connection is HTTPS: the server's own scheme, or behind a trusted

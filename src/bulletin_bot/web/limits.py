@@ -6,8 +6,9 @@ of its questions are in the server at the same time (running or waiting), and ho
 once over all clients. A question past the client's bound is refused at once (429), and one
 that finds the short waiting line full, or waits longer than `MAX_WAIT_SECONDS`, gets 503; both
 carry Retry-After. The line is not first come, first served: when a question ends, the next to
-run is the waiting one whose client started a question least recently, so a client that keeps
-the server busy waits behind everyone else; no client runs in every place at once, so with
+run is the waiting one whose client was in the server least recently (a never-seen client
+counts from when it joined the line, so a new address never jumps ahead: turns.py), so a client
+that keeps the server busy waits behind everyone else; no client runs in every place at once, so with
 two places another client's question starts at once; and a client that keeps asking runs alone
 (turns.BUSY_SECONDS). A question from a client already at its share is refused before FastAPI
 reads it (web/app.py, FrontDoor).
@@ -30,3 +31,6 @@ MAX_OFFSET = 100  # results one may page past
 # retry later), and each holds one of its client's question places while it runs.
 DOSSIERS_AT_ONCE = 1
 DOSSIER_RETRY_SECONDS = 10
+# A client whose compile just ended, while another was refused one, stands aside this long
+# (turns.py, `rest`): the other's retry, after its Retry-After, finds the place free.
+DOSSIER_REST_SECONDS = 2 * DOSSIER_RETRY_SECONDS
