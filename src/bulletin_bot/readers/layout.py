@@ -264,8 +264,9 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     elif not (last_on_page and b.page == a.page + 1):
         return False
     if _display(a, m):
-        # a title over two or three lines: same type, close together, same page
-        return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
+        # a title over two or three lines: same type, close together, on one page or across a
+        # page end (a title is no paragraph: two lines of display type in a row are one title)
+        return ((a.page != b.page or step <= _title_step(a, m)) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
     if _centred(b, m):
         # the next line of a title set in the body's type and centred: its first line fills the
@@ -363,14 +364,14 @@ def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) 
 
 
 def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int], last_on_page: set[int]) -> set[int]:
-    """Lines that run on into the next because they and it are one contents entry: up to three
+    """Lines that run on into the next because they and it are one contents entry: up to five
     lines above a line with a leader and page number."""
     joined: set[int] = set()
     for k, line in enumerate(lines):
         if contents_entry(line.text) is None:
             continue
         i = k - 1
-        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
+        while i >= 0 and k - i <= 5 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
             joined.add(i)
             i -= 1
     return joined
