@@ -6,13 +6,17 @@ against ../shared/corpus/xwlb/truth.jsonl, overall and by layout feature.
     python scripts/fuzz_pdf_layouts.py --seeds 1000-1059 --issues held-out  # measured once, misses read
     python scripts/fuzz_pdf_layouts.py --seeds 2000-2059 --issues fresh --docx   # measured once after that
     python scripts/fuzz_pdf_layouts.py --seeds 3000-3059 --issues last --docx    # and once more, last
+    python scripts/fuzz_pdf_layouts.py --seeds 100-279 --issues tune2             # the second tuning sample
+    python scripts/fuzz_pdf_layouts.py --seeds 3000-3059 --issues recheck --docx # measured once after it
 
 Issue samples: tune = 第N期 ≡ 1 (mod 13); held-out = 第N期 ≡ 7 (mod 13), never looked at while
 tuning, measured once (seeds 1000-1059), its misses then read and fixed; fresh = ≡ 10 (mod 13),
 measured once after that (seeds 2000-2059); last = ≡ 4 (mod 13), measured once after the
-fallback font (seeds 3000-3059). Each seed draws one layout and is printed with
-`--per-seed` issues of the sample (the seed picks which), so every issue meets several layouts
-and every layout several issues.
+fallback font (seeds 3000-3059); tune2 = ≡ 2, 3, 5, 6 (mod 13), tuned on with seeds 100-419
+(titles at the body's size); recheck = ≡ 12 (mod 13), measured once after that (seeds
+3000-3059: the layouts of last, with new issues). --issues also takes residues ("2,3"). Each
+seed draws one layout and is printed with `--per-seed` issues of the sample (the seed picks
+which), so every issue meets several layouts and every layout several issues.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import pdf_layouts as pl  # noqa: E402
 import measure_formats as mf  # noqa: E402  (the issues and truth it reads, shared)
 
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"  # --shared changes it
-SAMPLES = {"tune": (1,), "held-out": (7,), "fresh": (10,), "last": (4,), "tune2": (2, 3, 5, 6), "final": (12,)}
+SAMPLES = {"tune": (1,), "held-out": (7,), "fresh": (10,), "last": (4,), "tune2": (2, 3, 5, 6), "recheck": (12,)}
 
 
 def residues_of(text: str) -> tuple[int, ...]:
