@@ -8,6 +8,9 @@ become printed lines, and the lines become what the text parser reads, one per l
   lines is joined back into one line; so is a heading the author broke by hand;
 - a body line that fills the column runs on into the next line, across a page end too, unless
   the next line starts a paragraph (an indent, extra space above, a change of type);
+- but a title in the body's type stays a line of its own where the geometry cannot tell it from
+  a wrapped line and its words can: a short headline-shaped line under a full line that ends a
+  sentence, or a line that fills the column and is restated by the lead's first sentence;
 - a contents page with dotted leaders and page numbers becomes contents lines ("- title").
 
 Units are points, y grows down the page; sizes are font sizes in points.
