@@ -6,13 +6,17 @@ against ../shared/corpus/xwlb/truth.jsonl, overall and by layout feature.
     python scripts/fuzz_pdf_layouts.py --seeds 1000-1059 --issues held-out  # measured once, misses read
     python scripts/fuzz_pdf_layouts.py --seeds 2000-2059 --issues fresh --docx   # measured once after that
     python scripts/fuzz_pdf_layouts.py --seeds 3000-3059 --issues last --docx    # and once more, last
+    python scripts/fuzz_pdf_layouts.py --seeds 100-279 --issues tune2             # the second tuning sample
+    python scripts/fuzz_pdf_layouts.py --seeds 3000-3059 --issues recheck --docx # measured once after it
 
 Issue samples: tune = 第N期 ≡ 1 (mod 13); held-out = 第N期 ≡ 7 (mod 13), never looked at while
 tuning, measured once (seeds 1000-1059), its misses then read and fixed; fresh = ≡ 10 (mod 13),
 measured once after that (seeds 2000-2059); last = ≡ 4 (mod 13), measured once after the
-fallback font (seeds 3000-3059). Each seed draws one layout and is printed with
-`--per-seed` issues of the sample (the seed picks which), so every issue meets several layouts
-and every layout several issues.
+fallback font (seeds 3000-3059); tune2 = ≡ 2, 3, 5, 6 (mod 13), tuned on with seeds 100-419
+(titles at the body's size); recheck = ≡ 12 (mod 13), measured once after that (seeds
+3000-3059: the layouts of last, with new issues). --issues also takes residues ("2,3"). Each
+seed draws one layout and is printed with `--per-seed` issues of the sample (the seed picks
+which), so every issue meets several layouts and every layout several issues.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ import pdf_layouts as pl  # noqa: E402
 import measure_formats as mf  # noqa: E402  (the issues and truth it reads, shared)
 
 XWLB = ROOT.parent / "shared" / "corpus" / "xwlb"  # --shared changes it
-SAMPLES = {"tune": 1, "held-out": 7, "fresh": 10, "last": 4}
+SAMPLES = {"tune": (1,), "held-out": (7,), "fresh": (10,), "last": (4,), "tune2": (2, 3, 5, 6), "recheck": (12,)}
+
+
+def residues_of(text: str) -> tuple[int, ...]:
+    """A named sample, or residues mod 13 ("2,3,5")."""
+    return SAMPLES[text] if text in SAMPLES else tuple(int(r) for r in text.split(","))
 
 
 def seeds_of(text: str) -> list[int]:
@@ -52,7 +61,8 @@ def rate(c: collections.Counter) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0-9", help="seeds, e.g. 0-29 or 3,5,8 (default: 0-9)")
-    parser.add_argument("--issues", choices=sorted(SAMPLES), default="tune")
+    parser.add_argument("--issues", default="tune",
+                        help=f"a sample ({', '.join(SAMPLES)}) or residues mod 13, e.g. 2,3 (default: tune)")
     parser.add_argument("--per-seed", type=int, default=2, help="issues printed in each seed's layout (default: 2)")
     parser.add_argument("--fonts", default="installed,none", help="installed, none or both (default: both)")
     parser.add_argument("--docx", action="store_true",
@@ -67,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"needs the shared corpus at {XWLB}", file=sys.stderr)
         return 2
     truth = mf.load_truth()
-    numbers = sorted(n for n in truth if n % 13 == SAMPLES[args.issues])
+    residues = residues_of(args.issues)
+    numbers = sorted(n for n in truth if n % 13 in residues)
     start = time.perf_counter()
     files: dict[str, bytes] = {}
     cases: dict[str, tuple[pl.Layout, int]] = {}
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         records = truth[n]
         baseline += pl.score(pl.parse_json((XWLB / "issues" / records[0]["file"]).read_bytes(), records[0]["file"]), records)
 
-    print(f"\nissues ≡ {SAMPLES[args.issues]} (mod 13), seeds {args.seeds}, {len(files)} PDFs\n")
+    print(f"\nissues ≡ {', '.join(map(str, residues))} (mod 13), seeds {args.seeds}, {len(files)} PDFs\n")
     print("| fonts | feature | value | PDFs | titles | texts exact | number and date | read as < 90% of articles | refused |")
     print("|---|---|---|---|---|---|---|---|---|")
     print(f"| (the .txt of the same issues) | all | | {rate(baseline)} |")

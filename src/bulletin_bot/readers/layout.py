@@ -8,6 +8,9 @@ become printed lines, and the lines become what the text parser reads, one per l
   lines is joined back into one line; so is a heading the author broke by hand;
 - a body line that fills the column runs on into the next line, across a page end too, unless
   the next line starts a paragraph (an indent, extra space above, a change of type);
+- but a title in the body's type stays a line of its own where the geometry cannot tell it from
+  a wrapped line and its words can: a short headline-shaped line under a full line that ends a
+  sentence, or a line that fills the column and is restated by the lead's first sentence;
 - a contents page with dotted leaders and page numbers becomes contents lines ("- title").
 
 Units are points, y grows down the page; sizes are font sizes in points.
@@ -32,6 +35,11 @@ _PAGE_NUMBER = re.compile(
 _BARE_NUMBER = re.compile(r"^\d{1,4}$")
 _LEADER_ONLY = re.compile(r"^[.．·•…⋯_\s]{2,}\d{1,4}$")
 _HANGS = set("。，、；：？！”’）》】」』")
+_CLOSING = set("”’」』）)》〉")
+_SENTENCE_MARK = re.compile(r"[，,。；;！？!?]")
+_OPEN_END = set("，、,—-（(《“‘「『〈：:")  # a line ending so needs more after it
+_DANGLING = set("的了和与及在是对把被从向将以为并或其之而且也都就又")  # words a title does not end with
+_NON_WORD = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]")
 _ITEM = re.compile(r"^(?:(?P<bullet>[-－–•·●▪])\s*\S|(?P<number>\d{1,2})[.．、]\s*\D)")
 _DIGITS = re.compile(r"\d+")
 _LEADING_WORD = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.,%\-]*")
@@ -259,8 +267,9 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
     elif not (last_on_page and b.page == a.page + 1):
         return False
     if _display(a, m):
-        # a title over two or three lines: same type, close together, same page
-        return (a.page == b.page and step <= _title_step(a, m) and a.text[-1] not in _ENDS_TITLE
+        # a title over two or three lines: same type, close together, on one page or across a
+        # page end (a title is no paragraph: two lines of display type in a row are one title)
+        return ((a.page != b.page or step <= _title_step(a, m)) and a.text[-1] not in _ENDS_TITLE
                 and (abs((a.x0 + a.x1) - (b.x0 + b.x1)) <= 2 * a.size or abs(b.x0 - a.x0) <= 0.5 * a.size))
     if _centred(b, m):
         # the next line of a title set in the body's type and centred: its first line fills the
@@ -273,7 +282,70 @@ def _runs_on(a: Line, b: Line, m: _Measure, last_on_page: bool) -> bool:
         return False  # a short line ends its paragraph; an indented one starts the next
     if a.page == b.page and step > 1.35 * m.pitch:
         return False  # space above: a new paragraph
+    if m.indents and _ends_sentence(a.text) and not _ITEM.match(a.text) and _headline(b, m):
+        # where paragraphs are indented, a line at the margin after a full sentence may carry it
+        # on; but a short line that ends no sentence is a title or sub-heading at the body's size
+        # (a paragraph's last line ends with its full stop)
+        return False
     return m.indents or a.text[-1] not in _ENDS_SENTENCE
+
+
+def _ends_sentence(text: str) -> bool:
+    """Ends with a full stop, maybe inside closing quotes or brackets (…。” …！）); not a colon,
+    which a wrapped title or contents entry may end a line with ("…宁夏：" / "建设…先行区")."""
+    text = text.rstrip()
+    while text and text[-1] in _CLOSING:
+        text = text[:-1]
+    return bool(text) and text[-1] in _ENDS_TITLE
+
+
+def _headline(line: Line, m: _Measure) -> bool:
+    """Shaped like a title: short of the column's end, no sentence punctuation, not ending like a sentence."""
+    text = line.text.strip()
+    return (line.x1 < m.right - 2 * line.size and not _SENTENCE_MARK.search(text) and not _ends_sentence(text)
+            and text[-1:] not in _HANGS and len(text) <= 60)
+
+
+def _fills_as_title(lines: list[Line], k: int, m: _Measure) -> bool:
+    """Is line `k`, which opens a paragraph and fills the column, a title at the body's size that
+    happens to fill its line, rather than a paragraph's first line wrapped? Geometry cannot tell
+    (both end at the margin, the next line starts at it); the words can: a title has no sentence
+    punctuation and the lead under it restates most of it, while the rest of a sentence does not
+    repeat its beginning. The text parser then reads the title's line as it reads a .txt's."""
+    line = lines[k]
+    text = line.text.strip()
+    if k and not (_ends_sentence(lines[k - 1].text) or _alone(lines[k - 1], m)):
+        return False  # a title follows a paragraph's end (or a section's name), not another title
+    if (_display(line, m) or line.x0 > m.left + 0.5 * line.size or len(text) < 8 or _ITEM.match(text)
+            or _SENTENCE_MARK.search(text) or text[-1:] in _OPEN_END or text[-1:] in _DANGLING):
+        return False  # a sentence's first line, one that needs more after it, a list's item
+    nxt = lines[k + 1].text.strip() if k + 1 < len(lines) else ""
+    if not nxt:
+        return False
+    if not _SENTENCE_MARK.search(nxt):
+        # the next line is headline-shaped too: the title's second line, unless it repeats the
+        # title ("…快讯（X等）" / "X", a digest's first item under its title)
+        return len(_bigrams(nxt)) >= 3 and _covered(nxt, text) >= 0.8
+    # the lead's first sentence restates its title; a sentence's first line is not repeated by
+    # the rest of that sentence (a report's later sentences do repeat its words: not compared)
+    following = ""
+    for other in lines[k + 1 : k + 12]:
+        following += other.text
+        if any(ch in _ENDS_TITLE for ch in other.text):
+            break
+    return len(_bigrams(text)) >= 6 and _covered(text, following) >= 0.5
+
+
+def _covered(text: str, other: str) -> float:
+    """The share of `text`'s character pairs found in the first 400 characters of `other`."""
+    grams = _bigrams(text)
+    other = _NON_WORD.sub("", other)[:400]
+    return sum(gram in other for gram in grams) / len(grams) if grams else 0.0
+
+
+def _bigrams(text: str) -> set[str]:
+    text = _NON_WORD.sub("", text)
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def _title_step(a: Line, m: _Measure) -> float:
@@ -295,14 +367,14 @@ def _entry_continues(a: Line, b: Line, m: _Measure, last_on_page: bool = False) 
 
 
 def _wrapped_entries(lines: list[Line], m: _Measure, numbered: set[int], last_on_page: set[int]) -> set[int]:
-    """Lines that run on into the next because they and it are one contents entry: up to three
+    """Lines that run on into the next because they and it are one contents entry: up to five
     lines above a line with a leader and page number."""
     joined: set[int] = set()
     for k, line in enumerate(lines):
         if contents_entry(line.text) is None:
             continue
         i = k - 1
-        while i >= 0 and k - i <= 3 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
+        while i >= 0 and k - i <= 5 and i not in numbered and _entry_continues(lines[i], lines[i + 1], m, i in last_on_page):
             joined.add(i)
             i -= 1
     return joined
@@ -378,13 +450,19 @@ def layout_text(pages: list[Page]) -> str:
     m = _measure(lines)
     numbered = _numbered_entries(lines)
     entries = _wrapped_entries(lines, m, numbered, last_on_page) | _title_tags(lines, m)
+    # titles are set in the body's type, at the margin, when fewer than three lines are display
+    # type or centred (the masthead's may be): only then may a line that fills the column be one
+    body_titles = sum(1 for line in lines if (_display(line, m) or _centred(line, m)) and not _alone(line, m)) < 3
     paragraphs: list[str] = []
+    starts: set[int] = set()
     for k, line in enumerate(lines):
         if k and k - 1 not in numbered and (k - 1 in entries or _runs_on(lines[k - 1], line, m, k - 1 in last_on_page)) \
-                and not next_item(paragraphs[-1], line.text):
+                and not next_item(paragraphs[-1], line.text) \
+                and not (body_titles and k - 1 in starts and k - 1 not in entries and _fills_as_title(lines, k - 1, m)):
             paragraphs[-1] = join_pieces(paragraphs[-1], line.text)
         else:
             paragraphs.append(line.text)
+            starts.add(k)
     return "\n\n".join(_contents(paragraphs))
 
 
