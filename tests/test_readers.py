@@ -185,6 +185,39 @@ def test_pdf_without_text_layer():
         parse_bytes(buf.getvalue(), "scan.pdf")
 
 
+def test_pdf_keeps_a_degree_sign_set_in_a_run_of_its_own():
+    """A `℃` in a font object of its own (reportlab does so when it falls in another 256-glyph
+    subset than its neighbours): pdfium's text page drops a run whose glyph box is empty, and
+    WenQuanYi's `℃` has one, so `6℃～8℃，` read `6℃～8，`. Nothing is read twice."""
+    from pathlib import Path
+
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    from bulletin_bot.readers.pdf import pdf_text
+
+    font = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    if not font.is_file():
+        pytest.skip(f"needs {font} (fonts-wqy-microhei)")
+    for name in ("DegreeBody", "DegreeSign"):  # two font objects, two subsets, one font file
+        pdfmetrics.registerFont(TTFont(name, str(font), subfontIndex=0))
+    buf = io.BytesIO()
+    page = canvas.Canvas(buf, pagesize=(400, 300))
+    line = page.beginText(40, 240)
+    for run in ["北京今天晴，气温6", "℃", "～8", "℃", "，南风二级。"]:
+        line.setFont("DegreeSign" if run == "℃" else "DegreeBody", 12)
+        line.textOut(run)
+    page.drawText(line)
+    page.setFont("DegreeBody", 12)
+    page.drawString(40, 220, "夜间最低气温零下2")
+    page.setFont("DegreeSign", 12)
+    page.drawString(40 + 12 * 8 + 6, 220, "℃")  # a line's last glyph, alone
+    page.save()
+    text, _ = pdf_text(buf.getvalue(), "weather.pdf")
+    assert text.split() == ["北京今天晴，气温6℃～8℃，南风二级。", "夜间最低气温零下2℃"]
+
+
 def test_unreadable_docx():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:

@@ -98,6 +98,7 @@ def glyphs(page, height: float) -> list[Piece] | None:
     """The page's glyphs (y from the top of a page `height` tall), or None when it has no usable text layer (a scan)."""
     import pypdfium2.raw as raw
 
+    revealed = _reveal_empty_runs(page)
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
@@ -117,6 +118,8 @@ def glyphs(page, height: float) -> list[Piece] | None:
                 unmapped += code == 0
                 continue  # pdfium's own line ends and spaces: the layout decides those
             char = "-" if hyphen else chr(code)
+            if revealed and char.isspace() and _address(raw.FPDFText_GetTextObject(textpage, i)) in revealed:
+                continue  # a run of spaces the text page never reported: leave the layout as it was
             if 0xE000 <= code <= 0xF8FF or raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
                 unmapped += 1
                 continue
@@ -135,6 +138,40 @@ def glyphs(page, height: float) -> list[Piece] | None:
         return _advances(pieces)
     finally:
         textpage.close()
+
+
+def _reveal_empty_runs(page) -> set[int]:
+    """Let the text page see the text objects it would drop (their addresses).
+
+    pdfium's text page skips a text object whose box is under 0.01pt wide, and a box is drawn
+    from the glyphs' outlines: a run of one glyph whose outline box the font gives as empty is
+    lost whole, text and place. A lone `℃` in WenQuanYi is one (reportlab sets it in a run of
+    its own when it falls in another 256-glyph subset than its neighbours: `6℃～8℃，` read
+    `6℃～8，`). The object's characters cannot be read apart from the text page
+    (FPDFTextObj_GetText asks the text page), but a text object in a stroke mode widens its box
+    by half its line width: so it is stroked, in memory only, with a hairline, and the text
+    page reports its characters where the PDF puts them, in their order on the line, with their
+    font and size. The page is never rendered nor saved, and a page read by OCR is loaded anew."""
+    import pypdfium2.raw as raw
+
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    revealed: set[int] = set()
+    for index in range(raw.FPDFPage_CountObjects(page)):
+        obj = raw.FPDFPage_GetObject(page, index)
+        if raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_TEXT:
+            continue
+        if not raw.FPDFPageObj_GetBounds(obj, left, bottom, right, top) or right.value - left.value >= 0.01:
+            continue
+        if not (raw.FPDFPageObj_SetStrokeWidth(obj, ctypes.c_float(0.1))
+                and raw.FPDFTextObj_SetTextRenderMode(obj, raw.FPDF_TEXTRENDERMODE_FILL_STROKE)):
+            continue
+        raw.FPDFPageObj_Transform(obj, 1, 0, 0, 1, 0, 0)  # the box is recomputed on a transform
+        revealed.add(_address(obj))
+    return revealed
+
+
+def _address(handle) -> int:
+    return ctypes.cast(handle, ctypes.c_void_p).value or 0
 
 
 def _advances(pieces: list[Piece]) -> list[Piece]:
