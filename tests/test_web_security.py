@@ -814,3 +814,55 @@ def test_random_tokens_are_never_taken_for_keyboard_walks():
     for _ in range(10_000):
         assert keyboard_walk_share(secrets.token_hex(16)) < MAX_KEYBOARD_WALK
         assert keyboard_walk_share(base64.b64encode(secrets.token_bytes(16)).decode()) < MAX_KEYBOARD_WALK
+
+
+# --- FINDINGS3 H1: idle connections from one address --------------------------------------------
+
+
+def _raw_get(port: int, path: str, source: str) -> bytes:
+    with socket.socket() as sock:
+        sock.settimeout(30)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return reply
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.05)  # well inside the 10 s header timeout, which closes them all in the end
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:  # reset: closed too
+        return True
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_idle_connections_from_one_address_do_not_shut_out_others(tmp_path, monkeypatch, behind_proxy):
+    from bulletin_bot import http_limits
+
+    # uvicorn's bound for all, lowered from 1000 so that 40 idle sockets would reach it
+    monkeypatch.setattr(http_limits, "CONNECTIONS_AT_ONCE", 40)
+    proxies = ("127.0.0.1",) if behind_proxy else ()
+    settings, service = make_service(tmp_path, trusted_proxies=proxies)
+    with served(create_app(service, settings), settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]
+        try:
+            time.sleep(1.0)
+            closed = [i for i, sock in enumerate(idle) if _closed_by_server(sock)]
+            other = _raw_get(port, "/healthz", "127.0.0.2")  # another reader, meanwhile
+            if behind_proxy:  # the proxy's own address is not capped: it caps per client itself
+                assert closed == []
+            else:
+                assert other.startswith(b"HTTP/1.1 200"), other[:40]
+                assert closed == list(range(32, 40))  # the 33rd and later, at once
+        finally:
+            for sock in idle:
+                sock.close()
+        # once they are gone, the address is served again
+        assert _raw_get(port, "/healthz", "127.0.0.1").startswith(b"HTTP/1.1 200")
