@@ -518,13 +518,14 @@ def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
         wait_for(lambda: slow.running == 1, what="the first compile")
         again = dossier("10.0.0.1")
         assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1 and "素材汇编" in again.text
-        other = dossier("10.0.0.2")
-        assert other.status_code == 503 and int(other.headers["Retry-After"]) >= 1
+        other = pool.submit(dossier, "10.0.0.2")  # waits its turn (FINDINGS3 M1)
+        wait_for(lambda: app.state.dossiers.waiting_now == 1, what="the second compile in line")
+        assert slow.running == 1, "one compile at a time"
         assert app.state.questions.running_now == 1, "a compile holds one of the question places"
         slow.gate.set()
         done = first.result()
         assert done.status_code == 200 and "素材汇编" in done.text
-        assert dossier("10.0.0.2").status_code == 200, "the next compile runs once the first is done"
+        assert other.result().status_code == 200, "the next compile runs once the first is done"
 
 
 # --- /tmp/FINDINGS.md F5: following is bounded ----------------------------------------------------
@@ -695,7 +696,7 @@ def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
     slow = SlowService(service)
     app = create_app(slow, settings)
     params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
-    with served(app, settings) as base, ThreadPoolExecutor(1) as pool:
+    with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
         def dossier(who: str) -> httpx.Response:
             return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
 
@@ -704,14 +705,46 @@ def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
         slow.gate.clear()
         first = pool.submit(dossier, "10.0.0.1")
         wait_for(lambda: app.state.dossiers.running_now == 1, what="the looping client's compile")
-        assert dossier("10.0.0.2").status_code == 503  # another reader wants one meanwhile
+        other = pool.submit(dossier, "10.0.0.2")  # another reader wants one meanwhile: it waits
+        wait_for(lambda: app.state.dossiers.waiting_now == 1, what="the other reader in line")
+        again = dossier("10.0.0.1")  # the loop's next request, while its compile runs
+        assert again.status_code == 429 and "已有一份素材汇编正在生成" in again.text
         slow.gate.set()
         assert first.result().status_code == 200
-        again = dossier("10.0.0.1")  # the loop's next request, at once
-        assert again.status_code == 429 and "另一位读者正在等" in again.text
-        assert 1 <= int(again.headers["Retry-After"]) <= 20
-        assert dossier("10.0.0.2").status_code == 200, "the waiting reader's retry gets the place"
+        assert other.result().status_code == 200, "the waiting reader gets the place"
         assert dossier("10.0.0.1").status_code == 200, "then the first client's turn again"
+
+
+def test_rotating_addresses_do_not_keep_the_dossier_place(tmp_path):
+    """FINDINGS3 M1: two threads asking /dossier each from a fresh address got 8 dossiers, and a
+    reader retrying after each 503 got 0 of 5: nothing waited, so a freed place went to whoever
+    asked first after it. Now a reader's request waits in a short line, in turn."""
+    from bulletin_bot.web.limits import DOSSIERS_WAITING
+
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    with served(app, settings) as base, ThreadPoolExecutor(DOSSIERS_WAITING + 1) as pool:
+        def dossier(who: str) -> httpx.Response:
+            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+
+        def queued(who: str, waiting: int):
+            future = pool.submit(dossier, who)
+            wait_for(lambda: app.state.dossiers.waiting_now == waiting or future.done(), what=f"{who} in line")
+            return future
+
+        attacker = pool.submit(dossier, "10.0.1.1")
+        wait_for(lambda: app.state.dossiers.running_now == 1, what="the attacker's compile")
+        reader = queued("10.9.0.1", 1)
+        later = [queued(f"10.0.1.{i}", i) for i in range(2, DOSSIERS_WAITING + 1)]  # fresh addresses
+        refused = dossier("10.0.1.99")  # the line is full: refused at once, not held
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+        assert not reader.done(), "the reader waits its turn instead of a 503"
+        slow.gate.set()
+        assert reader.result().status_code == 200
+        assert attacker.result().status_code == 200
+        assert [f.result().status_code for f in later] == [200] * (DOSSIERS_WAITING - 1)
 
 
 def test_a_user_looping_on_chat_compiles_lets_another_have_a_turn():

@@ -27,9 +27,14 @@ WEB_MAX_QUESTION_CHARS = 100
 MAX_TOP_K = 10  # results one request may ask for (more pages come with `offset`)
 MAX_OFFSET = 100  # results one may page past
 # A 素材汇编 asks one question for each month of its period (28 on the archive) and builds a
-# .docx: seconds of CPU. One runs at a time in the whole server, never waiting in line (503,
-# retry later), and each holds one of its client's question places while it runs.
+# .docx: seconds of CPU. One runs at a time in the whole server, and each holds one of its
+# client's question places while it runs. A few wait their turn (turns.py's order: the client
+# least recently in the server first, a new address behind those already waiting), so readers
+# who keep making up new addresses cannot take every turn from one who asks once; past
+# DOSSIERS_WAITING, or after DOSSIER_WAIT_SECONDS in line, 503 (retry later).
 DOSSIERS_AT_ONCE = 1
+DOSSIERS_WAITING = 4
+DOSSIER_WAIT_SECONDS = 20.0
 DOSSIER_RETRY_SECONDS = 10
 # A client whose compile just ended, while another was refused one, stands aside this long
 # (turns.py, `rest`): the other's retry, after its Retry-After, finds the place free.
