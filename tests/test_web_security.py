@@ -553,6 +553,33 @@ def test_follows_count_as_questions_and_the_table_is_capped(tmp_path, monkeypatc
     assert len(subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")) == 3
 
 
+def test_fresh_reader_cookies_from_one_address_do_not_add_follows_without_end(tmp_path):
+    """FINDINGS3 M2: a new reader is only a new cookie, so one address stored 650 follows in 15 s
+    and would fill the web channel's 50,000 in hours; now an address adds 20 a day in all."""
+    from bulletin_bot import subscriptions
+    from bulletin_bot.web.limits import FOLLOWS_PER_CLIENT_A_DAY
+
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def reader(address: str) -> httpx.Client:
+            client = httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=60)
+            client.csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/follow").text).group(1)
+            return client
+
+        codes = []
+        for n in range(6):  # six readers (fresh cookies) of four follows each, one address
+            flooder = reader("10.6.0.1")
+            codes += [flooder.post("/follow", data={"csrf": flooder.csrf, "topic": f"主题{n}-{i}"}).status_code
+                      for i in range(4)]
+        assert codes == [200] * FOLLOWS_PER_CLIENT_A_DAY + [429] * (24 - FOLLOWS_PER_CLIENT_A_DAY), codes
+        last = flooder.post("/follow", data={"csrf": flooder.csrf, "topic": "再一个"})
+        assert last.status_code == 429 and "今天添加的关注已经很多" in last.text and int(last.headers["Retry-After"]) > 3600
+        other = reader("10.6.0.2")
+        assert other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"}).status_code == 200
+    stored = subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")
+    assert len(stored) == FOLLOWS_PER_CLIENT_A_DAY + 1
+
+
 # --- /tmp/FINDINGS.md F6: slow headers -------------------------------------------------------------
 
 

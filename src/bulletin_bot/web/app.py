@@ -406,7 +406,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         })
 
     follow.register(app, service, settings, render, limit_questions, compile_turn,
-                    lambda request: clients.is_https(request.scope))  # /follow and /dossier
+                    lambda request: clients.is_https(request.scope), client_of)  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 
