@@ -518,13 +518,14 @@ def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
         wait_for(lambda: slow.running == 1, what="the first compile")
         again = dossier("10.0.0.1")
         assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1 and "素材汇编" in again.text
-        other = dossier("10.0.0.2")
-        assert other.status_code == 503 and int(other.headers["Retry-After"]) >= 1
+        other = pool.submit(dossier, "10.0.0.2")  # waits its turn (FINDINGS3 M1)
+        wait_for(lambda: app.state.dossiers.waiting_now == 1, what="the second compile in line")
+        assert slow.running == 1, "one compile at a time"
         assert app.state.questions.running_now == 1, "a compile holds one of the question places"
         slow.gate.set()
         done = first.result()
         assert done.status_code == 200 and "素材汇编" in done.text
-        assert dossier("10.0.0.2").status_code == 200, "the next compile runs once the first is done"
+        assert other.result().status_code == 200, "the next compile runs once the first is done"
 
 
 # --- /tmp/FINDINGS.md F5: following is bounded ----------------------------------------------------
@@ -550,6 +551,33 @@ def test_follows_count_as_questions_and_the_table_is_capped(tmp_path, monkeypatc
         full = other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"})
         assert full.status_code == 400 and "关注的人太多" in full.text
     assert len(subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")) == 3
+
+
+def test_fresh_reader_cookies_from_one_address_do_not_add_follows_without_end(tmp_path):
+    """FINDINGS3 M2: a new reader is only a new cookie, so one address stored 650 follows in 15 s
+    and would fill the web channel's 50,000 in hours; now an address adds 20 a day in all."""
+    from bulletin_bot import subscriptions
+    from bulletin_bot.web.limits import FOLLOWS_PER_CLIENT_A_DAY
+
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    with served(create_app(service, settings), settings) as base:
+        def reader(address: str) -> httpx.Client:
+            client = httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=60)
+            client.csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/follow").text).group(1)
+            return client
+
+        codes = []
+        for n in range(6):  # six readers (fresh cookies) of four follows each, one address
+            flooder = reader("10.6.0.1")
+            codes += [flooder.post("/follow", data={"csrf": flooder.csrf, "topic": f"主题{n}-{i}"}).status_code
+                      for i in range(4)]
+        assert codes == [200] * FOLLOWS_PER_CLIENT_A_DAY + [429] * (24 - FOLLOWS_PER_CLIENT_A_DAY), codes
+        last = flooder.post("/follow", data={"csrf": flooder.csrf, "topic": "再一个"})
+        assert last.status_code == 429 and "今天添加的关注已经很多" in last.text and int(last.headers["Retry-After"]) > 3600
+        other = reader("10.6.0.2")
+        assert other.post("/follow", data={"csrf": other.csrf, "topic": "理论宣讲"}).status_code == 200
+    stored = subscriptions.SubscriptionStore(subscriptions.path_for(settings.index)).subscriptions("web")
+    assert len(stored) == FOLLOWS_PER_CLIENT_A_DAY + 1
 
 
 # --- /tmp/FINDINGS.md F6: slow headers -------------------------------------------------------------
@@ -695,7 +723,7 @@ def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
     slow = SlowService(service)
     app = create_app(slow, settings)
     params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
-    with served(app, settings) as base, ThreadPoolExecutor(1) as pool:
+    with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
         def dossier(who: str) -> httpx.Response:
             return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
 
@@ -704,14 +732,46 @@ def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
         slow.gate.clear()
         first = pool.submit(dossier, "10.0.0.1")
         wait_for(lambda: app.state.dossiers.running_now == 1, what="the looping client's compile")
-        assert dossier("10.0.0.2").status_code == 503  # another reader wants one meanwhile
+        other = pool.submit(dossier, "10.0.0.2")  # another reader wants one meanwhile: it waits
+        wait_for(lambda: app.state.dossiers.waiting_now == 1, what="the other reader in line")
+        again = dossier("10.0.0.1")  # the loop's next request, while its compile runs
+        assert again.status_code == 429 and "已有一份素材汇编正在生成" in again.text
         slow.gate.set()
         assert first.result().status_code == 200
-        again = dossier("10.0.0.1")  # the loop's next request, at once
-        assert again.status_code == 429 and "另一位读者正在等" in again.text
-        assert 1 <= int(again.headers["Retry-After"]) <= 20
-        assert dossier("10.0.0.2").status_code == 200, "the waiting reader's retry gets the place"
+        assert other.result().status_code == 200, "the waiting reader gets the place"
         assert dossier("10.0.0.1").status_code == 200, "then the first client's turn again"
+
+
+def test_rotating_addresses_do_not_keep_the_dossier_place(tmp_path):
+    """FINDINGS3 M1: two threads asking /dossier each from a fresh address got 8 dossiers, and a
+    reader retrying after each 503 got 0 of 5: nothing waited, so a freed place went to whoever
+    asked first after it. Now a reader's request waits in a short line, in turn."""
+    from bulletin_bot.web.limits import DOSSIERS_WAITING
+
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    app = create_app(slow, settings)
+    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    with served(app, settings) as base, ThreadPoolExecutor(DOSSIERS_WAITING + 1) as pool:
+        def dossier(who: str) -> httpx.Response:
+            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+
+        def queued(who: str, waiting: int):
+            future = pool.submit(dossier, who)
+            wait_for(lambda: app.state.dossiers.waiting_now == waiting or future.done(), what=f"{who} in line")
+            return future
+
+        attacker = pool.submit(dossier, "10.0.1.1")
+        wait_for(lambda: app.state.dossiers.running_now == 1, what="the attacker's compile")
+        reader = queued("10.9.0.1", 1)
+        later = [queued(f"10.0.1.{i}", i) for i in range(2, DOSSIERS_WAITING + 1)]  # fresh addresses
+        refused = dossier("10.0.1.99")  # the line is full: refused at once, not held
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+        assert not reader.done(), "the reader waits its turn instead of a 503"
+        slow.gate.set()
+        assert reader.result().status_code == 200
+        assert attacker.result().status_code == 200
+        assert [f.result().status_code for f in later] == [200] * (DOSSIERS_WAITING - 1)
 
 
 def test_a_user_looping_on_chat_compiles_lets_another_have_a_turn():
@@ -814,3 +874,55 @@ def test_random_tokens_are_never_taken_for_keyboard_walks():
     for _ in range(10_000):
         assert keyboard_walk_share(secrets.token_hex(16)) < MAX_KEYBOARD_WALK
         assert keyboard_walk_share(base64.b64encode(secrets.token_bytes(16)).decode()) < MAX_KEYBOARD_WALK
+
+
+# --- FINDINGS3 H1: idle connections from one address --------------------------------------------
+
+
+def _raw_get(port: int, path: str, source: str) -> bytes:
+    with socket.socket() as sock:
+        sock.settimeout(30)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return reply
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.05)  # well inside the 10 s header timeout, which closes them all in the end
+    try:
+        return sock.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:  # reset: closed too
+        return True
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_idle_connections_from_one_address_do_not_shut_out_others(tmp_path, monkeypatch, behind_proxy):
+    from bulletin_bot import http_limits
+
+    # uvicorn's bound for all, lowered from 1000 so that 40 idle sockets would reach it
+    monkeypatch.setattr(http_limits, "CONNECTIONS_AT_ONCE", 40)
+    proxies = ("127.0.0.1",) if behind_proxy else ()
+    settings, service = make_service(tmp_path, trusted_proxies=proxies)
+    with served(create_app(service, settings), settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]
+        try:
+            time.sleep(1.0)
+            closed = [i for i, sock in enumerate(idle) if _closed_by_server(sock)]
+            other = _raw_get(port, "/healthz", "127.0.0.2")  # another reader, meanwhile
+            if behind_proxy:  # the proxy's own address is not capped: it caps per client itself
+                assert closed == []
+            else:
+                assert other.startswith(b"HTTP/1.1 200"), other[:40]
+                assert closed == list(range(32, 40))  # the 33rd and later, at once
+        finally:
+            for sock in idle:
+                sock.close()
+        # once they are gone, the address is served again
+        assert _raw_get(port, "/healthz", "127.0.0.1").startswith(b"HTTP/1.1 200")

@@ -12,11 +12,20 @@ uvicorn itself has no timeout on a request's headers (its keep-alive timeout onl
 requests), so `server_limits` gives every server here an h11 protocol that closes a connection
 whose request line and headers have not all arrived HEADER_SECONDS after its first byte (or
 after the connection opened), caps the headers' size, and bounds the connections served at once.
+
+uvicorn's bound (CONNECTIONS_AT_ONCE) counts idle connections too, so one client holding a
+thousand sockets that send nothing would make every server answer 503 to everybody. The same
+protocol therefore counts open connections per client address (`client_key`: an IPv6 address
+stands for its /64) and closes at once, before uvicorn counts it, any connection past
+CONNECTIONS_PER_CLIENT from one address. A proxy named in BULLETIN_BOT_TRUSTED_PROXIES is not
+capped (every client behind it shares its address; the proxy must cap connections per client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+from collections.abc import Iterable
 
 from fastapi.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -29,6 +38,30 @@ HEADER_SECONDS = 10.0  # a request line and its headers, from the first byte (or
 MAX_HEADER_BYTES = 16 * 1024  # h11's incomplete-event cap: the request line and headers
 KEEP_ALIVE_SECONDS = 5  # an idle connection between requests
 CONNECTIONS_AT_ONCE = 1000  # past this, uvicorn answers 503 (each slow one ends within the timeouts)
+CONNECTIONS_PER_CLIENT = 32  # open connections from one address (a browser opens 6); more are closed
+
+
+def client_key(client: str) -> str:
+    """The key a client address counts under: an IPv6 address stands for its /64."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return client
+
+
+def _is_in(client: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 def too_slow() -> HTTPException:
@@ -62,13 +95,30 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def header_timeout_protocol() -> type:
-    """uvicorn's h11 protocol, closing a connection whose headers are late (see the docstring)."""
+def header_timeout_protocol(trusted_proxies: Iterable[str] = (), per_client: int = CONNECTIONS_PER_CLIENT) -> type:
+    """uvicorn's h11 protocol, closing a connection whose headers are late and one past
+    `per_client` open from one address not in `trusted_proxies` (see the docstring)."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
+    trusted = tuple(ipaddress.ip_network(value.strip(), strict=False) for value in trusted_proxies)
+    open_from: dict[str, int] = {}  # client_key -> connections open now (one server, one event loop)
+
     class HeaderTimeoutH11(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
+        _counted: str | None = None  # the key this connection counts under, once counted
+
+        def _admit(self) -> bool:
+            """Count this connection against its address; False: one too many, close it."""
+            peer = self.client[0] if self.client else None
+            if peer is None or _is_in(peer, trusted):
+                return True
+            key = client_key(peer)
+            if open_from.get(key, 0) >= per_client:
+                return False
+            open_from[key] = open_from.get(key, 0) + 1
+            self._counted = key
+            return True
 
         def _arm(self) -> None:
             if self._header_timer is None:
@@ -81,6 +131,10 @@ def header_timeout_protocol() -> type:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            if not self._admit():
+                self.connections.discard(self)  # never counted against uvicorn's bound for all
+                transport.abort()
+                return
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -92,6 +146,13 @@ def header_timeout_protocol() -> type:
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self._counted is not None:
+                left = open_from.get(self._counted, 1) - 1
+                if left > 0:
+                    open_from[self._counted] = left
+                else:
+                    open_from.pop(self._counted, None)
+                self._counted = None
             super().connection_lost(exc)
 
         def _headers_late(self) -> None:
@@ -102,7 +163,8 @@ def header_timeout_protocol() -> type:
     return HeaderTimeoutH11
 
 
-def server_limits() -> dict[str, object]:
-    """uvicorn.Config keyword arguments every server here runs with (see the docstring)."""
-    return {"http": header_timeout_protocol(), "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+def server_limits(trusted_proxies: Iterable[str] = ()) -> dict[str, object]:
+    """uvicorn.Config keyword arguments every server here runs with (see the docstring); the
+    proxies in `trusted_proxies` (addresses or networks) are not capped per address."""
+    return {"http": header_timeout_protocol(trusted_proxies), "timeout_keep_alive": KEEP_ALIVE_SECONDS,
             "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "limit_concurrency": CONNECTIONS_AT_ONCE}

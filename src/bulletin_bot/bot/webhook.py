@@ -70,7 +70,7 @@ async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Even
 
     web = Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health)])
     server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port, log_level="warning",
-                                   **server_limits()))
+                                   **server_limits(settings.trusted_proxies)))
     loop = asyncio.get_running_loop()
     handled: list[int] = []
     if stop is None:

@@ -27,12 +27,13 @@ async def callback_body(request: Any, limit: int, channel: str) -> bytes | None:
         return None
 
 
-def server_config(app: Any, host: str, port: int, **extra: Any) -> Any:
-    """The uvicorn configuration of a callback server (tests start the same one)."""
+def server_config(app: Any, host: str, port: int, trusted_proxies: tuple[str, ...] = (), **extra: Any) -> Any:
+    """The uvicorn configuration of a callback server (tests start the same one); a proxy in
+    `trusted_proxies` is not held to the connections-per-address cap."""
     import uvicorn
 
     return uvicorn.Config(app, host=host, port=port, server_header=False, **{"log_level": "warning",
-                                                                             **server_limits(), **extra})
+                                                                             **server_limits(trusted_proxies), **extra})
 
 
 def serve_http(app: Any, settings: Settings) -> None:
@@ -46,7 +47,7 @@ def serve_http(app: Any, settings: Settings) -> None:
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    server = Server(server_config(app, settings.listen, settings.port))
+    server = Server(server_config(app, settings.listen, settings.port, settings.trusted_proxies))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -39,7 +39,7 @@ from ..service import BulletinService
 from . import follow
 from .auth import SESSION_COOKIE, SESSION_SECONDS, AdminAuth, LoginThrottle, bearer_token
 from .clients import ClientAddresses, parse_networks
-from .limits import (DOSSIER_REST_SECONDS, DOSSIER_RETRY_SECONDS, DOSSIERS_AT_ONCE, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
+from .limits import (DOSSIER_REST_SECONDS, DOSSIER_RETRY_SECONDS, DOSSIER_WAIT_SECONDS, DOSSIERS_AT_ONCE, DOSSIERS_WAITING, MAX_OFFSET, MAX_TOP_K, WEB_MAX_QUESTION_CHARS, Busy,
                      RunningQuestions)
 from .forms import MULTIPART_OVERHEAD, form_from, read_body, small_form
 from .highlight import article_paragraphs, hl_param, parse_spans, passage, trim_spans
@@ -172,7 +172,8 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
     throttle = LoginThrottle()  # every wrong credential: form, cookie or bearer
     questions = RateLimit(settings.web_questions_per_minute)
     running = RunningQuestions(settings.web_client_questions_at_once, settings.web_questions_at_once)
-    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=0, rest=DOSSIER_REST_SECONDS)
+    dossiers = RunningQuestions(per_client=1, overall=DOSSIERS_AT_ONCE, waiting=DOSSIERS_WAITING,
+                                max_wait=DOSSIER_WAIT_SECONDS, rest=DOSSIER_REST_SECONDS)
     clients = ClientAddresses(parse_networks(settings.trusted_proxies))
     job = ReindexRunner(service)
     app.state.service = service
@@ -275,7 +276,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
 
     @contextmanager
     def compile_turn(request: Request) -> Iterator[None]:
-        """Run one 素材汇编 inside: one in the whole server at a time, never waiting in line, and
+        """Run one 素材汇编 inside: one in the whole server at a time, a few waiting their turn, and
         within the client's share of questions at once; 429/503 with Retry-After otherwise."""
         client = client_of(request)
         with ExitStack() as held:
@@ -405,7 +406,7 @@ def create_app(service: BulletinService, settings: Settings) -> FastAPI:
         })
 
     follow.register(app, service, settings, render, limit_questions, compile_turn,
-                    lambda request: clients.is_https(request.scope))  # /follow and /dossier
+                    lambda request: clients.is_https(request.scope), client_of)  # /follow and /dossier
 
     # --- admin -----------------------------------------------------------------------------
 

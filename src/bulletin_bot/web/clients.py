@@ -19,6 +19,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from ..http_limits import client_key
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 16  # addresses read from one X-Forwarded-For; a longer chain is not a real proxy path
 
@@ -32,19 +34,6 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
         except ValueError:
             raise ValueError(f"{value!r} is not an IP address or network") from None
     return tuple(networks)
-
-
-def client_key(client: str) -> str:
-    """The key a client address counts under: an IPv6 address stands for its /64."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return client
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

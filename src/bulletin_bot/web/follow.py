@@ -27,6 +27,7 @@ from ..dossier import compile_dossier
 from ..dossier_render import to_docx, to_markdown
 from ..subscriptions import FollowRefused, SubscriptionStore, path_for
 from .forms import small_form
+from .limits import FOLLOWS_PER_CLIENT_A_DAY, DailyAllowance
 
 READER_COOKIE = "bb_reader"
 CHANNEL = "web"
@@ -36,12 +37,14 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HTMLResponse],
              limit: Callable[[Request], None], compile_turn: Callable[[Request], ContextManager[None]],
-             is_https: Callable[[Request], bool]) -> None:
+             is_https: Callable[[Request], bool], client_of: Callable[[Request], str]) -> None:
     """Add /follow (GET list, POST add or remove) and /dossier (GET form or file) to `app`;
     `limit` counts a request against its client's questions a minute, and a dossier is built
     inside `compile_turn` (the server's bound on compiles at once); `is_https` says whether the
-    reader's cookie gets `Secure`."""
+    reader's cookie gets `Secure`; `client_of` is the request's client key, whose new follows a
+    day are capped over all its readers (a new reader is only a new cookie)."""
     store = SubscriptionStore(path_for(settings.index))
+    follows_today = DailyAllowance(FOLLOWS_PER_CLIENT_A_DAY)
     key = secrets.token_bytes(32)
 
     def reader_of(request: Request) -> str | None:
@@ -76,11 +79,20 @@ def register(app: FastAPI, service: Any, settings: Any, render: Callable[..., HT
         if form.get("action") == "remove":
             removed = await run_in_threadpool(store.unfollow, CHANNEL, reader, topic)
             return page(request, reader, f"已取消关注「{topic}」。" if removed else f"没有关注「{topic}」。", removed)
+        client = client_of(request)
+        # a reader at its own limit hears about that limit (follow_reply), not the address's
+        wait = follows_today.wait_seconds(client) if len(store.following(CHANNEL, reader)) < store.limit else 0
+        if wait:
+            response = page(request, reader, "这个网络今天添加的关注已经很多了，请明天再来。", False, 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         try:
             text = await run_in_threadpool(follow_text.follow_reply, store, service, CHANNEL, reader, topic)
         except FollowRefused as exc:  # follow_reply turns these into text; kept for safety
             return page(request, reader, str(exc), False, 400)
         refused = not text.startswith("✅")
+        if not refused:
+            follows_today.spend(client)
         return page(request, reader, text.removeprefix("✅ "), not refused, 400 if refused else 200)
 
     @app.get("/dossier", response_model=None)

@@ -48,7 +48,7 @@ def server_config(app: Any, settings: Settings, host: str, port: int, **extra: A
     if not settings.web_log_questions and not any(isinstance(f, WithoutQuery) for f in access.filters):
         access.addFilter(WithoutQuery())
     return uvicorn.Config(app, host=host, port=port, server_header=False, proxy_headers=False,
-                          forwarded_allow_ips="", **{**server_limits(), **extra})
+                          forwarded_allow_ips="", **{**server_limits(settings.trusted_proxies), **extra})
 
 
 def run(app: Any, settings: Settings, host: str, port: int) -> None:
