@@ -503,16 +503,27 @@ def test_one_client_never_holds_every_running_place():
 # --- /tmp/FINDINGS.md F2: a 素材汇编 is heavy work -------------------------------------------------
 
 
+DOSSIER_PARAMS = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+
+
+def dossier_app(tmp_path):
+    """A web app behind a trusted local proxy whose service waits on a gate (SlowService)."""
+    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
+    slow = SlowService(service)
+    return settings, slow, create_app(slow, settings)
+
+
+def ask_dossier(base: str, who: str) -> httpx.Response:
+    return get(f"{base}/dossier", params=DOSSIER_PARAMS, headers={"X-Forwarded-For": who})
+
+
 def test_dossiers_are_compiled_one_at_a_time_in_the_server(tmp_path):
     """F2: six /dossier at once from one address all ran (about 28 questions and a .docx each),
     where /api/ask allowed two; nothing bounded compiles over all clients either."""
-    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
-    slow = SlowService(service)
-    app = create_app(slow, settings)
-    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    settings, slow, app = dossier_app(tmp_path)
     with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
         def dossier(who: str) -> httpx.Response:
-            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+            return ask_dossier(base, who)
 
         first = pool.submit(dossier, "10.0.0.1")
         wait_for(lambda: slow.running == 1, what="the first compile")
@@ -719,13 +730,10 @@ def test_a_new_client_does_not_jump_ahead_of_a_returning_one():
 def test_a_client_looping_on_dossiers_lets_another_have_a_turn(tmp_path):
     """M1: 127.0.7.1 looped whole-archive dossiers; 127.0.7.2, asking every 3 s for 30 s, got
     0/9 (all 503): the looping client took the one place again the moment its compile ended."""
-    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
-    slow = SlowService(service)
-    app = create_app(slow, settings)
-    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    settings, slow, app = dossier_app(tmp_path)
     with served(app, settings) as base, ThreadPoolExecutor(2) as pool:
         def dossier(who: str) -> httpx.Response:
-            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+            return ask_dossier(base, who)
 
         slow.gate.set()
         assert [dossier("10.0.0.1").status_code for _ in range(2)] == [200, 200], "alone, never held back"
@@ -748,13 +756,10 @@ def test_rotating_addresses_do_not_keep_the_dossier_place(tmp_path):
     asked first after it. Now a reader's request waits in a short line, in turn."""
     from bulletin_bot.web.limits import DOSSIERS_WAITING
 
-    settings, service = make_service(tmp_path, trusted_proxies=("127.0.0.1",))
-    slow = SlowService(service)
-    app = create_app(slow, settings)
-    params = {"topic": "宣讲", "from": "2023-01", "to": "2023-12", "format": "md"}
+    settings, slow, app = dossier_app(tmp_path)
     with served(app, settings) as base, ThreadPoolExecutor(DOSSIERS_WAITING + 1) as pool:
         def dossier(who: str) -> httpx.Response:
-            return get(f"{base}/dossier", params=params, headers={"X-Forwarded-For": who})
+            return ask_dossier(base, who)
 
         def queued(who: str, waiting: int):
             future = pool.submit(dossier, who)
