@@ -135,6 +135,7 @@ def test_near_miss_questions_are_not_found_and_say_why(archive, question, code, 
 def test_another_years_figure_is_not_found_where_that_year_is_only_compared_with(archive):
     answer = archive.ask("2021年全国税务部门组织了多少税费收入")
     assert not answer.found
+    assert (answer.reason_code, answer.reason) == ("other_period", "找到的内容都不是2021年的。")
     assert answer.results and answer.results[0].citation.issue == 34  # shown under the warning
 
 

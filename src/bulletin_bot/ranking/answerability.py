@@ -83,6 +83,7 @@ REASONS = {
     "missing_name": "no bulletin names the quoted name",
     "missing_figure": "the passages are about the topic but give no figure for what was asked (多少经费)",
     "other_place": "the passages are about somewhere else",
+    "other_period": "the passages are not of the period the question names (2021年 when they report 2022)",
     "unrelated": "nothing in the bulletins is close to the question",
     "weak": "the closest passages do not answer it directly",
     "nothing_else": "a follow-up asked for other cases, and none besides those shown answers",
@@ -155,6 +156,7 @@ class Judgement:
     closest: bool  # it does not, but it is close enough to show under a "not found" warning
     probability: float
     failed: tuple[Check, ...] = ()  # the question's specifics this article lacks or contradicts
+    undated: bool = False  # it is not of the period the question asks about
 
 
 @dataclass(frozen=True)
@@ -213,12 +215,16 @@ def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: 
     dated_text = x[FEATURES.index("dated_text")]
     # a month's figures are out only once it is over, and then the article names the month
     early = _unfinished(pq.windows, newest, pq.text) is not None and not dated_text
-    # the period asked about: the issue is dated in it (or in the weeks after), or the text names
-    # it; an issue from another year names the period with its year ("上半年" alone is that
-    # issue's own), and not only to compare with it (比2021年增长 reports 2022)
-    undated = bool(pq.windows) and not (x[FEATURES.index("dated_issue")] > 0
-                                        or any(names_year(text, w.first.year) for w in pq.windows))
-    return failed, bool(failed) or early or undated or _beyond(pq.windows, newest) is not None
+    return failed, bool(failed) or early or is_undated(text, x, pq) or _beyond(pq.windows, newest) is not None
+
+
+def is_undated(text: str, x: np.ndarray, pq: ParsedQuestion) -> bool:
+    """The question names a period and the article is not of it: the issue is dated in it (or in
+    the weeks after), or the text names it; an issue from another year names the period with
+    its year ("上半年" alone is that issue's own), and not only to compare with it (比2021年增长
+    reports 2022)."""
+    return bool(pq.windows) and not (x[FEATURES.index("dated_issue")] > 0
+                                     or any(names_year(text, w.first.year) for w in pq.windows))
 
 
 def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str], reader: Reader | None = None,
@@ -253,8 +259,9 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
         bar = m.threshold if i == 0 else m.threshold * LATER_SHARE
         lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or not needs_key or holds_key(c))
         failed, ruled_out = blocked(c, x, specifics, pq, newest)
+        undated = is_undated(f"{c.record.title}\n{c.record.text}", x, pq)
         out.append(Judgement(lexical and p >= bar and not ruled_out, lexical and p >= m.threshold * CLOSEST_SHARE,
-                             float(p), failed))
+                             float(p), failed, undated))
     return out
 
 
@@ -309,4 +316,7 @@ def verdict(judged: list[Judgement], pq: ParsedQuestion, newest: date | None, sh
                 return Verdict(False, "other_edition", line)
             if spec.kind != "quoted":
                 return Verdict(False, "missing_specific", f"简报中没有找到{spec.text}{spec.head}的内容。")
+    # the period asked about, when no passage shown is of it (2021年 when they report 2022)
+    if pq.windows and all(j.undated for j in visible):
+        return Verdict(False, "other_period", f"找到的内容都不是{pq.windows[0].phrase}的。")
     return Verdict(False, "weak", "")
