@@ -931,3 +931,31 @@ def test_idle_connections_from_one_address_do_not_shut_out_others(tmp_path, monk
                 sock.close()
         # once they are gone, the address is served again
         assert _raw_get(port, "/healthz", "127.0.0.1").startswith(b"HTTP/1.1 200")
+
+
+def test_idle_connections_from_many_addresses_of_one_network_do_not_shut_out_others(tmp_path, monkeypatch):
+    """A fourth fresh attack: 40 loopback addresses of one /24, 27 idle sockets each (under the
+    per-address cap), filled uvicorn's 1,000 and everyone got 503. Here, scaled down: the bound
+    for all 40, a network's share 20, 12 sockets from each of two addresses of 127.0.1.0/24."""
+    from bulletin_bot import http_limits
+
+    monkeypatch.setattr(http_limits, "CONNECTIONS_AT_ONCE", 40)
+    monkeypatch.setattr(http_limits, "CONNECTIONS_PER_NETWORK", 20)
+    settings, service = make_service(tmp_path)
+    with served(create_app(service, settings), settings) as base:
+        port = int(base.rsplit(":", 1)[1])
+        idle = []
+        try:
+            for source in ("127.0.1.1", "127.0.1.2"):
+                for _ in range(12):
+                    sock = socket.socket()
+                    sock.bind((source, 0))
+                    sock.connect(("127.0.0.1", port))
+                    idle.append(sock)
+            time.sleep(1.0)
+            closed = [i for i, sock in enumerate(idle) if _closed_by_server(sock)]
+            assert closed == list(range(20, 24))  # the network's 21st and later, at once
+            assert _raw_get(port, "/healthz", "127.0.2.1").startswith(b"HTTP/1.1 200")  # another network
+        finally:
+            for sock in idle:
+                sock.close()
