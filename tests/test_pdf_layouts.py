@@ -165,3 +165,26 @@ def test_a_title_that_fills_its_line_is_not_run_into_its_lead():
     paragraphs = layout_text([_page(lines)]).split("\n\n")
     assert len(title) == FULL and title in paragraphs and lead in paragraphs
     assert words in paragraphs  # its first line is no title: the rest of the sentence does not restate it
+
+
+def test_a_headline_in_the_body_type_is_no_title_where_titles_are_set_larger():
+    """Titles set larger than the body; inside an article, a headline-shaped line in the body's
+    type between two paragraphs (a digest's next item) heads prose of that article: the reader
+    gets one article, not two, while a title in display type still opens the next."""
+    from bulletin_bot.parsing import parse_text
+    from bulletin_bot.readers.layout import Page, Piece, layout_text
+
+    size, title_size, left, pitch = 16.0, 22.0, 40.0, 24.0
+    rows = [("新闻联播文字稿摘编（第148期）", title_size), ("资料整理组 2023年2月19日", size), ("【综合报道】", size),
+            ("赫什：美政府不会承认策划破坏管道", title_size),
+            ("此前爆料美国策划炸毁管道的美国资深调查", size), ("记者近日表示，美国政府永远不会承认。", size),
+            ("德国政界人士呼吁对美国展开调查", size),
+            ("德国政界人士指出，必须就赫什的报道对美", size), ("国展开调查。", size),
+            ("非盟峰会聚焦非洲大陆自贸区建设", title_size),
+            ("非洲联盟第三十六届首脑会议在埃塞俄比", size), ("亚首都开幕，会议聚焦自贸区建设等议题。", size),
+            ("北方多地降雪 各部门全力保畅通", title_size), ("全国多个路段今天受降雪影响一度封闭。", size)]
+    pieces = tuple(Piece(text, left, left + s * len(text), 60.0 + k * pitch, s) for k, (text, s) in enumerate(rows))
+    issue = parse_text(layout_text([Page(400.0, 800.0, pieces)]), "148.pdf")
+    assert [a.title for a in issue.articles] == ["赫什：美政府不会承认策划破坏管道", "非盟峰会聚焦非洲大陆自贸区建设",
+                                                "北方多地降雪 各部门全力保畅通"]
+    assert "德国政界人士呼吁对美国展开调查" in issue.articles[0].text

@@ -463,7 +463,43 @@ def layout_text(pages: list[Page]) -> str:
         else:
             paragraphs.append(line.text)
             starts.add(k)
+    if not body_titles:
+        paragraphs = _keep_subheadings(paragraphs, sorted(starts), lines, m)
     return "\n\n".join(_contents(paragraphs))
+
+
+def _subheading(lines: list[Line], k: int, m: _Measure) -> bool:
+    """Is line `k`, a paragraph of one line, a sub-heading inside an article ("德国政界人士呼吁对
+    美国展开调查" between a digest's items) where the document sets its titles apart (display
+    type or centred)? It is headline-shaped like a title, but printed in the body's type at the
+    body's margin, between a paragraph's end and more prose: the type says it is no title."""
+    line = lines[k]
+    if k == 0 or k + 1 >= len(lines) or _display(line, m) or _centred(line, m) or _alone(line, m):
+        return False
+    prev, nxt = lines[k - 1], lines[k + 1]
+    if (contents_entry(line.text) is not None or _ITEM.match(line.text) or not _headline(line, m)
+            or line.x0 > m.left + 2.6 * line.size):
+        return False
+    # between prose in the body's type: a sentence ended above, a sentence follows
+    return (_ends_sentence(prev.text) and not _display(prev, m) and not _display(nxt, m) and not _centred(nxt, m)
+            and not _alone(nxt, m) and _SENTENCE_MARK.search(nxt.text) is not None)
+
+
+def _keep_subheadings(paragraphs: list[str], starts: list[int], lines: list[Line], m: _Measure) -> list[str]:
+    """Sub-headings (see `_subheading`) are run into the paragraph they head, one space between:
+    the text parser, which sees no type, would read a headline-shaped line as a new article."""
+    out: list[str] = []
+    carry = ""
+    for n, (text, k) in enumerate(zip(paragraphs, starts)):
+        one_line = n + 1 < len(starts) and starts[n + 1] == k + 1
+        if one_line and _subheading(lines, k, m):
+            carry += text + " "
+            continue
+        out.append(carry + text)
+        carry = ""
+    if carry:
+        out.append(carry.rstrip())
+    return out
 
 
 def _contents(paragraphs: list[str]) -> list[str]:
