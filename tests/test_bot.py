@@ -1039,3 +1039,23 @@ def test_button_data_no_handler_reads_is_still_answered(standin, bot, reader, da
     standin._push("callback_query", {"id": query_id, "from": READER.to_api(), "chat_instance": "ci", "data": data,
                                      "message": message})
     assert standin.answered(query_id).params.get("callback_query_id") == query_id
+
+
+def test_a_group_flood_does_not_stop_the_bot_answering_other_chats(tmp_path):
+    """A fifth fresh attack: 60 @mentions in one group filled all eight of the bot's update
+    places with replies waiting on that group's sending limit (20 a minute), and a private
+    question got no answer within 90 s. A chat now holds at most two places."""
+    with BotAPIStandin(TOKEN) as standin:
+        settings = make_settings(tmp_path, standin)
+        app = build_application(settings, make_service(settings))
+        with running(app, standin):
+            group, flooder = Chat(-100777, "supergroup", "g"), User(3003, "f", "flooder")
+            for i in range(40):  # past the group's burst of 20 messages
+                standin.say(f"@{standin.username} 泗洪县理论宣讲做法 {i}", flooder, group)
+            time.sleep(1.0)
+            started = time.monotonic()
+            before = len(standin.bot_messages(READER.id))
+            standin.say("泗洪县理论宣讲做法", READER)
+            standin.wait_messages(READER.id, 1, after=before, timeout=20)
+            assert time.monotonic() - started < 20
+            assert "第455期" in standin.bot_messages(READER.id)[-1]["text"]

@@ -37,6 +37,7 @@ from ..rate_limit import RateLimit
 from ..service import BulletinService
 from . import follow
 from .base import ALLOWED_UPDATES, STATE, BotState
+from .updates import PerChatUpdates
 from .handlers import (
     admin_only,
     article,
@@ -109,7 +110,7 @@ def build_application(settings: Settings, service: BulletinService, webhook: boo
         .base_file_url(settings.telegram_api_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .concurrent_updates(8)
+        .concurrent_updates(PerChatUpdates())
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
