@@ -94,6 +94,17 @@ def test_rate_limit_is_per_user_and_per_platform():
     assert talk(bot, "三", user="u2")[0].startswith("🔎")
 
 
+def test_a_user_over_the_limit_is_told_once_and_更多_counts_too():
+    """A fifth fresh attack: 200 group messages got 200 replies (100 没有更多结果了, 80 refusals),
+    spending the group's sending quota for everyone."""
+    bot = ChatBot(LongAnswerService(short=True), Settings(questions_per_minute=2), Recorded(), frozenset())
+    assert talk(bot, "更多") == ["没有更多结果了。"]  # counted: one of two
+    assert talk(bot, "一")[0].startswith("🔎")
+    replies = [talk(bot, q) for q in ("二", "更多", "三", "更多")]
+    assert "太频繁" in replies[0][0] and replies[1:] == [[], [], []]  # told once, then not answered
+    assert talk(bot, "四", user="u2")[0].startswith("🔎")
+
+
 def _quote(text: str) -> Quote:
     return Quote(Citation("工作简报", 455, "2023-12-10", "经验交流", "标题<a>", "455.txt", 1), text, ((0, 1),), 1.0, 1)
 

@@ -18,6 +18,7 @@ class RateLimit:
         self.per_minute = per_minute
         self.window = window
         self._seen: dict[Hashable, deque[float]] = {}
+        self._told: dict[Hashable, float | None] = {}  # client -> the window it was last refused in
         self._lock = threading.Lock()  # the web app answers in a thread pool
 
     def wait_seconds(self, client: Hashable, now: float | None = None) -> int:
@@ -36,3 +37,18 @@ class RateLimit:
                 return max(1, int(self.window - (now - seen[0]) + 0.999))
             seen.append(now)
             return 0
+
+    def first_refusal(self, client: Hashable) -> bool:
+        """Whether a refusal due now is the first of the client's current window: the client is
+        told once, and its further messages in that window get no reply (each reply spends the
+        bot's sending quota, which a chat platform counts per group for everyone in it)."""
+        with self._lock:
+            seen = self._seen.get(client)
+            mark = seen[0] if seen else None
+            told = self._told.get(client)
+            if told == mark:
+                return False
+            if len(self._told) > 10_000:
+                self._told.clear()
+            self._told[client] = mark
+            return True

@@ -132,9 +132,11 @@ async def _question(update: Update, context: ContextTypes.DEFAULT_TYPE, question
     if is_reset(question):
         await new_conversation(update, context)
         return
-    wait = state_of(context).rate.wait_seconds(update.effective_user.id if update.effective_user else 0)
+    rate, client = state_of(context).rate, update.effective_user.id if update.effective_user else 0
+    wait = rate.wait_seconds(client)
     if wait:
-        await message.reply_text(fmt.rate_limited_text(wait))
+        if rate.first_refusal(client):  # told once a window, then not answered
+            await message.reply_text(fmt.rate_limited_text(wait))
         return
     await _ask_and_reply(message, context, question, conversation=_conversation(update))
 
@@ -152,9 +154,9 @@ async def _limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     wait = state_of(context).rate.wait_seconds(user.id if user else 0)
     if not wait:
         return False
-    if update.callback_query:
+    if update.callback_query:  # a button must be answered, or it keeps spinning
         await update.callback_query.answer(fmt.rate_limited_text(wait)[:200], show_alert=True)
-    elif update.effective_message:
+    elif update.effective_message and state_of(context).rate.first_refusal(user.id if user else 0):
         await update.effective_message.reply_text(fmt.rate_limited_text(wait))
     return True
 

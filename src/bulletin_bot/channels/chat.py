@@ -405,8 +405,9 @@ class ChatBot:
 
     async def _limited(self, message: Incoming) -> bool:
         """Count a reply against the user's limit; True (and the user told) when over it."""
-        wait = self.rate.wait_seconds((self.channel.name, message.user))
-        if wait:
+        client = (self.channel.name, message.user)
+        wait = self.rate.wait_seconds(client)
+        if wait and self.rate.first_refusal(client):  # told once a window, then not answered
             await self.reply(message, [RATE_LIMITED.format(seconds=wait)])
         return bool(wait)
 
@@ -423,7 +424,8 @@ class ChatBot:
         elif name == "more":
             stored = self._queries.get((message.chat, message.user))
             if stored is None:
-                await self.reply(message, [NO_MORE])
+                if not await self._limited(message):  # a reply too: it counts
+                    await self.reply(message, [NO_MORE])
             else:
                 await self._question(message, stored[0], stored[1])
         elif name == "latest":
