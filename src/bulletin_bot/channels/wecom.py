@@ -82,9 +82,11 @@ class WeComChannel:
         self._expires = 0.0
         self._lock = asyncio.Lock()
 
-    async def token(self, fresh: bool = False) -> str:
+    async def token(self, stale: str = "") -> str:
+        """The access token; `stale`: the one WeCom just refused, renewed unless another reply
+        renewed it meanwhile (two replies failing together fetch one new token, not two)."""
         async with self._lock:
-            if fresh or not self._token or time.monotonic() >= self._expires:
+            if (stale and stale == self._token) or not self._token or time.monotonic() >= self._expires:
                 r = await self.client.get(f"{self.base}/cgi-bin/gettoken",
                                           params={"corpid": self.settings.wecom_corp_id,
                                                   "corpsecret": self.settings.wecom_secret})
@@ -99,9 +101,9 @@ class WeComChannel:
         for text in texts:
             body = {"touser": message.user, "msgtype": "text", "agentid": int(self.settings.wecom_agent_id),
                     "text": {"content": text}, "safe": 0, "enable_id_trans": 0, "enable_duplicate_check": 0}
-            data = await self._post_message(body)
+            used, data = await self._post_message(body)
             if data.get("errcode") in TOKEN_ERRORS:
-                data = await self._post_message(body, fresh=True)
+                _, data = await self._post_message(body, stale=used)
             if data.get("errcode"):
                 raise ChannelApiError(f"WeCom message/send refused: {data.get('errcode')} {data.get('errmsg')}")
 
@@ -114,10 +116,10 @@ class WeComChannel:
                 raise Blocked(str(exc)) from exc
             raise
 
-    async def _post_message(self, body: dict, fresh: bool = False) -> dict:
-        token = await self.token(fresh)
+    async def _post_message(self, body: dict, stale: str = "") -> tuple[str, dict]:
+        token = await self.token(stale)
         r = await self.client.post(f"{self.base}/cgi-bin/message/send", params={"access_token": token}, json=body)
-        return r.json()
+        return token, r.json()
 
     async def download(self, message: Incoming) -> bytes:
         raise ChannelApiError("WeCom does not deliver files to applications")
