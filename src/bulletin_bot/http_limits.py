@@ -45,39 +45,39 @@ CONNECTIONS_PER_CLIENT = 32  # open connections from one address (a browser open
 CONNECTIONS_PER_NETWORK = CONNECTIONS_AT_ONCE // 4
 
 
-def client_key(client: str) -> str:
-    """The key a client address counts under: an IPv6 address stands for its /64."""
+def _address(client: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `client` names (an IPv4-mapped IPv6 address as its IPv4 one), or None."""
     try:
         address = ipaddress.ip_address(client)
     except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _network(client: str, v4_prefix: int, v6_prefix: int) -> str:
+    address = _address(client)
+    if address is None:
         return client
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return client
+    prefix = v4_prefix if isinstance(address, ipaddress.IPv4Address) else v6_prefix
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def client_key(client: str) -> str:
+    """The key a client address counts under: an IPv6 address stands for its /64."""
+    address = _address(client)
+    return str(address) if isinstance(address, ipaddress.IPv4Address) else _network(client, 32, 64)
 
 
 def network_key(client: str) -> str:
     """The network a client address counts under for connections: its IPv4 /24 or IPv6 /48."""
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return client
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    prefix = 24 if isinstance(address, ipaddress.IPv4Address) else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    return _network(client, 24, 48)
 
 
 def _is_in(client: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address(client)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
+    address = _address(client)
+    return address is not None and any(address in network for network in networks)
 
 
 def too_slow() -> HTTPException:

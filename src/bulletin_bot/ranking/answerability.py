@@ -207,15 +207,17 @@ def names_year(text: str, year: int) -> bool:
 
 
 def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: ParsedQuestion,
-            newest: date | None) -> tuple[tuple[Check, ...], bool]:
+            newest: date | None) -> tuple[tuple[Check, ...], bool, bool]:
     """What rules the candidate out whatever the model says: the question's specifics it lacks
-    or contradicts, and whether the period asked about is past what the archive can report."""
+    or contradicts; whether it is ruled out (those, or the period asked about is not the
+    article's, or past what the archive can report); and whether the period alone is not its."""
     text = f"{candidate.record.title}\n{candidate.record.text}"
     failed = tuple(k for k in checks(specifics, text) if not k.holds)
     dated_text = x[FEATURES.index("dated_text")]
     # a month's figures are out only once it is over, and then the article names the month
     early = _unfinished(pq.windows, newest, pq.text) is not None and not dated_text
-    return failed, bool(failed) or early or is_undated(text, x, pq) or _beyond(pq.windows, newest) is not None
+    undated = is_undated(text, x, pq)
+    return failed, bool(failed) or early or undated or _beyond(pq.windows, newest) is not None, undated
 
 
 def is_undated(text: str, x: np.ndarray, pq: ParsedQuestion) -> bool:
@@ -258,8 +260,7 @@ def judge_hits(candidates: list[Candidate], pq: ParsedQuestion, words: list[str]
         p = m.probability(x)
         bar = m.threshold if i == 0 else m.threshold * LATER_SHARE
         lexical = bool(x[cover] >= MIN_COVER) and (i == 0 or not needs_key or holds_key(c))
-        failed, ruled_out = blocked(c, x, specifics, pq, newest)
-        undated = is_undated(f"{c.record.title}\n{c.record.text}", x, pq)
+        failed, ruled_out, undated = blocked(c, x, specifics, pq, newest)
         out.append(Judgement(lexical and p >= bar and not ruled_out, lexical and p >= m.threshold * CLOSEST_SHARE,
                              float(p), failed, undated))
     return out
