@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .bm25 import BM25Index
+from .bm25 import BM25Builder
 from .chunking import ChunkerSettings, chunk_spans
 from .corpus import OUTSIDE, corpus_files, duplicate_key
 from .errors import BulletinError, ParseError
@@ -384,16 +384,23 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                     chunk_rows.append((article_id, start, end))
                     texts.append(chunk_embed_text(art.title, body[start:end]))
         chunks = np.array(chunk_rows, dtype=CHUNK_DTYPE)
+        # memory: a 5M-chunk build held every issue's paragraphs and a tuple per chunk until the
+        # end; `article_rows` has each body and `chunks` the spans, and the file records below
+        # need only an issue's masthead, so both go before the vectors are allocated
+        del chunk_rows, issues
+        parsed = {rel: replace(iss, articles=()) for rel, iss in parsed.items()}
+        n_chunks = len(texts)
 
         cache = VectorCache(paths.cache)
         try:
-            # 4. BM25 tokens: not cached, since jieba-rs cuts them faster than a cache reads them back
-            token_lists: list[list[str]] = []
-            for start in range(0, len(texts), 2000):
-                token_lists.extend(search_tokens(t) for t in texts[start : start + 2000])
-                _emit(progress, "tokens", len(token_lists), len(texts))
-            bm25 = BM25Index.build(token_lists)
-            del token_lists
+            # 4. BM25 tokens: not cached, since jieba-rs cuts them faster than a cache reads them back;
+            # counted batch by batch, since the token lists of 5M chunks did not fit in 21 GB
+            builder = BM25Builder()
+            for start in range(0, n_chunks, 2000):
+                builder.add([search_tokens(t) for t in texts[start : start + 2000]])
+                _emit(progress, "tokens", min(start + 2000, n_chunks), n_chunks)
+            bm25 = builder.finish()
+            del builder
 
             # 5. vectors: cached ones reused, the rest embedded batch by batch and cached at once
             vec_keys = [text_key(embedder.model_id, t) for t in texts]
@@ -419,6 +426,12 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
                 _emit(progress, "embed", start + len(batch), len(to_embed))
             for i in missing:
                 vectors[i] = vectors[first_of[vec_keys[i]]]
+            n_embedded, n_reused = len(to_embed), n_chunks - len(missing)
+            # per-chunk bookkeeping is done with (the texts too, unless Milvus stores them): freed
+            # before writing, where the vectors are copied into the FAISS index
+            del cached, vec_keys, first_of, missing, to_embed
+            if options.backend != "milvus":
+                del texts
         finally:
             cache.close()
 
@@ -452,7 +465,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
             "tokenizer": TOKENIZER_VERSION,
             "parser": PARSER_VERSION,
             "corpus": str(options.corpus),
-            "counts": {"issues": len(issue_rows), "articles": len(article_rows), "chunks": len(chunk_rows)},
+            "counts": {"issues": len(issue_rows), "articles": len(article_rows), "chunks": n_chunks},
             "sections": list(sections),
             "files": file_records,
             "problems": [{"file": f, "reason": r} for f, r in sorted(problems.items()) if f not in kept],
@@ -480,7 +493,7 @@ def build_index(options: BuildOptions, embedder, progress: ProgressCallback | No
         return IndexReport(
             built=True, version=version, added=shown["added"], changed=shown["changed"], removed=len(removed),
             unchanged=shown["unchanged"], issues=len(issue_rows), articles=len(article_rows),
-            chunks=len(chunk_rows), embedded=len(to_embed), reused=len(texts) - len(missing),
+            chunks=n_chunks, embedded=n_embedded, reused=n_reused,
             seconds=time.monotonic() - started,
             problems=_listed(problems, set(problems) - kept), kept=_listed(problems, kept),
             suspect=tuple(FileProblem(p["file"], p["reason"]) for p in manifest["suspect"]),
