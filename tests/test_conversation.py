@@ -111,6 +111,50 @@ def test_words_only_about_a_subject_are_read_both_ways(before, message, merged):
     assert reading.alternative.understood == merged
 
 
+SHOWN_TEXT = {11: "习近平出席亚太经合组织第三十次领导人非正式会议并发表题为《同心协力 共迎挑战》的重要讲话",
+              12: "财政部、应急管理部紧急预拨中央自然灾害救灾资金", 13: ""}
+
+
+@pytest.mark.parametrize("before, message", [
+    ("APEC第三十次领导人非正式会议的主题是什么", "习近平讲话题目叫什么"),
+    ("2024年台风摩羯在哪登陆的", "财政部预拨了多少救灾资金"),
+])
+def test_a_name_the_user_has_just_read_is_not_a_subject_of_its_own(before, message):
+    """习近平 is a name, so the message alone would start afresh; but the user has just read it in
+    a result shown: both readings are searched, as for a message naming nothing."""
+    reading = resolve([turn(before)], message, TODAY, seen=SHOWN_TEXT.get)
+    assert reading.kind == "fresh" and reading.alternative is not None
+    assert reading.alternative.kind == "further" and subject_of(before) in reading.alternative.question
+    # not shown before: a new question, nothing merged
+    alone = resolve([turn(before)], message, TODAY, seen={11: "", 12: "", 13: ""}.get)
+    assert alone.kind == "fresh" and alone.alternative is None
+
+
+def test_a_name_read_before_with_a_period_of_its_own_is_a_new_question():
+    reading = resolve([turn("APEC第三十次领导人非正式会议的主题是什么")], "2019年习近平讲话题目叫什么", TODAY,
+                      seen=SHOWN_TEXT.get)
+    assert reading.alternative is None or reading.alternative.kind != "further" or "2019年" in reading.question
+
+
+@pytest.mark.parametrize("before, message, followup", [
+    ("第十一届世界和平论坛的主题是什么", "第27届中国青年五四奖章授给了多少人", False),  # a series of its own
+    ("第四届消博会展览面积多大", "第五届面积多大", True),  # the series before, asked further
+    ("第六届进博会央企组了多少个交易团", "第八届央企组了多少团", True),
+])
+def test_an_ordinal_followed_by_a_name_of_its_own_starts_afresh(before, message, followup):
+    reading = read(before, message)
+    assert reading.followup == followup and bool(reading.understood) == followup
+
+
+def test_a_slot_swapped_with_a_new_ask_asks_the_subject_anew():
+    """第八届在哪开 after 第六届设了多少个分论坛: not 第八届设了多少个分论坛, but where the eighth is held."""
+    reading = read("第六届数字中国建设峰会设了多少个分论坛", "第八届在哪开")
+    assert reading.kind == "further" and "第八届数字中国建设峰会" in reading.question
+    assert "在哪开" in reading.question and "分论坛" not in reading.question.split()[-1]
+    # no ask of its own: the question before, its slot swapped
+    assert read("第六届数字中国建设峰会设了多少个分论坛", "第八届呢").question == "第八届数字中国建设峰会设了多少个分论坛"
+
+
 @pytest.mark.parametrize("before, message", [
     ("浙江以旧换新补贴效果怎么样", "别的省以旧换新是怎么搞的"),
     ("哈尔滨冰雪旅游火爆", "别的地方冰雪旅游热不热"),

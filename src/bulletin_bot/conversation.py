@@ -30,6 +30,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -433,8 +434,11 @@ def _tidy(text: str) -> str:
 # ---------------------------------------------------------------- reading a message
 
 
-def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | None = None) -> Reading:
-    """Read `message` against the conversation so far (oldest first)."""
+def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | None = None,
+            seen: Callable[[int], str] | None = None) -> Reading:
+    """Read `message` against the conversation so far (oldest first). `seen` gives the title
+    and text of a result shown (by article id): a name the user has just read there
+    (习近平讲话题目叫什么 after the APEC report) is not a subject of the message's own."""
     today = today or date.today()
     whole = " ".join(message.split())
     if not turns or not whole:
@@ -459,11 +463,11 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
         swapped = _entity_swap(prev, text, own)
         if swapped is not None:
             return swapped
-        if _names_subject(rest, own, slots):
+        if _names_subject(rest, own, slots) and not _read_before(prev, rest, own, slots, seen):
             return Reading("fresh", whole, subject=subject_of(whole))
         if asks_others:
             return _others_about(prev, text)
-        if _same_series(slots, prev):
+        if _same_series(slots, prev) and len(_own_head(text, slots, prev)) < OWN_SERIES_CHARS:
             # 第五届面积多大 after 第四届消博会…: another of the same series, asked further
             return _further(prev, text, slots, today)
         # only words about a subject (能提供多少岗位, 存量房贷利率怎么调): the subject before asked
@@ -484,6 +488,9 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     if slots.places and _ASKS_PLACES.search(text):
         # 火炬还到过浙江哪些城市: the place is where to look for others, not one swapped in
         return _others_about(prev, text)
+    if slots.any() and not own and _new_ask(rest, prev):
+        # 第八届在哪开 after 第六届设了多少个分论坛: the slot swapped into the subject, asked anew
+        return _further(prev, text, slots, today)
     if slots.any() and not own:
         question = _swap(prev.question, slots, text, today)
         return Reading("swap", question, understood=question, subject=_swap(prev.subject, slots, text, today))
@@ -539,10 +546,14 @@ def _names_subject(text: str, own: list[str], slots: Slots) -> bool:
     new question: a place or body beside them, a quoted name, a day, a figure, or a word that
     names one thing (a person, an organisation, a product: text.specific_words). A message whose
     own words only ask about a subject (岗位, 利率, 措施, 多少架) names none."""
-    if slots.places or slots.bodies or _NAMED.search(text):
-        return True
+    return bool(_NAMED.search(text) or _names(text, own, slots))
+
+
+def _names(text: str, own: list[str], slots: Slots) -> list[str]:
+    """The places, bodies and names among a message's own words (see `_names_subject`)."""
     named = {normalise_token(w) for w in specific_words(text)}
-    return any(w in named or is_place(w) or is_body(w) for w in own)
+    found = [w for w, _, _ in slots.places + slots.bodies]
+    return found + [w for w in own if w in named or is_place(w) or is_body(w)]
 
 
 def _others_about(prev: Turn, text: str) -> Reading:
@@ -559,11 +570,61 @@ def _content(text: str) -> list[str]:
     return [w for w in query_terms(text) if w not in _MARKERS and len(w) >= 2 and not all(ch in _MARKERS for ch in w)]
 
 
+# how many of the results shown before are read for names the user may take up (those at the
+# top of a reply are the ones read)
+SEEN_READ = 3
+
+
+def _read_before(prev: Turn, rest: str, own: list[str], slots: Slots, seen: Callable[[int], str] | None) -> bool:
+    """Whether every name the message brings (a place, body, person, organisation, quoted name:
+    `_names`) is in the results shown before: the message then asks about what the user has just
+    read (习近平讲话题目叫什么 after the APEC report, 财政部预拨了多少 after the typhoon), not about a
+    new subject, and both readings are searched. A period, ordinal, holiday or section of its
+    own is a new subject all the same, and so is a figure or a day."""
+    if seen is None or not prev.shown or slots.period or slots.ordinal or slots.holiday or slots.section:
+        return False
+    if _NAMED.search(rest):
+        return False
+    names = _names(rest, own, slots)
+    text = "".join(seen(a) for a in prev.shown[:SEEN_READ])
+    return bool(names) and all(w in text or normalise_token(w) in text for w in names)
+
+
 def _same_series(slots: Slots, prev: Turn) -> bool:
     """The message names another of a numbered series the question before named (第五届 after
     第四届, 第十三次 after 第十二次): a slot of the subject before, not a subject of its own."""
     before = find_slots(prev.question).ordinal
     return bool(slots.ordinal and before and slots.ordinal[0][-1] == before[0][-1])
+
+
+# a message's own words right after its ordinal, this long or more, name a series of its own
+# (第27届「中国青年五四奖章」授给了多少人 after 第十一届世界和平论坛); shorter ones ask about the series
+# before (第五届「面积」多大, 第八届「央企组」了多少团)
+OWN_SERIES_CHARS = 4
+
+
+def _own_head(text: str, slots: Slots, prev: Turn) -> str:
+    """The message's own words that follow its ordinal directly, up to an ask or a particle."""
+    if slots.ordinal is None:
+        return ""
+    before = _words(prev.question)
+    head = ""
+    for raw, _, _ in _tokens(text[slots.ordinal[2]:]):
+        word = normalise_token(raw)
+        if (not raw.strip() or word in before or word in _MARKERS or is_question_word(word)
+                or raw in _ASKING or raw in _PARTICLES or _ASK_TOKEN.match(raw)):
+            break
+        head += raw
+    return head
+
+
+_ASK_PART = re.compile(r"哪|谁|什么时候|几|多少|怎么|如何|什么|多[长大久高远]")
+
+
+def _new_ask(rest: str, prev: Turn) -> bool:
+    """The message (`rest`: without its slots) asks something the question before did not
+    (在哪开 after 设了多少个分论坛), not only 呢 / 的呢."""
+    return any(m.group(0) not in prev.question for m in _ASK_PART.finditer(rest))
 
 
 def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:

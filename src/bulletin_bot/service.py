@@ -257,7 +257,7 @@ class BulletinService:
         contents = contents_answer(message, self._current())
         if contents is not None:  # "第455期有哪些文章" names what it asks about: never a follow-up
             return contents
-        reading = resolve(self.conversations.turns(key), message)
+        reading = resolve(self.conversations.turns(key), message, seen=self._seen_text)
         if reading.naming:
             reading = self._named_result(reading, message)
         if reading.kind == "refer":
@@ -295,6 +295,11 @@ class BulletinService:
         if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup):
             return merged, self._answer(merged_question, result, top_k)
         return fresh, self._answer(question, alone, top_k)
+
+    def _seen_text(self, article_id: int) -> str:
+        """A result shown before, as the user read it: its title and text ("" when gone)."""
+        view = self.article(article_id)
+        return f"{view.citation.title}\n{view.text}" if view is not None else ""
 
     def forget(self, key: tuple[str, ...]) -> None:
         """/new: the next message of `key` is a new question."""
