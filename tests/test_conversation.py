@@ -474,3 +474,28 @@ def test_chat_json_answers_one_line_per_turn(tmp_path):
     assert "按“2022年广东GDP有多少”查找：" in plain.stdout.splitlines()
     helped = subprocess.run([*cli, "--help"], capture_output=True, text=True, env=env)
     assert "chat" in helped.stdout and "/new" in helped.stdout
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("23年前8个月外贸总额多少", "2023年前8个月外贸总额多少"),
+    ("24年上半年GDP多少", "2024年上半年GDP多少"),
+    ("23年9月巴西洪灾在哪个州", "2023年9月巴西洪灾在哪个州"),
+    ("23年底全国博物馆有多少家", "2023年底全国博物馆有多少家"),
+    ("24年端午假期跨区域流动多少人", "2024年端午假期跨区域流动多少人"),
+    # not a year: a span of years, an ordinal, a longer number
+    ("中美建交25年有哪些成就", "中美建交25年有哪些成就"),
+    ("改革开放这30年的变化", "改革开放这30年的变化"),
+    ("23年来脱贫攻坚成果", "23年来脱贫攻坚成果"),
+    ("第23年春运", "第23年春运"),
+])
+def test_a_chat_shorthand_year_is_read_as_the_year(typed, meant):
+    """Chat users type 23年 for 2023年, in a first question as in a follow-up."""
+    from bulletin_bot.text import expand_short_years
+
+    assert expand_short_years(typed) == meant
+
+
+def test_a_shorthand_year_finds_the_year_through_the_service(service):
+    """The question is searched, and shown, with the year written out."""
+    answer = service.ask("24年上半年垃圾分类做法")
+    assert "2024年上半年" in answer.query

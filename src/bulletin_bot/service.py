@@ -44,6 +44,7 @@ from .models import (
     ProgressCallback,
 )
 from .question_check import check_question
+from .text import expand_short_years
 
 __all__ = ["BulletinService"]
 
@@ -219,7 +220,7 @@ class BulletinService:
         from .contents_question import contents_answer
         from .ranking import retrieve
 
-        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        question = expand_short_years(" ".join(question.split())[:MAX_QUESTION_CHARS])
         problem = check_question(question)  # blank, or no Chinese: said before any search
         if problem is not None:
             return question, problem, None

@@ -230,6 +230,20 @@ def noun_words() -> frozenset[str]:
     return frozenset(pattern.findall(Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")))
 
 
+# chat shorthand for a year (23年前8个月, 24年上半年, 23年9月 -> 2023年…): a two-digit number
+# from 10 to 39 (the decades the archive and its users live in), not part of a longer number or
+# an ordinal, right before what dates a period; so 建交25年, 23年来 or 这30年 stay as they are
+_SHORT_YEAR = re.compile(
+    r"(?<![\d０-９第近过去这那多几十百余])([1-3]\d)\s*年"
+    r"(?=\s*(?:\d{1,2}\s*月|前\s*[\d一二三四五六七八九十两]{1,2}\s*个?月|前三季度|[上下]半年|第?[一二三四1-4]\s*季度"
+    r"|全年|年?[初底末]|同期|春运|春节|国庆|五一|劳动节|端午|中秋|清明|元旦|GDP|那(?:会|时|届|次|年)))")
+
+
+def expand_short_years(text: str) -> str:
+    """`text` with a chat shorthand year written out: 23年前8个月 -> 2023年前8个月."""
+    return _SHORT_YEAR.sub(r"20\1年", text)
+
+
 _DIGIT = re.compile(r"[0-9０-９]")
 _CN_NUM = "零〇一二三四五六七八九十百千两"
 # places too wide to tell one article from another
