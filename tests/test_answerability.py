@@ -107,6 +107,7 @@ def test_a_year_named_only_to_compare_with_is_not_that_years_report():
     ("上海党纪学习教育细化了多少项任务", 33),
     ("江苏泗洪县理论宣讲做法", 455),
     ("2022年全国税务部门组织了多少税费收入", 34),
+    ("2022年全年全国税务部门组织了多少税费收入", 34),  # the year is over by the issue reporting it
     ("2023年11月全国居民消费价格同比变化多少", 32),
 ])
 def test_questions_whose_specifics_agree_are_answered(archive, question, issue):
@@ -123,6 +124,8 @@ def test_questions_whose_specifics_agree_are_answered(archive, question, issue):
     ("上海党纪学习教育安排了多少经费", "missing_figure", "找到的内容没有给出经费的数字。", 33),
     ("2024年6月全国居民消费价格同比变化多少", "after_archive", "最新一期简报是2024年4月20日，还没有2024年6月的消息。", None),
     ("2024年4月全国居民消费价格同比变化多少", "after_archive", "最新一期简报是2024年4月20日，2024年4月的数据还没有发布。", None),
+    # a whole year's totals come out after the year, whatever its own issues say of it
+    ("2024年全年全国居民消费价格同比变化多少", "after_archive", "最新一期简报是2024年4月20日，2024年全年的数据还没有发布。", None),
 ])
 def test_near_miss_questions_are_not_found_and_say_why(archive, question, code, reason, shown):
     answer = archive.ask(question)

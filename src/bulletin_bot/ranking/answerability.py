@@ -73,6 +73,7 @@ MIN_COVER = 0.2
 SHORT_PERIOD_DAYS = 95
 # a period starting this long after the newest issue is a target or a plan, not news yet to come
 BEYOND_DAYS = 731
+_WHOLE_YEAR = re.compile(r"全年|一整年|全年度|年度总|全年总|年度(?:GDP|国内生产总值|数据)")
 _ASKS_FIGURE = re.compile(r"多少|几[个年次天种条位名家所项座列辆吨台]|数据|数字|增长|增速|总量|规模|比重|同比|环比|指数|价格")
 
 # reason codes (`Retrieval.reason_code`, `ask --json`'s "reason_code") and what they mean
@@ -175,11 +176,14 @@ def _beyond(windows: tuple[DateWindow, ...], newest: date | None) -> DateWindow 
 
 
 def _unfinished(windows: tuple[DateWindow, ...], newest: date | None, question: str) -> DateWindow | None:
-    """A month's or a quarter's figures asked for when the newest issue predates its end."""
+    """A month's or a quarter's figures asked for when the newest issue predates its end; a
+    whole year's too when the question says it wants the whole year (2024年全年GDP: a year's
+    totals come out after it ends, where "2024年新增了多少" may be answered within it)."""
     if newest is None or not _ASKS_FIGURE.search(question):
         return None
+    whole_year = bool(_WHOLE_YEAR.search(question))
     return next((w for w in windows if w.last is not None and w.last >= newest
-                 and (w.last - w.first).days <= SHORT_PERIOD_DAYS), None)
+                 and ((w.last - w.first).days <= SHORT_PERIOD_DAYS or whole_year)), None)
 
 
 def read_meaning(reader: Reader | None, question: str, candidates: list[Candidate]) -> list[float] | None:
@@ -215,7 +219,12 @@ def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: 
     failed = tuple(k for k in checks(specifics, text) if not k.holds)
     dated_text = x[FEATURES.index("dated_text")]
     # a month's figures are out only once it is over, and then the article names the month
-    early = _unfinished(pq.windows, newest, pq.text) is not None and not dated_text
+    unfinished = _unfinished(pq.windows, newest, pq.text)
+    if unfinished is not None and (unfinished.last - unfinished.first).days > SHORT_PERIOD_DAYS:
+        # a whole year's totals are in its own issues only where they say so (2024年全年…预计)
+        early = f"{unfinished.first.year}年全年" not in text
+    else:
+        early = unfinished is not None and not dated_text
     undated = is_undated(text, x, pq)
     return failed, bool(failed) or early or undated or _beyond(pq.windows, newest) is not None, undated
 
@@ -291,7 +300,9 @@ def verdict(judged: list[Judgement], pq: ParsedQuestion, newest: date | None, sh
         return Verdict(False, "after_archive", f"最新一期简报是{_day(newest)}，还没有{beyond.phrase}的消息。")
     unfinished = _unfinished(pq.windows, newest, pq.text)
     if unfinished is not None and newest is not None and any(j.closest for j in judged[:1]):
-        return Verdict(False, "after_archive", f"最新一期简报是{_day(newest)}，{unfinished.phrase}的数据还没有发布。")
+        whole = (unfinished.last - unfinished.first).days > SHORT_PERIOD_DAYS and "全年" not in unfinished.phrase
+        phrase = f"{unfinished.phrase}全年" if whole else unfinished.phrase
+        return Verdict(False, "after_archive", f"最新一期简报是{_day(newest)}，{phrase}的数据还没有发布。")
     visible = [j for j in judged[:shown] if j.closest] or judged[:1]
 
     def lacked_by_all(k: Check) -> bool:
