@@ -198,7 +198,8 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
 
 
 _CN = "零〇一二两三四五六七八九十百"
-_ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|\d{{4}}\s*届")  # 2024届: a year's graduates
+# 第三届, 首届 (the first), 2024届 (a year's graduates)
+_ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|首\s*([批届轮期])|\d{{4}}\s*届")
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
 _YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
 _ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
