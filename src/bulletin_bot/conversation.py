@@ -286,7 +286,10 @@ def absolute_period(new: str, before: str, today: date) -> str:
         year, month = (year - 1, 12) if month < 1 else (year + 1, 1) if month > 12 else (year, month)
         return f"{year}年{month}月"
     if _SUB_YEAR.fullmatch(new):
-        return f"{_year_of(before) or today.year}年{new}"
+        # a part of the year asked before; with no year before, left yearless as the user
+        # left it (the ranking reads a yearless 一季度 as the latest one reported)
+        year = _year_of(before)
+        return f"{year}年{new}" if year else new
     return new
 
 
