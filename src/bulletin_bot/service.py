@@ -250,7 +250,7 @@ class BulletinService:
         shows, to know whether 更多 has anything); what "还有吗" leaves out next time."""
         from .conversation import next_turn, resolve
 
-        message = " ".join(message.split())[:MAX_QUESTION_CHARS]
+        message = expand_short_years(" ".join(message.split())[:MAX_QUESTION_CHARS])
         if not message:
             return self.ask(message)
         from .contents_question import contents_answer
