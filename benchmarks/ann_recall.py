@@ -63,6 +63,8 @@ def main() -> int:
     ap.add_argument("--flat-threads", default="", help="also time exact search (IndexFlatIP) on these thread counts, e.g. 1,2")
     ap.add_argument("--build-hnsw", default="", help="M,efConstruction: build another HNSW graph over the vectors and score it instead")
     ap.add_argument("--build-threads", type=int, default=2)
+    ap.add_argument("--build-ivf", default="", help="nlist: build an IVF index over the vectors and score it at each --nprobe")
+    ap.add_argument("--nprobe", default="16,32,64,128")
     ap.add_argument("--model", default="default")
     ap.add_argument("--cache", default="~/.cache/bulletin_bot")
     args = ap.parse_args()
@@ -101,7 +103,33 @@ def main() -> int:
         index.add(vectors)
         kind = f"IndexHNSWFlat M={m} efConstruction={ef_construction} (built in {(time.perf_counter() - t0) / 60:.1f} min)"
         faiss.omp_set_num_threads(1)
-    settings_tried = [int(e) for e in args.ef.split(",")] if hasattr(index, "hnsw") else [0]
+    if args.build_ivf:
+        # an inverted file instead: copies of a passage fall in the same cell, so probing the
+        # cells nearest the question finds them together
+        nlist = int(args.build_ivf)
+        faiss.omp_set_num_threads(args.build_threads)
+        t0 = time.perf_counter()
+        quantizer = faiss.IndexFlatIP(vectors.shape[1])
+        index = faiss.IndexIVFFlat(quantizer, vectors.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(0)
+        sample = vectors[np.sort(rng.choice(len(vectors), size=min(len(vectors), 64 * nlist), replace=False))]
+        index.train(sample)
+        index.add(vectors)
+        kind = f"IndexIVFFlat nlist={nlist} (built in {(time.perf_counter() - t0) / 60:.1f} min)"
+        faiss.omp_set_num_threads(1)
+        for nprobe in [int(p) for p in args.nprobe.split(",")]:
+            index.nprobe = nprobe
+            times, found = [], []
+            for q in qvecs:
+                t = time.perf_counter()
+                _, ids = index.search(q[None, :], 10)
+                times.append((time.perf_counter() - t) * 1000)
+                found.append(ids[0])
+            found = np.stack(found)
+            print(f"| {kind} nprobe {nprobe} | {_recall(found, truth, 10):.3f} | "
+                  f"{passage_recall(passage_keys(loaded, found), truth_keys):.3f} | {pct(times, 50):.1f} / {pct(times, 95):.1f} |")
+        args.ef = ""
+    settings_tried = ([int(e) for e in args.ef.split(",") if e] if hasattr(index, "hnsw") else [0]) if args.ef else []
     for ef in settings_tried:
         if ef:
             index.hnsw.efSearch = ef

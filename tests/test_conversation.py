@@ -139,6 +139,14 @@ def test_a_name_read_before_with_a_period_of_its_own_is_a_new_question():
     assert reading.alternative is None or reading.alternative.kind != "further" or "2019年" in reading.question
 
 
+def test_an_event_named_in_words_of_its_own_is_a_new_question():
+    """从都国际论坛2024年在哪开的 after a question on the 北京文化论坛: another forum, named."""
+    reading = read("2023北京文化论坛的主题是什么", "从都国际论坛2024年在哪开的")
+    assert reading.kind == "fresh" and reading.alternative is None and not reading.understood
+    # its kind alone (开幕式, 分论坛) names nothing: still read both ways
+    assert read("第六届数字中国建设峰会设了多少个分论坛", "开幕式在哪开的").alternative is not None
+
+
 @pytest.mark.parametrize("before, message, followup", [
     ("第十一届世界和平论坛的主题是什么", "第27届中国青年五四奖章授给了多少人", False),  # a series of its own
     ("第四届消博会展览面积多大", "第五届面积多大", True),  # the series before, asked further

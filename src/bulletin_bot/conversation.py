@@ -553,11 +553,16 @@ def _names_subject(text: str, own: list[str], slots: Slots) -> bool:
     return bool(_NAMED.search(text) or _names(text, own, slots))
 
 
+# an event named by words of the message's own before its kind (从都国际论坛, 链博会 is one word)
+_EVENT = re.compile(r"([\u4e00-\u9fff]{2,10}?)(论坛|峰会|博览会|交易会|展览会|运动会|大会|年会|电影节|艺术节|文化节|旅游节)")
+
+
 def _names(text: str, own: list[str], slots: Slots) -> list[str]:
     """The places, bodies and names among a message's own words (see `_names_subject`)."""
     named = {normalise_token(w) for w in specific_words(text)}
     found = [w for w, _, _ in slots.places + slots.bodies]
-    return found + [w for w in own if w in named or is_place(w) or is_body(w)]
+    events = [m.group(0) for m in _EVENT.finditer(text) if any(w in m.group(1) for w in own)]
+    return found + events + [w for w in own if w in named or is_place(w) or is_body(w)]
 
 
 def _others_about(prev: Turn, text: str) -> Reading:
