@@ -197,7 +197,7 @@ def term_credit(term: str, text: str) -> float:
     Forgives a particle jieba glued on (建了 ~ 建设…); a word of 3+ characters absent as a
     whole earns credit for its character pairs present (文艺节目 ~ 文艺送理), capped at 0.7.
     """
-    if term in text:
+    if term in text or any(e in text for e in expansions(term)):
         return 1.0
     core = term.strip(_PARTICLES)
     if core and core != term and core in text:
@@ -239,9 +239,28 @@ _SHORT_YEAR = re.compile(
     r"|全年|年?[初底末]|同期|春运|春节|国庆|五一|劳动节|端午|中秋|清明|元旦|GDP|那(?:会|时|届|次|年)))")
 
 
+# 神十七 for 神舟十七号, as chat writes the crewed missions
+_SHENZHOU = re.compile(r"神([一二三四五六七八九十]{1,3}|\d{1,2})"
+                       r"(?=乘组|飞船|发射|任务|返回|航天员|出舱|那|的|呢|和|与|[，,。？?、\s]|$)")
+
+
 def expand_short_years(text: str) -> str:
-    """`text` with a chat shorthand year written out: 23年前8个月 -> 2023年前8个月."""
-    return _SHORT_YEAR.sub(r"20\1年", text)
+    """`text` with chat shorthand written out: a year (23年前8个月 -> 2023年前8个月), a crewed
+    mission (神十七 -> 神舟十七号)."""
+    return _SHENZHOU.sub(r"神舟\1号", _SHORT_YEAR.sub(r"20\1年", text))
+
+
+# abbreviations people type for what the bulletins mostly write out (山东GDP: 地区生产总值):
+# a question's abbreviation is searched and credited as either
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "gdp": ("生产总值",), "cpi": ("居民消费价格",), "ppi": ("工业生产者出厂价格",), "pmi": ("采购经理指数",),
+    "社零": ("社会消费品零售总额", "社会消费品零售"),
+}
+
+
+def expansions(term: str) -> tuple[str, ...]:
+    """What the bulletins may write for `term` instead (GDP: 生产总值), or ()."""
+    return ABBREVIATIONS.get(term.lower(), ())
 
 
 _DIGIT = re.compile(r"[0-9０-９]")

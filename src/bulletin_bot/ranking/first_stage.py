@@ -18,7 +18,7 @@ import numpy as np
 
 from ..models import QueryFilters
 from ..store import LoadedIndex, date_int
-from ..text import is_question_word, query_terms, search_tokens
+from ..text import expansions, is_question_word, query_terms, search_tokens
 from .candidate import REFERENCE_SPREAD, SCAN_BLOCK, ArticleHit, RetrievalSettings
 from .question import ParsedQuestion, is_bulletin_word
 
@@ -169,6 +169,8 @@ def first_stage(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarr
     """Search tokens, content words and the first stage's ranked articles."""
     tokens = [t for t in search_tokens(pq.text) if not is_question_word(t) and not is_bulletin_word(t)]
     words = [t for t in query_terms(pq.text) if not is_bulletin_word(t)]
+    # an abbreviation is searched as the words the bulletins write too (GDP: 生产总值)
+    tokens += [e for t in words for full in expansions(t) for e in search_tokens(full) if e not in tokens]
     return tokens, words, _rank(index, embedder, pq, tokens, mask, settings)
 
 

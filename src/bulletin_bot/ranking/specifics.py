@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from ..text import jieba_tokenizer, noun_words
+from ..text import expansions, jieba_tokenizer, noun_words
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"[0-9０-９零〇一二两三四五六七八九十百]+"
@@ -227,7 +227,7 @@ def _gives_figure(spec: Specific, text: str) -> bool:
         return True
     # the measure, or its last word or character (经费 for 运行经费, 资 for 总投资): texts
     # say the same thing in other words (列车 for 火车, 企事业 for 企业) more often than not
-    keys = dict.fromkeys([spec.text, spec.text[-2:], spec.text[-1]])
+    keys = dict.fromkeys([spec.text, *expansions(spec.text), spec.text[-2:], spec.text[-1]])
     for key in keys:
         for m in re.finditer(re.escape(key), text):
             # within the sentence: a number in the next one is about something else
