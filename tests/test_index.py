@@ -81,3 +81,27 @@ def test_an_index_of_another_model_or_format_is_refused_with_a_fix(tmp_path):
     with pytest.raises(IndexInvalid) as refused:
         fresh.ask("红书房建了多少个")
     assert "format 999" in str(refused.value) and "re-index" in str(refused.value)
+
+
+def test_past_the_exact_search_limit_an_inverted_file_finds_what_exact_search_finds(monkeypatch):
+    """Above store.EXACT_SEARCH_LIMIT chunks the vectors go into an inverted file (IVF), probed
+    IVF_NPROBE lists wide: the nearest vectors are still found (here with the limit lowered)."""
+    import faiss
+    import numpy as np
+
+    from bulletin_bot.store import write
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(40, 32)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, 6000)] + 0.05 * rng.normal(size=(6000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    monkeypatch.setattr(write, "EXACT_SEARCH_LIMIT", 1000)
+    index = write._build_faiss(vectors)
+    assert isinstance(index, faiss.IndexIVFFlat) and index.ntotal == 6000 and index.nlist == 6000 // 64
+    queries = vectors[:50] + 0.01 * rng.normal(size=(50, 32)).astype(np.float32)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    _, found = index.search(queries, 10)
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact)])
+    assert recall >= 0.9
+    monkeypatch.setattr(write, "EXACT_SEARCH_LIMIT", 10_000)
+    assert isinstance(write._build_faiss(vectors), faiss.IndexFlatIP)  # below it: exact

@@ -11,6 +11,8 @@ from .layout import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_M,
+    IVF_LISTS,
+    IVF_NPROBE,
     ISSUE_DTYPE,
     KEEP_VERSIONS,
     IndexPaths,
@@ -24,7 +26,7 @@ from .write import VersionData, build_lock, clean_up, switch_current, write_vers
 
 __all__ = [
     "ARTICLE_DTYPE", "BASELINE_SAMPLE", "CHUNK_DTYPE", "EXACT_SEARCH_LIMIT", "FORMAT_VERSION",
-    "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "ISSUE_DTYPE", "KEEP_VERSIONS", "ArticleRecord",
+    "HNSW_EF_CONSTRUCTION", "HNSW_EF_SEARCH", "HNSW_M", "IVF_LISTS", "IVF_NPROBE", "ISSUE_DTYPE", "KEEP_VERSIONS", "ArticleRecord",
     "IndexPaths", "IssueRecord", "LoadedIndex", "VectorCache", "VersionData", "build_lock", "clean_up",
     "date_int", "load_current", "new_version_name", "read_issues", "read_manifest", "switch_current",
     "text_key", "write_version",

@@ -14,7 +14,7 @@ from ..bm25 import BM25Index
 from ..errors import IndexInvalid, IndexMissing
 from ..models import ArticleRef
 from .docs import _ARTICLE_COLS, _ISSUE_COLS, ArticleRecord, IssueRecord, _issue_record
-from .layout import BASELINE_SAMPLE, FORMAT_VERSION, HNSW_EF_SEARCH, IndexPaths, read_manifest
+from .layout import BASELINE_SAMPLE, FORMAT_VERSION, HNSW_EF_SEARCH, IVF_NPROBE, IndexPaths, read_manifest
 
 def _pairwise_spread(vectors: np.ndarray) -> float:
     """Standard deviation of the cosines between distinct rows (0.0 with fewer than 3 rows)."""
@@ -71,6 +71,8 @@ class LoadedIndex:
             raise IndexInvalid(f"{version_dir}: vectors have dimension {self.vectors.shape[1]}")
         if hasattr(self.faiss, "hnsw"):
             self.faiss.hnsw.efSearch = HNSW_EF_SEARCH
+        if hasattr(self.faiss, "nprobe"):
+            self.faiss.nprobe = IVF_NPROBE
         # one question at a time: OpenMP threads only add overhead (48 ms vs 0.8 ms for an
         # 11k-vector flat search on 2 busy cores)
         faiss.omp_set_num_threads(1)

@@ -20,9 +20,9 @@ from .docs import write_docs
 from .layout import (
     ARTICLE_DTYPE,
     EXACT_SEARCH_LIMIT,
-    HNSW_EF_CONSTRUCTION,
-    HNSW_EF_SEARCH,
-    HNSW_M,
+    IVF_LISTS,
+    IVF_NPROBE,
+    IVF_TRAIN_PER_LIST,
     ISSUE_DTYPE,
     KEEP_VERSIONS,
     IndexPaths,
@@ -83,20 +83,23 @@ class VersionData:
 def _build_faiss(vectors: np.ndarray):
     import faiss
 
-    dim = vectors.shape[1]
-    if vectors.shape[0] <= EXACT_SEARCH_LIMIT:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    if vectors.shape[0]:
-        # building uses every core; searching stays on one (see LoadedIndex)
-        faiss.omp_set_num_threads(os.cpu_count() or 1)
-        try:
+    dim, n = vectors.shape[1], vectors.shape[0]
+    # building uses every core; searching stays on one (see LoadedIndex)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        if n <= EXACT_SEARCH_LIMIT:
+            index = faiss.IndexFlatIP(dim)
+        else:
+            lists = max(1, min(IVF_LISTS, n // IVF_TRAIN_PER_LIST))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+            # the centroids from an even sample (a fixed seed: the same archive, the same lists)
+            rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, lists * IVF_TRAIN_PER_LIST), replace=False))
+            index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
+            index.nprobe = IVF_NPROBE
+        if n:
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        finally:
-            faiss.omp_set_num_threads(1)
+    finally:
+        faiss.omp_set_num_threads(1)
     return index
 
 
