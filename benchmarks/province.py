@@ -11,7 +11,7 @@ no two chunks share a text and the vector cache saves nothing). The archive is t
 - warm p50/p95 of `BulletinService.ask` over the questions (every stage, the e5 reader included);
 - cold start: a new `bulletin-bot ask` process to its first answer, and its peak RSS;
 - recall@10 of the vector search the index chose at that size (exact below
-  `store.EXACT_SEARCH_LIMIT` chunks, HNSW above) against exact search, for the questions' vectors.
+  `store.EXACT_SEARCH_LIMIT` chunks, an inverted file above; `ann_recall.py` compares others) against exact search, for the questions' vectors.
 
     .venv/bin/python benchmarks/province.py --issues 100000 --work /big/scratch [--out report.md]
 
