@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulletin_bot.text import expand_short_years, term_credit
+from bulletin_bot.text import expand_chat_shorthand, term_credit
 
 
 @pytest.mark.parametrize("typed, meant", [
@@ -15,7 +15,7 @@ from bulletin_bot.text import expand_short_years, term_credit
     ("精神十足", "精神十足"),  # not a mission: 神 followed by 十足
 ])
 def test_a_crewed_mission_in_chat_shorthand_is_written_out(typed, meant):
-    assert expand_short_years(typed) == meant
+    assert expand_chat_shorthand(typed) == meant
 
 
 @pytest.mark.parametrize("term, text", [

@@ -501,9 +501,9 @@ def test_chat_json_answers_one_line_per_turn(tmp_path):
 ])
 def test_a_chat_shorthand_year_is_read_as_the_year(typed, meant):
     """Chat users type 23年 for 2023年, in a first question as in a follow-up."""
-    from bulletin_bot.text import expand_short_years
+    from bulletin_bot.text import expand_chat_shorthand
 
-    assert expand_short_years(typed) == meant
+    assert expand_chat_shorthand(typed) == meant
 
 
 def test_a_shorthand_year_finds_the_year_through_the_service(service):

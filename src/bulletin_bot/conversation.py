@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import (coverage, expand_short_years, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans,
+from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans,
                    specific_words, term_credit, term_weight)
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
@@ -509,7 +509,7 @@ _BARE_ORDINAL = re.compile(rf"^([{_CN}]{{1,4}}|\d{{1,3}})\s*([届次期批轮])(
 
 
 def _expand_shorthand(text: str) -> str:
-    text = expand_short_years(_SHORT_YEAR.sub(r"20\1年", text))
+    text = expand_chat_shorthand(_SHORT_YEAR.sub(r"20\1年", text))
     return f"第{text}" if _BARE_ORDINAL.match(text) else text
 
 

@@ -44,7 +44,7 @@ from .models import (
     ProgressCallback,
 )
 from .question_check import check_question
-from .text import expand_short_years
+from .text import expand_chat_shorthand
 
 __all__ = ["BulletinService"]
 
@@ -220,7 +220,7 @@ class BulletinService:
         from .contents_question import contents_answer
         from .ranking import retrieve
 
-        question = expand_short_years(" ".join(question.split())[:MAX_QUESTION_CHARS])
+        question = expand_chat_shorthand(" ".join(question.split())[:MAX_QUESTION_CHARS])
         problem = check_question(question)  # blank, or no Chinese: said before any search
         if problem is not None:
             return question, problem, None
@@ -250,7 +250,7 @@ class BulletinService:
         shows, to know whether 更多 has anything); what "还有吗" leaves out next time."""
         from .conversation import next_turn, resolve
 
-        message = expand_short_years(" ".join(message.split())[:MAX_QUESTION_CHARS])
+        message = expand_chat_shorthand(" ".join(message.split())[:MAX_QUESTION_CHARS])
         if not message:
             return self.ask(message)
         from .contents_question import contents_answer

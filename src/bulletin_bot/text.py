@@ -244,7 +244,7 @@ _SHENZHOU = re.compile(r"神([一二三四五六七八九十]{1,3}|\d{1,2})"
                        r"(?=乘组|飞船|发射|任务|返回|航天员|出舱|那|的|呢|和|与|[，,。？?、\s]|$)")
 
 
-def expand_short_years(text: str) -> str:
+def expand_chat_shorthand(text: str) -> str:
     """`text` with chat shorthand written out: a year (23年前8个月 -> 2023年前8个月), a crewed
     mission (神十七 -> 神舟十七号)."""
     return _SHENZHOU.sub(r"神舟\1号", _SHORT_YEAR.sub(r"20\1年", text))
