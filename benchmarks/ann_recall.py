@@ -54,6 +54,17 @@ def passage_recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(out))
 
 
+def timed_search(index, qvecs: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Each question searched alone (as the service does), its top 10 and ms."""
+    times, found = [], []
+    for q in qvecs:
+        t = time.perf_counter()
+        _, ids = index.search(q[None, :], 10)
+        times.append((time.perf_counter() - t) * 1000)
+        found.append(ids[0])
+    return np.stack(found), times
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", required=True, type=Path)
@@ -91,6 +102,10 @@ def main() -> int:
     kind = type(index).__name__
     print(f"{args.index}: {vectors.shape[0]:,} vectors of {vectors.shape[1]}, {kind}; {len(questions)} questions")
     print(f"exact search (numpy, blockwise, all cores): {exact_ms:.0f} ms a question")
+    def report(label: str, found: np.ndarray, times: list[float]) -> None:
+        print(f"| {label} | {_recall(found, truth, 10):.3f} | {passage_recall(passage_keys(loaded, found), truth_keys):.3f} "
+              f"| {pct(times, 50):.1f} / {pct(times, 95):.1f} |")
+
     print("| search | recall@10 by chunk | recall@10 by passage | ms a question p50 / p95 (one thread) |")
     print("|---|---|---|---|")
     if args.build_hnsw:
@@ -119,41 +134,19 @@ def main() -> int:
         faiss.omp_set_num_threads(1)
         for nprobe in [int(p) for p in args.nprobe.split(",")]:
             index.nprobe = nprobe
-            times, found = [], []
-            for q in qvecs:
-                t = time.perf_counter()
-                _, ids = index.search(q[None, :], 10)
-                times.append((time.perf_counter() - t) * 1000)
-                found.append(ids[0])
-            found = np.stack(found)
-            print(f"| {kind} nprobe {nprobe} | {_recall(found, truth, 10):.3f} | "
-                  f"{passage_recall(passage_keys(loaded, found), truth_keys):.3f} | {pct(times, 50):.1f} / {pct(times, 95):.1f} |")
+            report(f"{kind} nprobe {nprobe}", *timed_search(index, qvecs))
         args.ef = ""
     settings_tried = ([int(e) for e in args.ef.split(",") if e] if hasattr(index, "hnsw") else [0]) if args.ef else []
     for ef in settings_tried:
         if ef:
             index.hnsw.efSearch = ef
-        times, found = [], []
-        for q in qvecs:
-            t = time.perf_counter()
-            _, ids = index.search(q[None, :], 10)
-            times.append((time.perf_counter() - t) * 1000)
-            found.append(ids[0])
-        found = np.stack(found)
-        label = f"{kind} efSearch {ef}" if ef else kind
-        print(f"| {label} | {_recall(found, truth, 10):.3f} | {passage_recall(passage_keys(loaded, found), truth_keys):.3f} "
-              f"| {pct(times, 50):.1f} / {pct(times, 95):.1f} |")
+        report(f"{kind} efSearch {ef}" if ef else kind, *timed_search(index, qvecs))
     for threads in [int(t) for t in args.flat_threads.split(",") if t]:
         # exact search as the embedded index does it below store.EXACT_SEARCH_LIMIT
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         faiss.omp_set_num_threads(threads)
-        times = []
-        for q in qvecs:
-            t = time.perf_counter()
-            flat.search(q[None, :], 10)
-            times.append((time.perf_counter() - t) * 1000)
-        print(f"| IndexFlatIP (exact), {threads} thread(s) | 1.000 | 1.000 | {pct(times, 50):.1f} / {pct(times, 95):.1f} |")
+        report(f"IndexFlatIP (exact), {threads} thread(s)", *timed_search(flat, qvecs))
         del flat
     loaded.close()
     return 0
