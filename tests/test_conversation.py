@@ -178,6 +178,13 @@ def test_other_cases_asked_in_words_of_their_own(before, message):
     assert reading.question == message and reading.understood == f"{message}（已列出的除外）"
 
 
+def test_that_year_in_other_cases_is_the_year_asked_before():
+    """那年还有哪儿…: the year the question before named, said in the question understood."""
+    reading = read("2023年9月巴西那场洪灾主要在哪个州", "那年还有哪儿地震死了上千人")
+    assert reading.kind == "others" and reading.question == "2023年还有哪儿地震死了上千人"
+    assert read("巴西那场洪灾主要在哪个州", "那年还有哪儿地震死了上千人").question.startswith("那年")  # no year before
+
+
 @pytest.mark.parametrize("message, keeps_place", [
     ("还有哪些地方也这么做", False), ("别的省呢", False), ("其他城市呢", False), ("还有吗", True),
     ("还有别的吗", True),

@@ -513,6 +513,16 @@ def _expand_shorthand(text: str) -> str:
     return f"第{text}" if _BARE_ORDINAL.match(text) else text
 
 
+_THAT_YEAR = re.compile(r"那一?年|当年(?!的|份)")
+
+
+def _that_year(text: str, prev: Turn) -> str:
+    """那年 / 当年 written as the year the question before named (那年还有哪儿地震死了上千人 after
+    a question on 2023年9月…: 2023年还有哪儿…), so it restricts like a year the message names."""
+    year = _year_of(prev.question)
+    return _THAT_YEAR.sub(f"{year}年", text, count=1) if year else text
+
+
 def _further(prev: Turn, text: str, slots: Slots, today: date) -> Reading:
     """The subject before, its slots swapped for those `text` names, with the ask of `text`."""
     question = prev.subject
@@ -569,7 +579,7 @@ def _others_about(prev: Turn, text: str) -> Reading:
     """Other cases asked for in words of the message's own (别的省以旧换新是怎么搞的, 还有哪些
     项目通车了): those words say what is asked; the articles already shown are left out."""
     exclude = prev.exclude | frozenset(prev.shown)
-    question = _tidy(text)
+    question = _tidy(_that_year(text, prev))
     return Reading("others", question, understood=f"{question}（已列出的除外）", subject=subject_of(question),
                    exclude=exclude)
 
