@@ -40,9 +40,9 @@ EXACT_SEARCH_LIMIT = 3_000_000
 IVF_LISTS = 4096  # at most; fewer for fewer vectors (at least IVF_TRAIN_PER_LIST each)
 IVF_TRAIN_PER_LIST = 64  # vectors sampled per list to train the lists' centroids
 IVF_NPROBE = 64
-# versions built before the inverted file (HNSW above the limit) still load: searched this wide
-# (recall@10 0.856 at 8.6 ms p95 at 4.06M chunks, against 0.604 at 400)
-HNSW_EF_SEARCH = 3200
+# versions built before the inverted file (HNSW above the limit) still load, searched this wide
+# (at 4.06M chunks recall@10 0.604; 3,200 found 0.856 but added ~50 ms to a warm p95 of 271)
+HNSW_EF_SEARCH = 400
 HNSW_M = 32  # ... and built with these (benchmarks/bench.py still compares HNSW with them)
 HNSW_EF_CONSTRUCTION = 80
 
