@@ -32,10 +32,10 @@ BASELINE_SAMPLE = 1024
 # Exact search while it is fast enough (~3.5-5 ms per 100k chunks on one thread: ~90 ms at the
 # 2.4M chunks of a 50k-issue archive, recall 1.0, no build time, least memory); an inverted file
 # beyond. At the 4.06M chunks of a 100k-issue archive (docs/BENCHMARKS.md) IVF with 4,096 lists
-# built in 2 min and, probing 64, found 0.926 of exact search's top 10 (0.985 of its passages)
-# in 5.9 ms p95 on one thread, where HNSW (M 32) took 8-22 min to build and found at most 0.897
-# at 9.8 ms: copies of one passage printed in many series fall in one list, but fill an HNSW
-# node's links.
+# built in 1.4-2 min and, probing 64, found 0.914-0.926 of exact search's top 10 (0.985 of its
+# passages) in ~5 ms p95 on one thread, where HNSW (M 32) took 8-22 min to build and found at
+# most 0.897 at 9.8 ms: copies of one passage printed in many series fall in one list, but fill
+# an HNSW node's links.
 EXACT_SEARCH_LIMIT = 3_000_000
 IVF_LISTS = 4096  # at most; fewer for fewer vectors (at least IVF_TRAIN_PER_LIST each)
 IVF_TRAIN_PER_LIST = 64  # vectors sampled per list to train the lists' centroids
