@@ -91,6 +91,7 @@ def main() -> int:
     from bulletin_bot.config import load_settings
     from bulletin_bot.service import BulletinService
     from bulletin_bot.store import IndexPaths, load_current
+    from bulletin_bot.store.write import trained_ivf
 
     settings = replace(load_settings(), index=args.index, cache=Path(args.cache).expanduser(), model=args.model)
     service = BulletinService(settings)
@@ -130,11 +131,7 @@ def main() -> int:
         nlist = int(args.build_ivf)
         faiss.omp_set_num_threads(args.build_threads)
         t0 = time.perf_counter()
-        quantizer = faiss.IndexFlatIP(vectors.shape[1])
-        index = faiss.IndexIVFFlat(quantizer, vectors.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-        rng = np.random.default_rng(0)
-        sample = vectors[np.sort(rng.choice(len(vectors), size=min(len(vectors), 64 * nlist), replace=False))]
-        index.train(sample)
+        index = trained_ivf(vectors, nlist)  # as the index builds it past the exact-search limit
         index.add(vectors)
         kind = f"IndexIVFFlat nlist={nlist} (built in {(time.perf_counter() - t0) / 60:.1f} min)"
         faiss.omp_set_num_threads(1)

@@ -291,8 +291,7 @@ class BulletinService:
         merged_question, early, result = self._retrieval(merged.question, merged.exclude)
         if early is not None:
             return fresh, self._answer(question, alone, top_k)
-        best = self._current().article(int(result.hits[0].article_id)) if result.hits else None
-        text = f"{best.title}\n{best.text}" if best is not None else ""
+        text = self._seen_text(int(result.hits[0].article_id)) if result.hits else ""
         if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup):
             return merged, self._answer(merged_question, result, top_k)
         return fresh, self._answer(question, alone, top_k)
@@ -313,11 +312,8 @@ class BulletinService:
         from .conversation import Reading, subject_of
         from .text import coverage
 
-        scored = []
-        for article_id in reading.among:
-            view = self.article(article_id)
-            if view is not None:
-                scored.append((coverage(list(reading.naming), f"{view.citation.title}\n{view.text}"), article_id))
+        scored = [(coverage(list(reading.naming), text), article_id)
+                  for article_id in reading.among if (text := self._seen_text(article_id))]
         best = max(scored, default=(0.0, None), key=lambda x: x[0])
         if best[0] <= 0:
             return Reading("fresh", message, subject=subject_of(message))

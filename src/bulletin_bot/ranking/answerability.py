@@ -186,6 +186,11 @@ def _unfinished(windows: tuple[DateWindow, ...], newest: date | None, question: 
                  and ((w.last - w.first).days <= SHORT_PERIOD_DAYS or whole_year)), None)
 
 
+def _whole_year(window: DateWindow) -> bool:
+    """The window is longer than a month or a quarter: a whole year asked for (2024年全年)."""
+    return (window.last - window.first).days > SHORT_PERIOD_DAYS
+
+
 def read_meaning(reader: Reader | None, question: str, candidates: list[Candidate]) -> list[float] | None:
     if reader is None or not candidates:
         return None
@@ -220,7 +225,7 @@ def blocked(candidate: Candidate, x: np.ndarray, specifics: list[Specific], pq: 
     dated_text = x[FEATURES.index("dated_text")]
     # a month's figures are out only once it is over, and then the article names the month
     unfinished = _unfinished(pq.windows, newest, pq.text)
-    if unfinished is not None and (unfinished.last - unfinished.first).days > SHORT_PERIOD_DAYS:
+    if unfinished is not None and _whole_year(unfinished):
         # a whole year's totals are in its own issues only where they say so (2024年全年…预计)
         early = f"{unfinished.first.year}年全年" not in text
     else:
@@ -300,7 +305,7 @@ def verdict(judged: list[Judgement], pq: ParsedQuestion, newest: date | None, sh
         return Verdict(False, "after_archive", f"最新一期简报是{_day(newest)}，还没有{beyond.phrase}的消息。")
     unfinished = _unfinished(pq.windows, newest, pq.text)
     if unfinished is not None and newest is not None and any(j.closest for j in judged[:1]):
-        whole = (unfinished.last - unfinished.first).days > SHORT_PERIOD_DAYS and "全年" not in unfinished.phrase
+        whole = _whole_year(unfinished) and "全年" not in unfinished.phrase
         phrase = f"{unfinished.phrase}全年" if whole else unfinished.phrase
         return Verdict(False, "after_archive", f"最新一期简报是{_day(newest)}，{phrase}的数据还没有发布。")
     visible = [j for j in judged[:shown] if j.closest] or judged[:1]

@@ -80,6 +80,19 @@ class VersionData:
     bm25: BM25Index
 
 
+def trained_ivf(vectors: np.ndarray, lists: int):
+    """An empty inverted file of `lists` lists, its centroids trained on an even sample of
+    `vectors` (a fixed seed: the same archive, the same lists), probed IVF_NPROBE wide."""
+    import faiss
+
+    n, dim = vectors.shape
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+    rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, lists * IVF_TRAIN_PER_LIST), replace=False))
+    index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
+    index.nprobe = IVF_NPROBE
+    return index
+
+
 def _build_faiss(vectors: np.ndarray):
     import faiss
 
@@ -90,12 +103,7 @@ def _build_faiss(vectors: np.ndarray):
         if n <= EXACT_SEARCH_LIMIT:
             index = faiss.IndexFlatIP(dim)
         else:
-            lists = max(1, min(IVF_LISTS, n // IVF_TRAIN_PER_LIST))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-            # the centroids from an even sample (a fixed seed: the same archive, the same lists)
-            rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, lists * IVF_TRAIN_PER_LIST), replace=False))
-            index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
-            index.nprobe = IVF_NPROBE
+            index = trained_ivf(vectors, max(1, min(IVF_LISTS, n // IVF_TRAIN_PER_LIST)))
         if n:
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     finally:
