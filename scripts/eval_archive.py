@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from baseline_bm25 import Baseline  # noqa: E402
-from eval_dev import eval_corpus  # noqa: E402
+from eval_dev import eval_corpus, read_passages  # noqa: E402
 
 from bulletin_bot.config import load_settings  # noqa: E402
 from bulletin_bot.evaluation import format_table, judge, load_questions, load_truth, tally  # noqa: E402
@@ -70,6 +70,7 @@ def main() -> int:
     settings = replace(load_settings(), corpus=corpus, index=work / f"index-{args.model}-full", model=args.model)
     service = BulletinService(settings)
     report = service.reindex()
+    read_passages(service)
     print(f"index: {report.issues} issues, {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     questions = [q for path in args.questions for q in load_questions(path)]
     truth = load_truth(SHARED / "corpus/xwlb/truth.jsonl")

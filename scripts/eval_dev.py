@@ -54,6 +54,24 @@ def eval_corpus(folder: Path, first: str = FIRST, last: str = LAST) -> Path:
     return folder
 
 
+def read_passages(service) -> None:
+    """The reader's pass over the index's chunks, as `bulletin-bot index` makes it (about an hour
+    for the whole archive the first time on two cores; from the cache after that)."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(step) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=step.total, desc="reader", unit="chunk", file=sys.stderr, mininterval=30)
+        bar.update(step.done - bar.n)
+
+    service.read_passages(progress)
+    if bar is not None:
+        bar.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["default"])

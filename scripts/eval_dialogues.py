@@ -96,6 +96,7 @@ def main() -> int:
     settings = replace(load_settings(), corpus=corpus, index=work / f"index-{args.model}-full", model=args.model)
     service = BulletinService(settings)
     report = service.reindex()
+    eval_dev.read_passages(service)
     print(f"index: {report.issues} issues, {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     truth = load_truth(args.shared / "corpus/xwlb/truth.jsonl")
     service.ask("预热")

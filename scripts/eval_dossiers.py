@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import eval_dev  # noqa: E402
-from eval_dev import eval_corpus  # noqa: E402
+from eval_dev import eval_corpus, read_passages  # noqa: E402
 
 from bulletin_bot.config import load_settings  # noqa: E402
 from bulletin_bot.dossier import compile_dossier  # noqa: E402
@@ -76,6 +76,7 @@ def main() -> int:
     settings = replace(load_settings(), corpus=corpus, index=work / f"index-{args.model}-full", model=args.model)
     service = BulletinService(settings)
     report = service.reindex()
+    read_passages(service)
     print(f"index: {report.issues} issues, {report.articles} articles, {report.chunks} chunks", file=sys.stderr)
     truth = load_truth(shared / "corpus/xwlb/truth.jsonl")
     id_of = {value: key for key, value in truth.items()}  # (date, squashed title) -> id

@@ -30,7 +30,7 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from eval_dev import eval_corpus  # noqa: E402
+from eval_dev import eval_corpus, read_passages  # noqa: E402
 
 from bulletin_bot.config import load_settings  # noqa: E402
 from bulletin_bot.evaluation import _id_matches, load_questions, load_truth  # noqa: E402
@@ -54,14 +54,14 @@ def right(index, truth, q, rec) -> bool:
     return any(_id_matches(a, q.issue, probe, truth) for a in q.ids)
 
 
-def collect(service, questions, truth, depth):
+def collect(service, questions, truth, depth, reader=None):
     index = service._current()
     emb = service.embedder(index.manifest)
     settings = replace(RetrievalSettings(), rerank_depth=depth)
     newest = newest_issue_date(index)
     data = []
     for q in tqdm(questions, desc="candidates", file=sys.stderr):
-        cands = candidates(index, emb, q.q, settings)
+        cands = candidates(index, emb, q.q, settings, reader)
         X = np.array([c.features for c in cands]) if cands else np.zeros((0, len(FEATURES)))
         y = np.array([q.issue is not None and right(index, truth, q, c.record) for c in cands], dtype=bool)
         pq = parse_question(q.q, index.sections, newest=newest)
@@ -208,10 +208,15 @@ def main() -> int:
     service.reindex()
     truth = load_truth(SHARED / "corpus/xwlb/truth.jsonl")
     questions = [q for path in args.questions for q in load_questions(path)]
-    everything = collect(service, questions, truth, args.depth)
+    reader = None if args.no_reader or args.old_rule else load_reader("e5")
+    if reader is not None and service._current().reader_vectors is None:
+        read_passages(service)
+    everything = collect(service, questions, truth, args.depth, reader)
     for name in args.drop:
         for _q, X, *_ in everything:
             X[:, FEATURES.index(name)] = 0.0
+    # the same questions ranked as a version whose reader vectors are not complete yet is
+    without = [(q, X * (np.arange(X.shape[1]) != FEATURES.index("read")), *rest) for q, X, *rest in everything]
     data = [d for d in everything if d[0].issue is not None]
     kinds = [d[0].kind for d in data]
     print(f"{len(data)} answerable questions; right article among the first {args.depth}: "
@@ -219,7 +224,6 @@ def main() -> int:
     print("first stage:\n" + summary(ranks(data, None), kinds))
     rng = np.random.default_rng(0)
     fold_of = {id(d[0]): k for d, k in zip(everything, rng.permutation(len(everything)) % args.folds)}
-    reader = None if args.no_reader or args.old_rule else load_reader("e5")
     meaning = MeaningCache(reader, work / "meaning-cache.json")
     newest = newest_issue_date(service._current())
     cv = {}
@@ -252,6 +256,15 @@ def main() -> int:
           f"{np.mean(said[labels]):.3f}; unanswerable called not found {np.mean(said[~labels]):.3f} "
           f"({(~labels).sum()} unanswerable)")
     print(tradeoff(probs, labels, ruled, np.array(qkinds)))
+    plain = [d for d in without if d[0].issue is not None]
+    cv_plain = {}
+    for f in range(args.folds):
+        w = fit_pairwise([d for d in plain if fold_of[id(d[0])] != f], args.C)
+        test = [d for d in plain if fold_of[id(d[0])] == f]
+        cv_plain.update((id(d[0]), r) for d, r in zip(test, ranks(test, w)))
+    print("re-scored without the reader's vectors, cross-validated:\n"
+          + summary([cv_plain[id(d[0])] for d in plain], kinds))
+    w_plain = fit_pairwise(plain, args.C)
     w = fit_pairwise(data, args.C)
     print("weights:", {n: round(float(v), 3) for n, v in zip(FEATURES, w)})
     Xe, ye, re_, _k = evidence_rows(everything, w, meaning, newest)
@@ -267,11 +280,15 @@ def main() -> int:
         h1 = sum(cv[id(d[0])] == 0 for d in data) / len(data)
         OUT.write_text(json.dumps({
             "weights": {n: round(float(v), 4) for n, v in zip(FEATURES, w)},
+            # for a version whose reader vectors are not complete yet
+            "weights_without_reader": {n: round(float(v), 4) for n, v in zip(FEATURES, w_plain)},
             "learned_from": [p.name for p in args.questions],
             "questions": len(data),
             "depth": args.depth,
             "C": args.C,
             "cross_validated_hit_at_1": round(h1, 3),
+            "cross_validated_hit_at_1_without_reader": round(
+                sum(cv_plain[id(d[0])] == 0 for d in plain) / len(plain), 3),
         }, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         EVIDENCE_OUT.write_text(json.dumps({
             "weights": {n: round(float(v), 4) for n, v in zip(evidence.FEATURES, we)},

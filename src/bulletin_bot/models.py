@@ -191,6 +191,7 @@ STAGE_LABELS: dict[str, str] = {
     "parse": "解析文件",
     "tokens": "切分词语",
     "embed": "计算向量",
+    "read": "精读段落",
     "write": "写入索引",
     "switch": "切换索引",
     "done": "完成",
@@ -243,6 +244,8 @@ class IndexStatus:
     kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
     suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
     backend: str = "embedded"  # or "milvus at <uri>, collection <name>"
+    # the reader's vectors of every chunk (reader_vectors.py): "complete", "missing" or "off"
+    reader_vectors: str = "off"
 
 
 @dataclass(frozen=True)

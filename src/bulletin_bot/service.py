@@ -383,7 +383,27 @@ class BulletinService:
             path=str(index.path), backend=index.backend, problems=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("problems", [])),
             kept=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("kept", [])),
             suspect=tuple(FileProblem(p["file"], p["reason"]) for p in m.get("suspect", [])),
+            reader_vectors=self._reader_state(index),
         )
+
+    def _reader_state(self, index) -> str:
+        if self.settings.reader.strip().lower() in ("", "none", "off") or index.milvus is not None:
+            return "off"
+        return "complete" if index.reader_vectors is not None else "missing"
+
+    def read_passages(self, progress: ProgressCallback | None = None, stop=None):
+        """Read every chunk of the served version with the reader, so the ranking can weigh its
+        meaning (reader_vectors.py): slow (about 0.1 s a chunk), so after a build, never in it.
+        None when there is nothing to do (no reader, on Milvus, or already done)."""
+        from . import reader_vectors
+
+        index = self._current()
+        reader = self.reader()
+        if reader is None or not hasattr(reader, "passage_vectors") or index.milvus is not None:
+            return None
+        outcome = reader_vectors.compute(self.paths, reader, progress, stop)
+        reader_vectors.clean_up(self.paths)
+        return outcome
 
     # ------------------------------------------------------------ admin
 

@@ -22,34 +22,44 @@ from .candidate import ArticleHit, Candidate, Retrieval, RetrievalSettings
 from .first_stage import filter_mask, first_stage, newest_issue_date
 from .question import ParsedQuestion, describe_filters, is_bulletin_word, parse_question
 from .second_stage import features as rerank_features
-from .second_stage import rescore
+from .second_stage import Reading, rescore
+
+
+def reading(index: LoadedIndex, pq: ParsedQuestion, reader: Reader | None) -> Reading | None:
+    """The question as the reader reads it, when the version has the reader's vectors (they
+    come some time after a build: reader_vectors.py) and the reader can give one."""
+    if reader is None or not hasattr(reader, "query_vector") or index.reader_vectors is None:
+        return None
+    vec = np.asarray(reader.query_vector(pq.text or pq.question), dtype=np.float32)
+    return Reading(vec, float(np.mean(index.reader_baseline @ vec)))
 
 
 def _candidates(index: LoadedIndex, pq: ParsedQuestion, words: list[str], hits: list[ArticleHit],
-                depth: int) -> list[Candidate]:
+                depth: int, read: Reading | None = None) -> list[Candidate]:
     top = hits[:depth]
     records = index.article_records([h.article_id for h in top])
     specific = [w for w in specific_words(pq.text) if not is_bulletin_word(w)]
-    return rerank_features(index, top, records, pq, words, specific)
+    return rerank_features(index, top, records, pq, words, specific, read)
 
 
-def candidates(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings()
-               ) -> list[Candidate]:
+def candidates(index: LoadedIndex, embedder, question: str, settings: RetrievalSettings = RetrievalSettings(),
+               reader: Reader | None = None) -> list[Candidate]:
     """The first stage's best articles with their second-stage features (for learning the weights)."""
     pq = parse_question(question, index.sections, newest=newest_issue_date(index))
     _tokens, words, hits = first_stage(index, embedder, pq, None, settings)
-    return _candidates(index, pq, words, hits, settings.rerank_depth)
+    return _candidates(index, pq, words, hits, settings.rerank_depth, reading(index, pq, reader))
 
 
 def _search(index: LoadedIndex, embedder, pq: ParsedQuestion, mask: np.ndarray | None,
             settings: RetrievalSettings, reader: Reader | None) -> Retrieval:
     tokens, words, hits = first_stage(index, embedder, pq, mask, settings)
     weights = {t: term_weight(t) for t in [*words, *tokens]}
-    cands = _candidates(index, pq, words, hits, settings.rerank_depth) if settings.rerank_depth else []
+    read = reading(index, pq, reader) if settings.rerank_depth else None
+    cands = _candidates(index, pq, words, hits, settings.rerank_depth, read) if settings.rerank_depth else []
     newest = newest_issue_date(index)
     judged = []
     if cands:
-        scores = rescore(cands)
+        scores = rescore(cands, read is not None)
         order = sorted(range(len(cands)), key=lambda i: -scores[i])
         cands, scores = [cands[i] for i in order], [scores[i] for i in order]
         judged = judge_hits(cands, pq, words, reader, newest)

@@ -99,6 +99,8 @@ class LoadedIndex:
         # on one scale with it, so the "not found" threshold means the same for every model.
         self.dense_spread = _pairwise_spread(self.baseline_vectors)
         self.chunk_article = np.asarray(self.chunks["article"])
+        self._reader_vectors: np.ndarray | None = None
+        self.reader_baseline = np.zeros((0, 0), dtype=np.float32)  # a sample of them, as baseline_vectors
         self.article_issue = np.asarray(self.articles["issue"])
         # where the first stage's candidate lists come from: None = this folder (FAISS, BM25)
         self.milvus = None
@@ -120,6 +122,24 @@ class LoadedIndex:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def reader_vectors(self) -> np.ndarray | None:
+        """The reader's vectors of this version's chunks (reader_vectors.py), once they are all
+        there; None before (looked for again at each call until found: a file test costs µs)."""
+        if self._reader_vectors is None:
+            path = self.path.parent.parent / "reader" / f"{self.version}.npy"
+            if path.is_file():
+                try:
+                    vecs = np.load(path, mmap_mode="r", allow_pickle=False)
+                except (OSError, ValueError):
+                    return None  # half-copied by hand, or damaged: ranked without, as before it came
+                if vecs.ndim == 2 and vecs.shape[0] == len(self.chunks):
+                    rng = np.random.default_rng(0)
+                    pick = np.sort(rng.choice(len(vecs), size=min(BASELINE_SAMPLE, len(vecs)), replace=False))
+                    self.reader_baseline = np.asarray(vecs[pick], dtype=np.float32)
+                    self._reader_vectors = vecs
+        return self._reader_vectors
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._db_lock:
