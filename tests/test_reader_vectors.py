@@ -140,3 +140,12 @@ def test_the_reader_s_vectors_find_a_question_asked_in_other_words(tmp_path, sta
     after = service.ask(question)
     assert after.found and after.results[0].citation.issue == 41
     assert "数字鸿沟" in after.results[0].quote
+
+
+def test_an_archive_too_large_for_the_pass_is_not_read_and_status_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_vectors, "MAX_CHUNKS", 0)  # as if the archive were a province's
+    service = small_service(tmp_path, NEW_ISSUE)
+    service.reindex()
+    assert service.read_passages() is None
+    assert service.stats().reader_vectors == "too_large"
+    assert not (service.paths.root / "reader").exists()

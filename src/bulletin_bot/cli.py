@@ -153,6 +153,7 @@ _READER_STATE = {
     "complete": "vectors of every chunk (answers ranked with them)",
     "missing": "vectors not complete: answers ranked without them until `bulletin-bot index` reads the chunks",
     "off": "off (BULLETIN_BOT_READER=none, or on Milvus)",
+    "too_large": "off: too many chunks for the reader's pass (days on this archive); ranked without its vectors",
 }
 
 

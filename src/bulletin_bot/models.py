@@ -244,7 +244,7 @@ class IndexStatus:
     kept: tuple[FileProblem, ...] = ()  # unreadable files whose last good issue is served
     suspect: tuple[FileProblem, ...] = ()  # indexed, but its articles look wrongly read
     backend: str = "embedded"  # or "milvus at <uri>, collection <name>"
-    # the reader's vectors of every chunk (reader_vectors.py): "complete", "missing" or "off"
+    # the reader's vectors of every chunk (reader_vectors.py): "complete", "missing", "too_large" or "off"
     reader_vectors: str = "off"
 
 

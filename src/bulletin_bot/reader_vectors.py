@@ -28,6 +28,9 @@ from .models import Progress, ProgressCallback
 from .store import IndexPaths, VectorCache, read_manifest, text_key
 
 BATCH = 64  # chunks read (and committed to the cache) per step: about 6 s on two cores
+# past this many chunks (about 5,000 issues; some 5 hours of reading here) no pass is started:
+# a province's archive would keep both cores busy for days, and is ranked without the vectors
+MAX_CHUNKS = 250_000
 DTYPE = np.float16  # the cosines need no more, and the file is half the size
 
 

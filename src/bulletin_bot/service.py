@@ -387,19 +387,25 @@ class BulletinService:
         )
 
     def _reader_state(self, index) -> str:
+        from .reader_vectors import MAX_CHUNKS
+
         if self.settings.reader.strip().lower() in ("", "none", "off") or index.milvus is not None:
             return "off"
-        return "complete" if index.reader_vectors is not None else "missing"
+        if index.reader_vectors is not None:
+            return "complete"
+        return "too_large" if len(index.chunks) > MAX_CHUNKS else "missing"
 
     def read_passages(self, progress: ProgressCallback | None = None, stop=None):
         """Read every chunk of the served version with the reader, so the ranking can weigh its
         meaning (reader_vectors.py): slow (about 0.1 s a chunk), so after a build, never in it.
-        None when there is nothing to do (no reader, on Milvus, or already done)."""
+        None when there is nothing to do (no reader, on Milvus, over MAX_CHUNKS chunks, or done)."""
         from . import reader_vectors
 
         index = self._current()
         reader = self.reader()
         if reader is None or not hasattr(reader, "passage_vectors") or index.milvus is not None:
+            return None
+        if len(index.chunks) > reader_vectors.MAX_CHUNKS:
             return None
         outcome = reader_vectors.compute(self.paths, reader, progress, stop)
         reader_vectors.clean_up(self.paths)
