@@ -88,8 +88,9 @@ def test_a_new_version_reads_only_its_new_chunks_and_old_files_go_with_their_ver
 
 
 def test_the_job_runner_reads_after_its_last_round(tmp_path):
+    """(After a quiet minute by default; without the wait here.)"""
     service = small_service(tmp_path, NEW_ISSUE)
-    runner = ReindexRunner(service)
+    runner = ReindexRunner(service, read_delay=0.0)
     runner.request()
     assert runner.wait(60)
     runner._thread.join(60)  # the pass runs in the same thread, after the round

@@ -11,10 +11,11 @@ when it ends (the bot edits a status message, the chat channels send the report)
 Hooks in `after_build` run in the worker thread after a round that switched in a new version
 (each front end delivers its followers' new articles there, `delivery.py`).
 
-When the last queued round has ended, the same thread has the reader read the new version's
-chunks (`service.read_passages`, reader_vectors.py: about 0.1 s a chunk not read before). That
-is no part of a round: nobody waits for it, and a new request stops it between two batches (what
-it read is cached, and it goes on after that round).
+When the last queued round has ended and a minute has passed without a new request (uploads
+often come in a burst), the same thread has the reader read the new version's chunks
+(`service.read_passages`, reader_vectors.py: about 0.1 s a chunk not read before). That is no
+part of a round: nobody waits for it, and a new request stops it between two batches (what it
+read is cached, and it goes on after that round).
 """
 
 from __future__ import annotations
@@ -75,11 +76,16 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
 
+READ_DELAY = 60.0  # seconds without a request after the last round before the reader's pass
+
+
 class ReindexRunner:
     """Runs `service.reindex` one round at a time in a daemon thread; see the module docstring."""
 
-    def __init__(self, service: _Service) -> None:
+    def __init__(self, service: _Service, read_delay: float = READ_DELAY) -> None:
         self._service = service
+        self._read_delay = read_delay
+        self._requested = threading.Event()  # a request came since the last round ended
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -100,6 +106,7 @@ class ReindexRunner:
         """Start a build now (True), or queue one more round after the running one (False)."""
         with self._lock:
             self._stop_reading = True
+            self._requested.set()
             if self._state["running"]:
                 if self._next is None:
                     self._next = []
@@ -136,6 +143,7 @@ class ReindexRunner:
                 if following is None:
                     self._state.update(running=False, queued=False)
                     self._stop_reading = False  # until the next request
+                    self._requested.clear()
                     self._idle.notify_all()
                 else:
                     self._current = following
@@ -148,8 +156,8 @@ class ReindexRunner:
 
     def _read_passages(self) -> None:
         read = getattr(self._service, "read_passages", None)
-        if read is None:
-            return
+        if read is None or self._requested.wait(self._read_delay):
+            return  # a new request came first: its round reads after it
         try:
             read(None, stop=lambda: self._stop_reading)
         except Exception:  # answers go on without the reader's vectors; the next round tries again
