@@ -83,6 +83,12 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     if _PYTHONPATH:
         monkeypatch.setenv("PYTHONPATH", _PYTHONPATH)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    # a job runner's reader's pass starts a minute after its last round, in a daemon thread that
+    # outlives the test: dozens of them would read at once under later tests. Only the test of
+    # that pass asks for one (ReindexRunner(read_delay=0)).
+    from bulletin_bot import jobs
+
+    monkeypatch.setattr(jobs, "READ_DELAY", None)
 
 
 @pytest.fixture(scope="session")

@@ -76,15 +76,19 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S")
 
 
-READ_DELAY = 60.0  # seconds without a request after the last round before the reader's pass
+# seconds without a request after the last round before the reader's pass (None: no pass; the
+# tests' default, where runners of finished tests would otherwise all read at once, in the background)
+READ_DELAY: float | None = 60.0
+_DEFAULT = object()  # read_delay not given: READ_DELAY as it is when the runner is made
 
 
 class ReindexRunner:
     """Runs `service.reindex` one round at a time in a daemon thread; see the module docstring."""
 
-    def __init__(self, service: _Service, read_delay: float = READ_DELAY) -> None:
+    def __init__(self, service: _Service, read_delay: float | None | object = _DEFAULT) -> None:
+        """`read_delay`: seconds of quiet before the reader's pass, None for no pass (READ_DELAY)."""
         self._service = service
-        self._read_delay = read_delay
+        self._read_delay = READ_DELAY if read_delay is _DEFAULT else read_delay
         self._requested = threading.Event()  # a request came since the last round ended
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -156,8 +160,8 @@ class ReindexRunner:
 
     def _read_passages(self) -> None:
         read = getattr(self._service, "read_passages", None)
-        if read is None or self._requested.wait(self._read_delay):
-            return  # a new request came first: its round reads after it
+        if read is None or self._read_delay is None or self._requested.wait(self._read_delay):
+            return  # no pass here, or a new request came first: its round reads after it
         try:
             read(None, stop=lambda: self._stop_reading)
         except Exception:  # answers go on without the reader's vectors; the next round tries again
