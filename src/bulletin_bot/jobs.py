@@ -97,7 +97,6 @@ class ReindexRunner:
         self._next: list[JobListener] | None = None  # None: no round queued
         self.rounds = 0  # rounds finished since start
         self.after_build: list[Callable[[IndexReport], None]] = []
-        self._stop_reading = False  # set by a request: the reader's run stops for the new round
         self._state: dict[str, Any] = {"running": False, "queued": False, "progress": None, "report": None,
                                        "error": "", "started_at": "", "finished_at": ""}
 
@@ -109,8 +108,7 @@ class ReindexRunner:
     def request(self, listener: JobListener | None = None) -> bool:
         """Start a build now (True), or queue one more round after the running one (False)."""
         with self._lock:
-            self._stop_reading = True
-            self._requested.set()
+            self._requested.set()  # also stops a reader's pass between two batches
             if self._state["running"]:
                 if self._next is None:
                     self._next = []
@@ -146,7 +144,6 @@ class ReindexRunner:
                 self._next = None
                 if following is None:
                     self._state.update(running=False, queued=False)
-                    self._stop_reading = False  # until the next request
                     self._requested.clear()
                     self._idle.notify_all()
                 else:
@@ -163,7 +160,7 @@ class ReindexRunner:
         if read is None or self._read_delay is None or self._requested.wait(self._read_delay):
             return  # no pass here, or a new request came first: its round reads after it
         try:
-            read(None, stop=lambda: self._stop_reading)
+            read(None, stop=self._requested.is_set)
         except Exception:  # answers go on without the reader's vectors; the next round tries again
             log.exception("reading the new version's passages failed")
 
