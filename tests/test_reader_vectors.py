@@ -18,7 +18,6 @@ from bulletin_bot.config import Settings
 from bulletin_bot.embedding import HashEmbedder
 from bulletin_bot.jobs import ReindexRunner
 from bulletin_bot import reader_vectors
-from bulletin_bot.reader_vectors import reader_file
 from bulletin_bot.service import BulletinService
 
 from conftest import NEW_ISSUE, SAMPLE
@@ -40,7 +39,7 @@ def test_a_pass_writes_one_vector_per_chunk_and_the_ranking_picks_them_up(tmp_pa
     assert service.stats().reader_vectors == "missing"  # served at once, before any pass
     outcome = service.read_passages()
     assert outcome is not None and outcome.complete and outcome.read == report.chunks
-    path = reader_file(service.paths.root, report.version)
+    path = service.paths.reader_file(report.version)
     vecs = np.load(path)
     assert vecs.shape == (report.chunks, 384)
     assert np.allclose(np.linalg.norm(vecs.astype(np.float32), axis=1), 1.0, atol=1e-2)
@@ -61,7 +60,7 @@ def test_a_stopped_pass_writes_nothing_and_the_next_reads_only_the_rest(tmp_path
 
     outcome = service.read_passages(stop=stop)
     assert outcome is not None and not outcome.complete
-    assert not reader_file(service.paths.root, report.version).exists()
+    assert not service.paths.reader_file(report.version).exists()
     assert service.stats().reader_vectors == "missing"
     again = service.read_passages()
     assert again.complete and again.cached == outcome.read and again.read == report.chunks - outcome.read

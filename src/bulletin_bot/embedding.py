@@ -231,10 +231,15 @@ class E5Reader:
             return normalise(np.asarray(self._loaded().passage(list(passages)), dtype=np.float32))
 
 
+def reader_off(name: str) -> bool:
+    """Whether a BULLETIN_BOT_READER setting turns the reader off ("none", "off" or empty)."""
+    return name.strip().lower() in ("", "none", "off")
+
+
 def load_reader(name: str) -> E5Reader | None:
     """The reader a setting names: "e5", or "none" / "" for none."""
     key = name.strip().lower()
-    if key in ("", "none", "off"):
+    if reader_off(key):
         return None
     if key == "e5":
         return E5Reader()

@@ -34,11 +34,6 @@ MAX_CHUNKS = 250_000
 DTYPE = np.float16  # the cosines need no more, and the file is half the size
 
 
-def reader_file(root: Path, version: str) -> Path:
-    """Where the reader's vectors of `version` are kept (`root`: the index folder)."""
-    return root / "reader" / f"{version}.npy"
-
-
 @dataclass(frozen=True)
 class ReaderOutcome:
     version: str
@@ -67,7 +62,7 @@ def missing(paths: IndexPaths) -> str | None:
     if target is None:
         return None
     version = str(read_manifest(target)["version"])
-    return None if reader_file(paths.root, version).is_file() else version
+    return None if paths.reader_file(version).is_file() else version
 
 
 def compute(paths: IndexPaths, reader, progress: ProgressCallback | None = None,
@@ -79,7 +74,7 @@ def compute(paths: IndexPaths, reader, progress: ProgressCallback | None = None,
     if target is None:
         return None
     version = str(read_manifest(target)["version"])
-    out_path = reader_file(paths.root, version)
+    out_path = paths.reader_file(version)
     if out_path.is_file():
         return None
     texts = _chunk_texts(target)
@@ -125,7 +120,7 @@ def compute(paths: IndexPaths, reader, progress: ProgressCallback | None = None,
 
 def clean_up(paths: IndexPaths) -> None:
     """Remove the vectors of versions that are gone, and temporary files of killed runs."""
-    folder = paths.root / "reader"
+    folder = paths.reader
     if not folder.is_dir():
         return
     kept = {p.name for p in paths.all_versions()} if paths.versions.is_dir() else set()

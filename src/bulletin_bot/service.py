@@ -387,9 +387,10 @@ class BulletinService:
         )
 
     def _reader_state(self, index) -> str:
+        from .embedding import reader_off
         from .reader_vectors import MAX_CHUNKS
 
-        if self.settings.reader.strip().lower() in ("", "none", "off") or index.milvus is not None:
+        if reader_off(self.settings.reader) or index.milvus is not None:
             return "off"
         if index.reader_vectors is not None:
             return "complete"

@@ -7,6 +7,7 @@ Layout of `index/`:
                        articles.npy, issues.npy, bm25_*.npy, bm25_vocab.json
     versions/.tmp-<v>/ a build in progress (removed by the next build if it was killed)
     cache/vectors.sqlite   embedding cache shared by all versions
+    reader/<v>.npy     the reader's vectors of version <v>'s chunks (reader_vectors.py), added after it
     subscriptions.sqlite   who follows which topic, and what was delivered (subscriptions.py)
     .lock              held (flock) by the one running build; the kernel drops it if the build dies
 
@@ -74,6 +75,15 @@ class IndexPaths:
     @property
     def lock(self) -> Path:
         return self.root / ".lock"
+
+    @property
+    def reader(self) -> Path:
+        return self.root / "reader"
+
+    def reader_file(self, version: str) -> Path:
+        """Where the reader's vectors of `version` are kept: beside the versions, not in one,
+        because a version folder is never changed after its switch."""
+        return self.reader / f"{version}.npy"
 
     def current_target(self) -> Path | None:
         """The version folder `current` points to, or None (no index yet)."""

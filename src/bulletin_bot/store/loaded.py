@@ -128,7 +128,7 @@ class LoadedIndex:
         """The reader's vectors of this version's chunks (reader_vectors.py), once they are all
         there; None before (looked for again at each call until found: a file test costs µs)."""
         if self._reader_vectors is None:
-            path = self.path.parent.parent / "reader" / f"{self.version}.npy"
+            path = IndexPaths(self.path.parent.parent).reader_file(self.version)
             if path.is_file():
                 try:
                     vecs = np.load(path, mmap_mode="r", allow_pickle=False)
