@@ -4,7 +4,8 @@ The same kind of report for two provinces (山东 and 广东 GDP) in two years (
 第102期, 2022 figures in 第103期), the same kind of practice in two places (昆山市 and 徐州市
 垃圾分类), one subject to ask further about (长江十年禁渔: when it began, how it went), and
 one asked further in words of its own beside a report those words alone would find (西部计划
-岗位 beside a job fair's 岗位).
+岗位 beside a job fair's 岗位); a disaster whose relief money the report words differently from
+a chat's 拨钱, and two letters of one person (他还给哪些工人回过信).
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ ARCHIVE = {
                                            "计划为志愿者提供服务岗位三千个，覆盖基层教育、农业技术、医疗卫生等领域。"),
         ("综合报道", "春季招聘会走进高校", "春季招聘会在省会举行，三百家用人单位进场招聘。"
                                   "现场提供就业岗位一万余个，吸引毕业生八千余人次。"),
+    ]),
+    "106.txt": bulletin(106, "2024-01-25", [
+        ("综合报道", "镇雄县山体滑坡救援持续进行", "1月22日，镇雄县塘房镇发生山体滑坡，47人被埋失联。"
+                                          "财政部、应急管理部紧急预拨中央自然灾害救灾资金5000万元，支持抢险救援。"),
+        ("学习动态", "习近平给东北大学老教授和师生代表回信", "习近平给东北大学老教授和师生代表回信，勉励他们"
+                                                "扎根东北、服务国家战略。"),
+        ("学习动态", "习近平给李志强班职工回信", "习近平给中国一重李志强班职工回信，勉励一线工人"
+                                     "弘扬工匠精神，在铸造大国重器中再立新功。"),
     ]),
 }
 

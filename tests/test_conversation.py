@@ -429,6 +429,26 @@ def test_other_cases_asked_in_words_of_their_own_leave_out_what_was_shown(servic
     assert titles(answer) == ["徐州市：垃圾分类督导员上岗"]
 
 
+def test_a_further_ask_the_archive_cannot_answer_alone_is_asked_of_the_subject(service):
+    """中央拨钱了吗 alone finds nothing that says 拨钱; after the landslide it is asked of it, and
+    the report (预拨…救灾资金) answers, though it never writes the chat's word."""
+    key = ("test", "c14", "u1")
+    assert titles(service.converse(key, "镇雄山体滑坡失联多少人"))[0] == "镇雄县山体滑坡救援持续进行"
+    answer = service.converse(key, "中央拨钱了吗")
+    assert answer.understood == "中央 镇雄山体滑坡失联 拨钱了吗"  # 中央 a body the message names
+    assert titles(answer)[0] == "镇雄县山体滑坡救援持续进行" and "5000万元" in answer.results[0].quote
+
+
+def test_other_occasions_asked_with_he_are_that_persons_other_than_those_shown(service):
+    """他还给哪些工人回过信 after a letter of 习近平's: his other letters, the one shown left out."""
+    key = ("test", "c15", "u1")
+    first = service.converse(key, "习近平给东北大学师生的回信说了什么", top_k=1)
+    assert titles(first) == ["习近平给东北大学老教授和师生代表回信"]
+    answer = service.converse(key, "他还给哪些工人回过信", top_k=1)
+    assert answer.understood == "习近平还给哪些工人回过信（已列出的除外）"
+    assert titles(answer) == ["习近平给李志强班职工回信"]
+
+
 def test_a_result_named_by_what_it_says_returns_its_whole_article(service):
     key = ("test", "c12", "u1")
     shown = service.converse(key, "垃圾分类有哪些做法")

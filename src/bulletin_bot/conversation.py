@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, query_terms, sentence_spans,
+from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, person_words, query_terms, sentence_spans,
                    specific_words, term_credit, term_weight)
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
@@ -376,6 +376,8 @@ def own_words(text: str, before: str) -> list[str]:
             continue
         if all(ch in _MARKERS for ch in word):  # 也这么, 还有呢: markers glued together
             continue
+        if len(word) == 2 and word[0] in "这那该此":  # 这钱, 那批: pointing back, not a word of its own
+            continue
         out.append(word)
     return out
 
@@ -462,6 +464,13 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     own = own_words(rest, prev.question)
     back = _points_back(text, prev)
     asks_others = bool(_OTHERS.search(text))
+    if _EVER.search(text) and (back or not _names_subject(rest, own, slots) or _read_before(prev, rest, own, slots, seen)):
+        # 他还给哪些工人回过信, 俄罗斯后来还出过恐袭吗: other occasions than those shown
+        if back and _SAME_KIND.search(text):  # 还出过这种决定吗: the subject before is the kind asked for
+            further = _further(prev, text, slots, today)
+            return replace(further, kind="others", understood=f"{further.question}（已列出的除外）",
+                           exclude=prev.exclude | frozenset(prev.shown))
+        return _others_about(prev, _with_person(text, prev))
 
     if own and not back:
         swapped = _entity_swap(prev, text, own)
@@ -582,6 +591,27 @@ def _others_about(prev: Turn, text: str) -> Reading:
     question = _tidy(_that_year(text, prev))
     return Reading("others", question, understood=f"{question}（已列出的除外）", subject=subject_of(question),
                    exclude=exclude)
+
+
+# 还…过 asks whether something happened on other occasions (还给哪些高校回过信, 之后还办过吗);
+# not 通过, 经过, 超过, 度过, and not 过程, 过去, 过年
+_EVER = re.compile(r"还[^，,。？?\s]{0,8}?(?<![通经超度])过(?![程去年])")
+_HE = re.compile(r"[他她]们?")
+_SAME_KIND = re.compile(r"[这那]一?[种类样]|类似|同样")
+
+
+def _with_person(text: str, prev: Turn) -> str:
+    """他 / 她 written as the person the question before names (a name jieba's dictionary tags
+    as a person's), so the others asked for are that person's; as typed when it names none."""
+    if not _HE.search(text):
+        return text
+    names = [raw for raw in jieba_tokenizer().lcut(prev.question) if raw in person_words()]
+    if not names:  # 李希2024年下半年在浙江…: a short name before the question's first slot
+        spans = find_slots(prev.question).spans()
+        lead = prev.question[: min(s for s, _ in spans)].strip() if spans else ""
+        if re.fullmatch(r"[\u4e00-\u9fff]{2,3}", lead) and not is_place(lead) and not is_body(lead):
+            names = [lead]
+    return _HE.sub(names[0], text, count=1) if names else text
 
 
 def _content(text: str) -> list[str]:
@@ -801,6 +831,14 @@ def _evidence(retrieval) -> tuple[bool, float]:
 # subject before finds that subject again, not the railway; 中方 or 头一项 missing says little
 OWN_COVER = 0.5
 TELLING_WEIGHT = 6.0
+# ... but only when the message as typed is itself answered, with at least this probability, or
+# its own answer holds more of its words, and at least OWN_COVER of them: a message the archive cannot answer alone (主墓挖出来
+# 些什么, 这钱主要干啥用) needs the subject before, whatever words the answer uses for its own
+# (点名 for 通报, 拨钱 for 预拨资金); one whose words the archive has (沪宁沿江高铁) is asked alone
+OWN_VETO = 0.5
+# ... and always when the message brings this many words of its own and the merged answer holds
+# under a quarter of them: a question of its own (量子计算机芯片制程工艺路线图), answered or not
+OWN_MANY = 3
 
 
 def _lacks_own(own: tuple[str, ...], text: str) -> bool:
@@ -818,7 +856,8 @@ def answered_as_typed(alone) -> bool:
     return found and probability >= SURE
 
 
-def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False) -> bool:
+def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = "", prefer_merged: bool = False,
+                   alone_text: str = "") -> bool:
     """Whether the merged reading of a message (the subject before asked further) is better
     answered than the message alone, by the evidence the ranking computed for each best hit.
     Never when the merged answer (`merged_text`: its best article) lacks what the message
@@ -827,10 +866,15 @@ def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = 
     message points back at the conversation (`prefer_merged`: 这届签约了多少个项目). A new
     question is never merged on no evidence."""
     if own and _lacks_own(own, merged_text):
-        return False
-    if merged.found != alone.found:
-        return bool(merged.found)
-    return _evidence(merged) >= _evidence(alone) if prefer_merged else _evidence(merged) > _evidence(alone)
+        held, kept = coverage(list(own), alone_text), coverage(list(own), merged_text)
+        if (_evidence(alone)[0] and _evidence(alone)[1] >= OWN_VETO or held >= OWN_COVER and held > kept
+                or len(own) >= OWN_MANY and kept < OWN_COVER / 2):
+            return False
+    # the more probable reading, answered or not: a merged reading is often refused by a
+    # specific of the subject before that its answer words differently (公共的有多少 after a
+    # month's 充电桩保有量), and an unanswerable follow-up is rightly refused merged
+    p_merged, p_alone = _evidence(merged)[1], _evidence(alone)[1]
+    return p_merged >= p_alone if prefer_merged else p_merged > p_alone
 
 
 NOTHING_ELSE = "除已列出的结果外，没有找到直接回答"

@@ -292,7 +292,8 @@ class BulletinService:
         if early is not None:
             return fresh, self._answer(question, alone, top_k)
         text = self._seen_text(int(result.hits[0].article_id)) if result.hits else ""
-        if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup):
+        alone_text = self._seen_text(int(alone.hits[0].article_id)) if alone.hits else ""
+        if better_reading(alone, result, merged.own, text, prefer_merged=reading.followup, alone_text=alone_text):
             return merged, self._answer(merged_question, result, top_k)
         return fresh, self._answer(question, alone, top_k)
 

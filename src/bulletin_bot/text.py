@@ -120,8 +120,9 @@ def search_tokens(text: str, drop_stopwords: bool = True) -> list[str]:
     return [tok for tok in map(_FORMS[drop_stopwords].__getitem__, raws) if tok]
 
 
-# question words jieba glues into one token (哪几个, 哪一年, 为什么要): they ask, they do not describe
-_QUESTION_WORD = re.compile(r"^哪|什么|怎么|怎样|多少|为何|如何|几[个年次天种条位]$")
+# question words jieba glues into one token (哪几个, 哪一年, 为什么要): they ask, they do not describe;
+# and chat's (啥时候, 为啥, 咋样, 几号), which a bulletin never writes
+_QUESTION_WORD = re.compile(r"^哪|什么|怎么|怎样|多少|为何|如何|几[个年次天种条位号点]$|啥|咋")
 
 
 def is_question_word(token: str) -> bool:
@@ -216,6 +217,16 @@ def name_words() -> frozenset[str]:
     import jieba
 
     pattern = re.compile(r"^(\S+) \d+ n[rstz]\w*\s*$", re.M)
+    main = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
+    return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
+
+
+@lru_cache(maxsize=1)
+def person_words() -> frozenset[str]:
+    """Words jieba's dictionary (and ours) tags as people's names (nr…): whom 他 can stand for."""
+    import jieba
+
+    pattern = re.compile(r"^(\S+) \d+ nr\w*\s*$", re.M)
     main = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
     return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
 
