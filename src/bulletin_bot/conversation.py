@@ -206,7 +206,8 @@ _ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
 _REL_YEAR = re.compile(rf"(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")
 _REL_MONTH = re.compile(r"(上个?月|下个?月|这个月|本月)(?:份)?")
 # a month (3月), not a day (12月4日: one event, named by its date)
-_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度)")
+_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度"
+                       r"|前\s*[\d一二三四五六七八九十两]{1,2}\s*个?月)")
 # the public holidays, with what follows their name (假期, 黄金周): the period of a holiday's figures
 _HOLIDAY = re.compile(r"(?:春节|元旦|清明|五一|劳动节|端午|中秋|国庆|十一(?=假期|长假|黄金周)|元宵)(?:节)?(?:假期|长假|黄金周|小长假)?")
 _YEAR_SHIFT = {"今年": 0, "本年": 0, "本年度": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1}
@@ -457,7 +458,7 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     refer = _refer(prev, text)
     if refer is not None:
         return refer
-    text = _expand_shorthand(text)
+    text = _that_year(_expand_shorthand(text), prev)  # 那年1月份的: a year the slots can swap
 
     slots = find_slots(text)
     rest = _blank_spans(text, slots.spans())
@@ -513,7 +514,7 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
 
 
 # chat shorthand at the start of a follow-up: 24年 (2024年), 十二次 / 33届 (第十二次, 第33届)
-_SHORT_YEAR = re.compile(r"^(\d{2})\s*年(?![代前后来间里内度])")
+_SHORT_YEAR = re.compile(r"^(\d{2})\s*年(?![代前后来间里内])")
 _BARE_ORDINAL = re.compile(rf"^([{_CN}]{{1,4}}|\d{{1,3}})\s*([届次期批轮])(?=$|[的呢是在,，?？\s])")
 
 
@@ -775,7 +776,12 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
             front.append(value)
 
     if new.places:
-        put(list(old.places), "".join(w for w, _, _ in new.places))
+        # 天津市委书记 -> 山东 in place of the body's place when the question names no place itself
+        held = [(w, s, s + len(p)) for w, s, _ in old.bodies if (p := _place_prefix(w))] if not old.places else []
+        value = "".join(w for w, _, _ in new.places)
+        if held and held[0][0][held[0][2] - held[0][1] - 1] in "省市" and not _PLACE_SUFFIX.search(value):
+            value += "市" if value in _MUNICIPALITIES or not _is_province(value) else "省"  # 山东省委
+        put(list(old.places) or held[:1], value)
     if new.bodies:
         put(list(old.bodies), "".join(w for w, _, _ in new.bodies))
     if new.period:
@@ -796,14 +802,40 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
     return _tidy("".join(front) + (" " if front else "") + out) if front else _tidy(out)
 
 
+_DAY = re.compile(r"(\d{1,2})\s*[日号](?:那天|当天)?")
+_DAY_IN = re.compile(r"(?:月|^|[^\d])(\d{1,2})\s*[日号]")
+
+
+_MUNICIPALITIES = frozenset("北京 天津 上海 重庆".split())
+
+
+def _is_province(place: str) -> bool:
+    from .ranking.specifics import _place_table
+
+    return len(_place_table().get(place, ())) > 1
+
+
+def _place_prefix(word: str) -> str:
+    """The place a body's name starts with (天津市 in 天津市委), or ""."""
+    return next((word[:n] for n in range(len(word) - 1, 1, -1) if is_place(word[:n])), "")
+
+
 def _entity_swap(prev: Turn, text: str, own: list[str]) -> Reading | None:
     """"那天舟六号呢" after "天舟五号什么时候发射": a name in place of the name asked before.
     Only for a bare "X呢" and only when the question before named something of its own."""
     m = re.fullmatch(r"(.{1,20}?)(?:的|里|中)?呢", text)
     if not m or _asks(m.group(1)) or len(own) > 2:
         return None
+    day = _DAY.fullmatch(m.group(1).strip())
+    if day:  # 27号呢 after 截至3月24号…: that day instead
+        old = list(_DAY_IN.finditer(prev.question))
+        if not old:
+            return None
+        question = _tidy(prev.question[: old[-1].start(1)] + day.group(1) + prev.question[old[-1].end(1):])
+        return Reading("swap", question, understood=question, subject=subject_of(question))
+    # a name, not a figure: 11 in 前11个月 is not what 大湾区呢 swaps
     names = [w for w in specific_words(prev.question)
-             if not is_place(w) and not re.fullmatch(r"\d{4}", w) and w in prev.question]
+             if not is_place(w) and not re.fullmatch(r"[\d.]+", w) and w in prev.question]
     if not names:
         return None
     question = _tidy(prev.question.replace(names[0], m.group(1).strip(), 1))
