@@ -185,6 +185,19 @@ def test_that_year_in_other_cases_is_the_year_asked_before():
     assert read("巴西那场洪灾主要在哪个州", "那年还有哪儿地震死了上千人").question.startswith("那年")  # no year before
 
 
+@pytest.mark.parametrize("before, message, understood", [
+    ("2022年12月天津市委书记换成谁了", "山东那次呢", "2022年12月山东省委书记换成谁了"),  # a place inside a body
+    ("2022年12月天津市委书记换成谁了", "重庆呢", "2022年12月重庆市委书记换成谁了"),
+    ("截至2024年3月24号莫斯科音乐厅恐袭遇难多少", "27号呢", "截至2024年3月27号莫斯科音乐厅恐袭遇难多少"),
+    ("长三角2024年前11个月进出口多少", "大湾区呢", "大湾区2024年前11个月进出口多少"),  # not 前大湾区个月
+    ("2024年11月制造业PMI多少", "那年1月份的", "2024年1月份制造业PMI多少"),
+    ("2023年前8个月邮政寄递业务量多少", "前10个月呢", "2023年前10个月邮政寄递业务量多少"),
+])
+def test_slots_swapped_where_they_stand(before, message, understood):
+    reading = read(before, message)
+    assert reading.kind == "swap" and reading.understood == understood
+
+
 @pytest.mark.parametrize("message, keeps_place", [
     ("还有哪些地方也这么做", False), ("别的省呢", False), ("其他城市呢", False), ("还有吗", True),
     ("还有别的吗", True),

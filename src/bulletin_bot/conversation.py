@@ -189,7 +189,10 @@ def _tokens(text: str) -> list[tuple[str, int, int]]:
     """(word, start, end) of each word jieba cuts from `text`."""
     out, at = [], 0
     for raw in jieba_tokenizer().lcut(text):
-        out.append((raw, at, at + len(raw)))
+        if out and len(raw) == 1 and is_place(out[-1][0] + raw):  # 大湾|区: a place jieba cuts in two
+            out[-1] = (out[-1][0] + raw, out[-1][1], at + 1)
+        else:
+            out.append((raw, at, at + len(raw)))
         at += len(raw)
     return out
 
@@ -458,12 +461,13 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     refer = _refer(prev, text)
     if refer is not None:
         return refer
-    text = _that_year(_expand_shorthand(text), prev)  # 那年1月份的: a year the slots can swap
+    text = _expand_shorthand(text)
+    back = _points_back(text, prev)
+    said_that_year = text != (text := _that_year(text, prev))  # 那年1月份的: a year the slots can swap
 
     slots = find_slots(text)
     rest = _blank_spans(text, slots.spans())
     own = own_words(rest, prev.question)
-    back = _points_back(text, prev)
     asks_others = bool(_OTHERS.search(text))
     if _EVER.search(text) and (back or not _names_subject(rest, own, slots) or _read_before(prev, rest, own, slots, seen)):
         # 他还给哪些工人回过信, 俄罗斯后来还出过恐袭吗: other occasions than those shown
@@ -490,7 +494,8 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
             further = replace(_further(prev, text, slots, today), own=tuple(own))
             return Reading("fresh", whole, subject=subject_of(whole), alternative=further)
         return Reading("fresh", whole, subject=subject_of(whole))
-    if own and asks_others and not slots.any() and not _names_subject(rest, own, slots):
+    only_that_year = said_that_year and not (slots.places or slots.bodies or slots.ordinal or slots.section or slots.holiday)
+    if own and asks_others and (not slots.any() or only_that_year) and not _names_subject(rest, own, slots):
         return _others_about(prev, text)  # 那年还有别的台风影响我国吗
     if not own and _retyped(rest, slots, prev):
         # the question before typed out again, a slot changed ("泗洪县理论宣讲做法" after
