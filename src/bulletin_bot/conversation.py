@@ -204,13 +204,18 @@ _CN = "零〇一二两三四五六七八九十百"
 # 第三届, 首届 (the first), 2024届 (a year's graduates)
 _ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|首\s*([批届轮期])|\d{{4}}\s*届")
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
-_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
+_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
 _ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
 _REL_YEAR = re.compile(rf"(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")
 _REL_MONTH = re.compile(r"(上个?月|下个?月|这个月|本月)(?:份)?")
 # a month (3月), not a day (12月4日: one event, named by its date)
-_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号])|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度"
+_SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度"
                        r"|前\s*[\d一二三四五六七八九十两]{1,2}\s*个?月)")
+# a day (11月10日, 22号) or a part of a month (6月初, 9月中旬): the "截至" of a running count
+# (a death toll, a harvest's progress), swapped like a period
+_DAY_OF_MONTH = re.compile(r"(?<!\d)\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
+_PART_OF_MONTH = re.compile(r"(?<!\d)\d{1,2}\s*月\s*(?:初|上旬|中旬|下旬|底|末)")
+_BARE_DAY = re.compile(r"(?<![\d月])\d{1,2}\s*[日号](?![\d线楼])")
 # the public holidays, with what follows their name (假期, 黄金周): the period of a holiday's figures
 _HOLIDAY = re.compile(r"(?:春节|元旦|清明|五一|劳动节|端午|中秋|国庆|十一(?=假期|长假|黄金周)|元宵)(?:节)?(?:假期|长假|黄金周|小长假)?")
 _YEAR_SHIFT = {"今年": 0, "本年": 0, "本年度": 0, "去年": -1, "上一年": -1, "前年": -2, "明年": 1}
@@ -226,14 +231,15 @@ class Slots:
     ordinal: tuple[str, int, int] | None = None  # "第二批", "第455期"
     section: tuple[str, int, int] | None = None  # "【学习动态】"
     holiday: tuple[str, int, int] | None = None  # "清明假期", "国庆": a period named by its holiday
+    day: tuple[str, int, int] | None = None  # "11月10日", "22号", "6月初": 截至 a day, in a series of reports
 
     def spans(self) -> list[tuple[int, int]]:
         found = [(s, e) for _, s, e in self.places + self.bodies]
-        found += [(s, e) for x in (self.period, self.ordinal, self.section, self.holiday) if x for _, s, e in [x]]
+        found += [(s, e) for x in (self.period, self.ordinal, self.section, self.holiday, self.day) if x for _, s, e in [x]]
         return found
 
     def any(self) -> bool:
-        return bool(self.places or self.bodies or self.period or self.ordinal or self.section or self.holiday)
+        return bool(self.places or self.bodies or self.period or self.ordinal or self.section or self.holiday or self.day)
 
 
 def find_slots(text: str) -> Slots:
@@ -253,7 +259,8 @@ def find_slots(text: str) -> Slots:
     section = first(_SECTION)
     holiday = first(_HOLIDAY)
     ordinal = first(_ORDINAL)
-    period = first(_ABS_PERIOD, _REL_YEAR, _REL_MONTH, _SUB_YEAR)
+    period = first(_ABS_PERIOD, _REL_YEAR, _REL_MONTH, _SUB_YEAR)  # 2023年 | 11月10日, 2024年 | 6月初
+    day = first(_DAY_OF_MONTH, _PART_OF_MONTH, _BARE_DAY)
     places, bodies = [], []
     for word, s, e in _tokens(text):
         if not free(s, e):
@@ -262,7 +269,7 @@ def find_slots(text: str) -> Slots:
             places.append((word, s, e))
         elif is_body(word):
             bodies.append((word, s, e))
-    return Slots(tuple(places), tuple(bodies), period, ordinal, section, holiday)
+    return Slots(tuple(places), tuple(bodies), period, ordinal, section, holiday, day)
 
 
 def _year_of(text: str) -> int | None:
@@ -336,7 +343,7 @@ ASK_WORDS = frozenset(
 )
 _MARKERS = ASK_WORDS | frozenset("那 那么 这 呢 吗 嘛 吧 啊 呀 哦 还有 别的 其他 其它 其余 另外 也 又 再 原文 全文 "
                                  "地方 地区 省 省份 城市 市 县 区 各地 年份 往年 条 个 篇 结果 文章 报道 简报 里 中 "
-                                 "上 下 栏目 专栏 板块".split())
+                                 "上 下 栏目 专栏 板块 那会儿 那会 会儿 那时 那时候 那阵 数字 数据".split())
 
 
 def _clean(message: str) -> str:
@@ -557,7 +564,8 @@ def _points_back(text: str, prev: Turn) -> bool:
     if not m:
         return False
     before, after = text[: m.start()], text[m.end():]
-    if own_words(_blank_spans(before, find_slots(before).spans()), prev.question):
+    slots = find_slots(before)
+    if own_words(_blank_spans(before, slots.spans()), prev.question) or slots.day:  # 12月4日那次: that day's
         following = own_words(after[:4], prev.question)
         return not (following and after.startswith(following[0]))
     if not _DEMONSTRATIVE.fullmatch(m.group(0)):
@@ -575,7 +583,8 @@ def _names_subject(text: str, own: list[str], slots: Slots) -> bool:
     new question: a place or body beside them, a quoted name, a day, a figure, or a word that
     names one thing (a person, an organisation, a product: text.specific_words). A message whose
     own words only ask about a subject (岗位, 利率, 措施, 多少架) names none."""
-    return bool(_NAMED.search(text) or _names(text, own, slots))
+    # a day with words of its own names one event (省委常委会12月4日那次扩大会议)
+    return bool(_NAMED.search(text) or slots.day and own or _names(text, own, slots))
 
 
 # an event named by words of the message's own before its kind (从都国际论坛, 链博会 is one word)
@@ -692,7 +701,7 @@ def _retyped(rest: str, slots: Slots, prev: Turn) -> bool:
 
 def _kinds(slots: Slots) -> set[str]:
     named = {"places": slots.places, "bodies": slots.bodies, "period": slots.period,
-             "ordinal": slots.ordinal, "section": slots.section, "holiday": slots.holiday}
+             "ordinal": slots.ordinal, "section": slots.section, "holiday": slots.holiday, "day": slots.day}
     return {kind for kind, value in named.items() if value}
 
 
@@ -802,13 +811,19 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
         put([old.section] if old.section else [], new.section[0])
     if new.holiday:
         put([old.holiday] if old.holiday else [], new.holiday[0])
+    if new.day:
+        value = new.day[0].replace(" ", "")
+        if old.day and _BARE_DAY.fullmatch(value) and "月" in old.day[0]:  # 到22号呢 after 11月10日
+            value = old.day[0][: old.day[0].index("月") + 1] + value
+        if old.day:
+            put([old.day], value)
+        elif old.period:  # after the period it qualifies: 2023年 + 5月22日
+            edits.append((old.period[2], old.period[2], value))
+        else:
+            put([], value)
     for s, e, value in sorted(edits, key=lambda x: -x[0]):
         out = out[:s] + value + out[e:]
     return _tidy("".join(front) + (" " if front else "") + out) if front else _tidy(out)
-
-
-_DAY = re.compile(r"(\d{1,2})\s*[日号](?:那天|当天)?")
-_DAY_IN = re.compile(r"(?:月|^|[^\d])(\d{1,2})\s*[日号]")
 
 
 _MUNICIPALITIES = frozenset("北京 天津 上海 重庆".split())
@@ -831,13 +846,6 @@ def _entity_swap(prev: Turn, text: str, own: list[str]) -> Reading | None:
     m = re.fullmatch(r"(.{1,20}?)(?:的|里|中)?呢", text)
     if not m or _asks(m.group(1)) or len(own) > 2:
         return None
-    day = _DAY.fullmatch(m.group(1).strip())
-    if day:  # 27号呢 after 截至3月24号…: that day instead
-        old = list(_DAY_IN.finditer(prev.question))
-        if not old:
-            return None
-        question = _tidy(prev.question[: old[-1].start(1)] + day.group(1) + prev.question[old[-1].end(1):])
-        return Reading("swap", question, understood=question, subject=subject_of(question))
     # a name, not a figure: 11 in 前11个月 is not what 大湾区呢 swaps
     names = [w for w in specific_words(prev.question)
              if not is_place(w) and not re.fullmatch(r"[\d.]+", w) and w in prev.question]
