@@ -185,6 +185,24 @@ def test_that_year_in_other_cases_is_the_year_asked_before():
     assert read("巴西那场洪灾主要在哪个州", "那年还有哪儿地震死了上千人").question.startswith("那年")  # no year before
 
 
+def test_a_comparison_with_last_month_is_asked_further_not_a_month_swapped():
+    """比上月多了多少 asks how the figure changed: 上月 there is no period to swap in."""
+    reading = read("2024年8月末外储多少", "比上月多了多少")
+    assert reading.kind == "further" and "2024年8月末" in reading.question and "比上月" in reading.question
+
+
+def test_a_place_before_that_one_names_its_own_event():
+    """摩洛哥那次地震 after a question about Gaza: Morocco's earthquake, not the war asked before."""
+    reading = read("巴以这轮冲突打了一个月加沙死了多少人", "摩洛哥那次地震死了多少人")
+    assert not reading.followup and "加沙" not in reading.question
+
+
+def test_asking_something_else_is_a_new_question():
+    """问个别的，…: an opener that says a new question follows, not 别的 (other cases)."""
+    reading = read("东京残奥会中国代表团多少人", "问个别的，24年上半年全国机动车保有量多少")
+    assert reading.kind == "fresh" and reading.alternative is None and not reading.exclude
+
+
 @pytest.mark.parametrize("before, message, understood", [
     ("2022年12月天津市委书记换成谁了", "山东那次呢", "2022年12月山东省委书记换成谁了"),  # a place inside a body
     ("2022年12月天津市委书记换成谁了", "重庆呢", "2022年12月重庆市委书记换成谁了"),

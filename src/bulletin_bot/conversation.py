@@ -206,8 +206,8 @@ _ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|首\s*([
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
 _YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
 _ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
-_REL_YEAR = re.compile(rf"(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")
-_REL_MONTH = re.compile(r"(上个?月|下个?月|这个月|本月)(?:份)?")
+_REL_YEAR = re.compile(rf"(?<![比较])(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")  # not 比去年: a comparison
+_REL_MONTH = re.compile(r"(?<![比较])(上个?月|下个?月|这个月|本月)(?:份)?")
 # a month (3月), not a day (12月4日: one event, named by its date)
 _SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度"
                        r"|前\s*[\d一二三四五六七八九十两]{1,2}\s*个?月)")
@@ -315,9 +315,10 @@ _ANAPHOR = re.compile(r"(?:这|那)一?(?:几?[个次项些位件届场封条份
 # ... and the noun they point with, which the subject already carries ("这个会")
 _REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划|时候)?")
 # what a chat message may open with, not part of its question (但 那年/那次/那届 point back)
-_LEAD = re.compile(r"^(?:(?:对了|换个话题|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
+_LEAD = re.compile(r"^(?:(?:对了|换个话题|换个问题|问个别的|问点别的|说点别的|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
                    r"(?:那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那(?![一几]?[个次项些位件届场封条份批回段篇种家轮期站年天里时])么?)?"
                    r"[，,、\s]*")
+_NEW_TOPIC = re.compile(r"^(?:换个话题|换个问题|问个别的|问点别的|说点别的|另外一个问题)")
 _TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
 _OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
 _OTHER_PLACES = re.compile(r"地方|地区|省份?|城市|市|县|区|哪些?地|各地|哪里")
@@ -465,6 +466,8 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
     if not text:
         return Reading("fresh", whole, subject=subject_of(whole))
 
+    if _NEW_TOPIC.match(whole):  # 换个话题，… / 问个别的，…: the user says a new question follows
+        return Reading("fresh", whole, subject=subject_of(whole))
     refer = _refer(prev, text)
     if refer is not None:
         return refer
@@ -565,7 +568,9 @@ def _points_back(text: str, prev: Turn) -> bool:
         return False
     before, after = text[: m.start()], text[m.end():]
     slots = find_slots(before)
-    if own_words(_blank_spans(before, slots.spans()), prev.question) or slots.day:  # 12月4日那次: that day's
+    # 12月4日那次, 摩洛哥那次: that day's, that place's (one the question before did not name)
+    new_place = any(w not in prev.question for w, _, _ in slots.places)
+    if own_words(_blank_spans(before, slots.spans()), prev.question) or slots.day or new_place:
         following = own_words(after[:4], prev.question)
         return not (following and after.startswith(following[0]))
     if not _DEMONSTRATIVE.fullmatch(m.group(0)):
