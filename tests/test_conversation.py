@@ -214,6 +214,10 @@ def test_asking_something_else_is_a_new_question():
     ("2023年5月底全国麦收进度多少了", "22号那会儿呢", "2023年5月22号全国麦收进度多少了"),
     ("2023年5月底全国麦收进度多少了", "24年6月初呢", "2024年6月初全国麦收进度多少了"),
     ("2024年1月2日能登地震死了多少人", "1月3号那会儿的数字呢", "2024年1月3号能登地震死了多少人"),
+    ("2023年广东经济总量多少", "换成四川", "2023年四川经济总量多少"),  # 换成 X: X呢
+    ("2024年9月CPI涨了多少", "换成10月", "2024年10月CPI涨了多少"),
+    ("2023年1到9月老旧小区改造开工多少", "24年前三季度呢", "2024年前三季度老旧小区改造开工多少"),
+    ("2023年上半年邮政寄递量多少", "23年一整年下来多少", "2023年一整年邮政寄递量多少"),
 ])
 def test_slots_swapped_where_they_stand(before, message, understood):
     reading = read(before, message)
@@ -472,6 +476,15 @@ def test_a_further_ask_the_archive_cannot_answer_alone_is_asked_of_the_subject(s
     answer = service.converse(key, "中央拨钱了吗")
     assert answer.understood == "中央 镇雄山体滑坡失联 拨钱了吗"  # 中央 a body the message names
     assert titles(answer)[0] == "镇雄县山体滑坡救援持续进行" and "5000万元" in answer.results[0].quote
+
+
+def test_a_new_question_about_a_thing_no_answer_mentions_is_not_merged(service):
+    """红烧肉怎么做才好吃 after the landslide: a dish neither reading's answer mentions is a new
+    question the archive does not cover (未找到), not an ask about the landslide."""
+    key = ("test", "c16", "u1")
+    service.converse(key, "镇雄山体滑坡失联多少人")
+    answer = service.converse(key, "红烧肉怎么做才好吃")
+    assert not answer.understood and not answer.found
 
 
 def test_other_occasions_asked_with_he_are_that_persons_other_than_those_shown(service):

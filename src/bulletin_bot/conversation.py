@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .models import ArticleView, Quote
 from .ranking.specifics import places
-from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, person_words, query_terms, sentence_spans,
+from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, noun_words, person_words, query_terms, sentence_spans,
                    specific_words, term_credit, term_weight)
 
 TURNS_KEPT = 4  # a few questions back is all a follow-up ever reaches
@@ -204,13 +204,13 @@ _CN = "零〇一二两三四五六七八九十百"
 # 第三届, 首届 (the first), 2024届 (a year's graduates)
 _ORDINAL = re.compile(rf"第\s*([{_CN}\d]{{1,6}})\s*([批届次轮期])|首\s*([批届轮期])|\d{{4}}\s*届")
 _SECTION = re.compile(r"【([^【】]{1,12})】|《([^《》]{1,12})》\s*(?:栏目|专栏|板块)|([\u4e00-\u9fff]{2,8})(?:栏目|专栏|板块)")
-_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|年底|年末))?"
+_YEAR_PART = r"(?:\s*(?:\d{1,2}\s*[-—–~～至到]\s*\d{1,2}\s*月|前\s*[\d一二三四五六七八九十]{1,2}\s*个月|\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度|全年|一?整年|年底|年末|头\s*[\d一二三四五六七八九十两]{1,2}\s*个?月))?"
 _ABS_PERIOD = re.compile(rf"(\d{{4}})\s*年度?{_YEAR_PART}")
 _REL_YEAR = re.compile(rf"(?<![比较])(今年|去年|前年|明年|上一年|本年度?){_YEAR_PART}")  # not 比去年: a comparison
 _REL_MONTH = re.compile(r"(?<![比较])(上个?月|下个?月|这个月|本月)(?:份)?")
 # a month (3月), not a day (12月4日: one event, named by its date)
 _SUB_YEAR = re.compile(r"(?<![\d年])(\d{1,2}\s*月份?(?!\s*\d{1,2}\s*[日号]|\s*(?:初|上旬|中旬|下旬|底|末))|[上下]半年|(?:第\s*)?[一二三四1-4]\s*季度|前三季度"
-                       r"|前\s*[\d一二三四五六七八九十两]{1,2}\s*个?月)")
+                       r"|[前头]\s*[\d一二三四五六七八九十两]{1,2}\s*个?月|一?整年)")
 # a day (11月10日, 22号) or a part of a month (6月初, 9月中旬): the "截至" of a running count
 # (a death toll, a harvest's progress), swapped like a period
 _DAY_OF_MONTH = re.compile(r"(?<!\d)\d{1,2}\s*月\s*\d{1,2}\s*[日号]")
@@ -318,6 +318,7 @@ _REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|
 _LEAD = re.compile(r"^(?:(?:对了|换个话题|换个问题|问个别的|问点别的|说点别的|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
                    r"(?:那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那(?![一几]?[个次项些位件届场封条份批回段篇种家轮期站年天里时])么?)?"
                    r"[，,、\s]*")
+_SWAP_TO = re.compile(r"(?:那|那就)?(?:换成|换为|改成|改为|换到)\s*(.{1,16}?)(?:的|的话|看看|试试)?")
 _NEW_TOPIC = re.compile(r"^(?:换个话题|换个问题|问个别的|问点别的|说点别的|另外一个问题)")
 _TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
 _OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
@@ -351,6 +352,10 @@ def _clean(message: str) -> str:
     text = " ".join(message.split())
     text = _TRAIL.sub("", text)
     text = _LEAD.sub("", text).strip()
+    # 换成四川 / 改成10月: the same as 四川呢
+    swap = _SWAP_TO.fullmatch(text)
+    if swap:
+        text = f"{swap.group(1)}呢"
     # 那 before a name that starts like a measure word (那天舟六号呢, 那天津呢): "and", not "that"
     if text.startswith("那") and _starts_with_name(text[1:]):
         text = text[1:]
@@ -891,6 +896,14 @@ OWN_VETO = 0.5
 OWN_MANY = 3
 
 
+def _names_a_new_thing(own: tuple[str, ...], alone_text: str, merged_text: str) -> bool:
+    """A thing the message names (a noun of jieba's dictionary: 红烧肉) that neither answer
+    mentions: a new question the archive does not cover, not an ask about the subject before
+    (whose missing words are verbs and chat: 拨钱, 挖出来)."""
+    return any(w in noun_words() and term_credit(w, alone_text) < 1.0 and term_credit(w, merged_text) < 1.0
+               for w in own)
+
+
 def _lacks_own(own: tuple[str, ...], text: str) -> bool:
     missing = [w for w in own if term_credit(w, text) < 1.0]
     return coverage(list(own), text) < OWN_COVER and any(term_weight(w) >= TELLING_WEIGHT for w in missing)
@@ -918,7 +931,7 @@ def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = 
     if own and _lacks_own(own, merged_text):
         held, kept = coverage(list(own), alone_text), coverage(list(own), merged_text)
         if (_evidence(alone)[0] and _evidence(alone)[1] >= OWN_VETO or held >= OWN_COVER and held > kept
-                or len(own) >= OWN_MANY and kept < OWN_COVER / 2):
+                or len(own) >= OWN_MANY and kept < OWN_COVER / 2 or _names_a_new_thing(own, alone_text, merged_text)):
             return False
     # the more probable reading, answered or not: a merged reading is often refused by a
     # specific of the subject before that its answer words differently (公共的有多少 after a
