@@ -185,6 +185,15 @@ def test_that_year_in_other_cases_is_the_year_asked_before():
     assert read("巴西那场洪灾主要在哪个州", "那年还有哪儿地震死了上千人").question.startswith("那年")  # no year before
 
 
+@pytest.mark.parametrize("before, message, understood", [
+    ("约翰内斯堡火灾习主席给谁发了慰问电", "他还就哪些国外事故发过慰问电", "习近平还就哪些国外事故发过慰问电（已列出的除外）"),
+    ("赵乐际2024年5月在河南跑了哪几个市", "他24年还去哪调研过", "赵乐际24年还去哪调研过（已列出的除外）"),
+])
+def test_he_is_the_person_asked_about_before(before, message, understood):
+    """他 in 他还…过: the person named before (习主席 as 习近平), never a city jieba tags as a name."""
+    assert read(before, message).understood == understood
+
+
 def test_a_comparison_with_last_month_is_asked_further_not_a_month_swapped():
     """比上月多了多少 asks how the figure changed: 上月 there is no period to swap in."""
     reading = read("2024年8月末外储多少", "比上月多了多少")

@@ -622,6 +622,7 @@ def _others_about(prev: Turn, text: str) -> Reading:
 # not 通过, 经过, 超过, 度过, and not 过程, 过去, 过年
 _EVER = re.compile(r"还[^，,。？?\s]{0,8}?(?<![通经超度])过(?![程去年])")
 _HE = re.compile(r"[他她]们?")
+_GENERAL_SECRETARY = re.compile(r"习主席|习总书记|总书记")
 _SAME_KIND = re.compile(r"[这那]一?[种类样]|类似|同样")
 
 
@@ -630,7 +631,11 @@ def _with_person(text: str, prev: Turn) -> str:
     as a person's), so the others asked for are that person's; as typed when it names none."""
     if not _HE.search(text):
         return text
-    names = [raw for raw in jieba_tokenizer().lcut(prev.question) if raw in person_words()]
+    if _GENERAL_SECRETARY.search(prev.question):  # 习主席, 总书记: as the bulletins name him
+        return _HE.sub("习近平", text, count=1)
+    # a person's name is two to four characters: jieba also tags foreign places as names (约翰内斯堡)
+    names = [raw for raw in jieba_tokenizer().lcut(prev.question)
+             if raw in person_words() and len(raw) <= 4 and not is_place(raw)]
     if not names:  # 李希2024年下半年在浙江…: a short name before the question's first slot
         spans = find_slots(prev.question).spans()
         lead = prev.question[: min(s for s, _ in spans)].strip() if spans else ""
