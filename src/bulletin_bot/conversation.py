@@ -38,7 +38,7 @@ from importlib import resources
 from pathlib import Path
 
 from .models import ArticleView, Quote
-from .ranking.specifics import places
+from .ranking.specifics import is_province, places
 from .text import (coverage, expand_chat_shorthand, is_question_word, jieba_tokenizer, normalise_token, noun_words, person_words, query_terms, sentence_spans,
                    specific_words, term_credit, term_weight)
 
@@ -239,7 +239,7 @@ class Slots:
         return found
 
     def any(self) -> bool:
-        return bool(self.places or self.bodies or self.period or self.ordinal or self.section or self.holiday or self.day)
+        return bool(self.spans())
 
 
 def find_slots(text: str) -> Slots:
@@ -315,11 +315,13 @@ _ANAPHOR = re.compile(r"(?:这|那)一?(?:几?[个次项些位件届场封条份
 # ... and the noun they point with, which the subject already carries ("这个会")
 _REFERENT = re.compile(rf"(?:{_ANAPHOR.pattern})(?:会议?|活动|工作|政策|项目|措施|做法|事情?|文件|报告|地方|人|数据|规划|方案|行动|计划|时候)?")
 # what a chat message may open with, not part of its question (但 那年/那次/那届 point back)
-_LEAD = re.compile(r"^(?:(?:对了|换个话题|换个问题|问个别的|问点别的|说点别的|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
+# openers that say a new question follows (问个别的 is not 别的: other cases)
+_NEW_TOPIC_OPENERS = "换个话题|换个问题|问个别的|问点别的|说点别的"
+_NEW_TOPIC = re.compile(rf"^(?:{_NEW_TOPIC_OPENERS}|另外一个问题)")
+_LEAD = re.compile(rf"^(?:(?:对了|{_NEW_TOPIC_OPENERS}|顺便问一?下|另外问一?下|问一?下|再问个问题|好的?|嗯|哦)[，,、\s]*)*"
                    r"(?:那请问|请问|另外|再问一下|再问|还想问|我想问|那你说|那(?![一几]?[个次项些位件届场封条份批回段篇种家轮期站年天里时])么?)?"
                    r"[，,、\s]*")
 _SWAP_TO = re.compile(r"(?:那|那就)?(?:换成|换为|改成|改为|换到)\s*(.{1,16}?)(?:的|的话|看看|试试)?")
-_NEW_TOPIC = re.compile(r"^(?:换个话题|换个问题|问个别的|问点别的|说点别的|另外一个问题)")
 _TRAIL = re.compile(r"[\s?？。.!！~～…,，、]+$")
 _OTHERS = re.compile(r"还有(?!哪些措施)|别的|其他|其它|其余|另外(?:的|还有)|除了|以外|之外|更多")
 _OTHER_PLACES = re.compile(r"地方|地区|省份?|城市|市|县|区|哪些?地|各地|哪里")
@@ -478,7 +480,8 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
         return refer
     text = _expand_shorthand(text)
     back = _points_back(text, prev)
-    said_that_year = text != (text := _that_year(text, prev))  # 那年1月份的: a year the slots can swap
+    that_year = _that_year(text, prev)  # 那年1月份的: a year the slots can swap
+    said_that_year, text = that_year != text, that_year
 
     slots = find_slots(text)
     rest = _blank_spans(text, slots.spans())
@@ -509,7 +512,7 @@ def resolve(turns: tuple[Turn, ...] | list[Turn], message: str, today: date | No
             further = replace(_further(prev, text, slots, today), own=tuple(own))
             return Reading("fresh", whole, subject=subject_of(whole), alternative=further)
         return Reading("fresh", whole, subject=subject_of(whole))
-    only_that_year = said_that_year and not (slots.places or slots.bodies or slots.ordinal or slots.section or slots.holiday)
+    only_that_year = said_that_year and _kinds(slots) == {"period"}
     if own and asks_others and (not slots.any() or only_that_year) and not _names_subject(rest, own, slots):
         return _others_about(prev, text)  # 那年还有别的台风影响我国吗
     if not own and _retyped(rest, slots, prev):
@@ -809,7 +812,7 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
         held = [(w, s, s + len(p)) for w, s, _ in old.bodies if (p := _place_prefix(w))] if not old.places else []
         value = "".join(w for w, _, _ in new.places)
         if held and held[0][0][held[0][2] - held[0][1] - 1] in "省市" and not _PLACE_SUFFIX.search(value):
-            value += "市" if value in _MUNICIPALITIES or not _is_province(value) else "省"  # 山东省委
+            value += "市" if value in _MUNICIPALITIES or not is_province(value) else "省"  # 山东省委
         put(list(old.places) or held[:1], value)
     if new.bodies:
         put(list(old.bodies), "".join(w for w, _, _ in new.bodies))
@@ -842,12 +845,6 @@ def _swap(question: str, new: Slots, text: str, today: date) -> str:
 
 
 _MUNICIPALITIES = frozenset("北京 天津 上海 重庆".split())
-
-
-def _is_province(place: str) -> bool:
-    from .ranking.specifics import _place_table
-
-    return len(_place_table().get(place, ())) > 1
 
 
 def _place_prefix(word: str) -> str:
@@ -891,22 +888,30 @@ def _evidence(retrieval) -> tuple[bool, float]:
 # subject before finds that subject again, not the railway; 中方 or 头一项 missing says little
 OWN_COVER = 0.5
 TELLING_WEIGHT = 6.0
-# ... but only when the message as typed is itself answered, with at least this probability, or
-# its own answer holds more of its words, and at least OWN_COVER of them: a message the archive cannot answer alone (主墓挖出来
-# 些什么, 这钱主要干啥用) needs the subject before, whatever words the answer uses for its own
-# (点名 for 通报, 拨钱 for 预拨资金); one whose words the archive has (沪宁沿江高铁) is asked alone
+# ... and then refused only for a question of its own (`_own_question`): answered as typed with
+# at least this probability, ...
 OWN_VETO = 0.5
-# ... and always when the message brings this many words of its own and the merged answer holds
-# under a quarter of them: a question of its own (量子计算机芯片制程工艺路线图), answered or not
+# ... or bringing this many words of its own of which the merged answer holds under a quarter
 OWN_MANY = 3
 
 
-def _names_a_new_thing(own: tuple[str, ...], alone_text: str, merged_text: str) -> bool:
-    """A thing the message names (a noun of jieba's dictionary: 红烧肉) that neither answer
-    mentions: a new question the archive does not cover, not an ask about the subject before
-    (whose missing words are verbs and chat: 拨钱, 挖出来)."""
-    return any(w in noun_words() and term_credit(w, alone_text) < 1.0 and term_credit(w, merged_text) < 1.0
-               for w in own)
+def _own_question(own: tuple[str, ...], alone, alone_text: str, merged_text: str) -> bool:
+    """Whether a message whose merged answer lacks its own words is a question of its own. A
+    message the archive cannot answer alone (主墓挖出来些什么, 这钱主要干啥用) needs the subject
+    before, whatever words the answer uses for its own (点名 for 通报, 拨钱 for 预拨资金); it is
+    a question of its own when
+    - the message as typed is answered, with probability OWN_VETO or more;
+    - its own answer holds at least OWN_COVER of its words, and more than the merged answer
+      (沪宁沿江高铁有多长);
+    - it brings OWN_MANY words or more, the merged answer under half of OWN_COVER of them
+      (量子计算机芯片制程工艺路线图);
+    - it names a thing (a noun of jieba's dictionary: 红烧肉) that neither answer mentions."""
+    found, probability = _evidence(alone)
+    held, kept = coverage(list(own), alone_text), coverage(list(own), merged_text)
+    named = any(w in noun_words() and term_credit(w, alone_text) < 1.0 and term_credit(w, merged_text) < 1.0
+                for w in own)
+    return (found and probability >= OWN_VETO or held >= OWN_COVER and held > kept
+            or len(own) >= OWN_MANY and kept < OWN_COVER / 2 or named)
 
 
 def _lacks_own(own: tuple[str, ...], text: str) -> bool:
@@ -929,18 +934,15 @@ def better_reading(alone, merged, own: tuple[str, ...] = (), merged_text: str = 
     """Whether the merged reading of a message (the subject before asked further) is better
     answered than the message alone, by the evidence the ranking computed for each best hit.
     Never when the merged answer (`merged_text`: its best article) lacks what the message
-    itself asks about (its `own` words). Otherwise answered beats not answered, then the more
-    probable answer; a tie goes to the message as typed, or to the merged reading when the
-    message points back at the conversation (`prefer_merged`: 这届签约了多少个项目). A new
-    question is never merged on no evidence."""
-    if own and _lacks_own(own, merged_text):
-        held, kept = coverage(list(own), alone_text), coverage(list(own), merged_text)
-        if (_evidence(alone)[0] and _evidence(alone)[1] >= OWN_VETO or held >= OWN_COVER and held > kept
-                or len(own) >= OWN_MANY and kept < OWN_COVER / 2 or _names_a_new_thing(own, alone_text, merged_text)):
-            return False
-    # the more probable reading, answered or not: a merged reading is often refused by a
-    # specific of the subject before that its answer words differently (公共的有多少 after a
-    # month's 充电桩保有量), and an unanswerable follow-up is rightly refused merged
+    itself asks about (its `own` words) and the message is a question of its own
+    (`_own_question`, which also reads `alone_text`: the best article of the message alone).
+    Otherwise the more probable answer, answered or not: a merged reading is often refused by
+    a specific of the subject before that its answer words differently (公共的有多少 after a
+    month's 充电桩保有量), and an unanswerable follow-up is rightly refused merged. A tie goes
+    to the message as typed, or to the merged reading when the message points back at the
+    conversation (`prefer_merged`: 这届签约了多少个项目)."""
+    if own and _lacks_own(own, merged_text) and _own_question(own, alone, alone_text, merged_text):
+        return False
     p_merged, p_alone = _evidence(merged)[1], _evidence(alone)[1]
     return p_merged >= p_alone if prefer_merged else p_merged > p_alone
 

@@ -209,36 +209,34 @@ def term_credit(term: str, text: str) -> float:
     return 0.0
 
 
-@lru_cache(maxsize=1)
-def name_words() -> frozenset[str]:
-    """Words jieba's dictionary (and ours) tags as names: places, people, organisations, other
-    proper nouns. Read from the dictionary files rather than through jieba.posseg, whose
-    tagger takes two seconds to load."""
+def _dictionary_words(tags: str, ours: bool = True) -> frozenset[str]:
+    """Words jieba's dictionary (and ours, `ours`) tags with a tag matching `tags` (a regex).
+    Read from the dictionary files rather than through jieba.posseg, whose tagger takes two
+    seconds to load."""
     import jieba
 
-    pattern = re.compile(r"^(\S+) \d+ n[rstz]\w*\s*$", re.M)
-    main = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
-    return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
+    pattern = re.compile(rf"^(\S+) \d+ (?:{tags})\s*$", re.M)
+    words = frozenset(pattern.findall(Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")))
+    return words | frozenset(pattern.findall(_data_text("userdict.txt"))) if ours else words
+
+
+@lru_cache(maxsize=1)
+def name_words() -> frozenset[str]:
+    """Words tagged as names: places, people, organisations, other proper nouns."""
+    return _dictionary_words(r"n[rstz]\w*")
 
 
 @lru_cache(maxsize=1)
 def person_words() -> frozenset[str]:
-    """Words jieba's dictionary (and ours) tags as people's names (nr…): whom 他 can stand for."""
-    import jieba
-
-    pattern = re.compile(r"^(\S+) \d+ nr\w*\s*$", re.M)
-    main = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")
-    return frozenset(pattern.findall(main)) | frozenset(pattern.findall(_data_text("userdict.txt")))
+    """Words tagged as people's names (nr…): whom 他 can stand for."""
+    return _dictionary_words(r"nr\w*")
 
 
 @lru_cache(maxsize=1)
 def noun_words() -> frozenset[str]:
-    """Words jieba's dictionary tags as nouns (n…) or nominal verbs (vn: 投资, 建设): what a
+    """Words jieba's own dictionary tags as nouns (n…) or nominal verbs (vn: 投资, 建设): what a
     figure can count or measure (经费, 钢材, 总投资), as opposed to a verb (卖, 花)."""
-    import jieba
-
-    pattern = re.compile(r"^(\S+) \d+ (?:n\w*|vn)\s*$", re.M)
-    return frozenset(pattern.findall(Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8")))
+    return _dictionary_words(r"n\w*|vn", ours=False)
 
 
 # chat shorthand for a year (23年前8个月, 24年上半年, 23年9月 -> 2023年…): a two-digit number

@@ -107,6 +107,11 @@ def places() -> frozenset[str]:
     return frozenset(_place_table())
 
 
+def is_province(place: str) -> bool:
+    """Whether `place` is a provincial unit of data/places.txt (one listed with its places)."""
+    return len(_place_table().get(place, ())) > 1
+
+
 def names_place(place: str, text: str) -> bool:
     """Whether `text` names `place` or, for a province, one of its places (泗洪 for 江苏)."""
     return any(p in text for p in _place_table().get(place, frozenset({place})))
